@@ -1,0 +1,106 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Something that runs Redis commands: a single ``RedisConnection`` or a reconnecting ``RedisClient``.
+public protocol RedisCommandRunner: Sendable {
+    /// Sends one command; an error reply is thrown as ``RedisError/server(message:)``.
+    @discardableResult
+    func send(_ command: RedisCommand) async throws -> RedisReply
+    /// Sends commands in one write; replies in order, error replies inline.
+    func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply]
+}
+
+extension RedisConnection: RedisCommandRunner {}
+
+/// A command client that keeps one connection and opens a new one when it has dropped.
+///
+/// A command in flight when the connection drops fails with ``RedisError/connectionClosed(address:)`` (it may have
+/// run); the next command connects again. Safe to use from many tasks at once: they share the pipelined connection.
+public final class RedisClient: RedisCommandRunner {
+    private enum State {
+        case idle
+        case connecting(EventLoopFuture<RedisConnection>)
+        case connected(RedisConnection)
+        case closed
+    }
+
+    public let configuration: RedisConfiguration
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let state = Mutex<State>(.idle)
+
+    public init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis.client")
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    /// The current connection, or a new one when there is none or it has closed.
+    public func connection() async throws -> RedisConnection {
+        try await connectionFuture().get()
+    }
+
+    func connectionFuture() -> EventLoopFuture<RedisConnection> {
+        state.withLock { state in
+            switch state {
+            case .connected(let connection) where connection.isActive:
+                return connection.eventLoop.makeSucceededFuture(connection)
+            case .connecting(let future):
+                return future
+            case .closed:
+                return eventLoopGroup.any().makeFailedFuture(RedisError.connectionClosed(address: configuration.address))
+            case .idle, .connected:
+                let future = RedisConnection.connectFuture(
+                    configuration: configuration, eventLoop: eventLoopGroup.any(), logger: logger)
+                state = .connecting(future)
+                future.whenComplete { [self] result in
+                    self.state.withLock { state in
+                        guard case .connecting = state else {
+                            if case .success(let connection) = result { connection.closeNow() }
+                            return
+                        }
+                        switch result {
+                        case .success(let connection): state = .connected(connection)
+                        case .failure: state = .idle
+                        }
+                    }
+                }
+                return future
+            }
+        }
+    }
+
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RedisReply {
+        try await connection().send(command)
+    }
+
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RedisArgument...) async throws -> RedisReply {
+        try await send(RedisCommand(name, arguments: arguments))
+    }
+
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
+        try await connection().pipeline(commands)
+    }
+
+    /// Closes the connection; later commands fail.
+    public func close() async {
+        let previous = state.withLock { state -> State in
+            let previous = state
+            state = .closed
+            return previous
+        }
+        switch previous {
+        case .connected(let connection): await connection.close()
+        case .connecting(let future): try? await future.get().close()
+        case .idle, .closed: break
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Logging
+import NIOCore
+
+/// A pub/sub subscriber on one dedicated connection that survives Redis restarts.
+///
+/// The subscriber remembers the set of channels and patterns it should hold. Whenever the connection drops it
+/// reports ``Event/disconnected(_:)``, reconnects with exponential backoff and jitter, subscribes to the whole set
+/// again, and reports ``Event/reconnected`` once Redis has confirmed every subscription — the moment a caller can
+/// backfill from history without a gap.
+///
+/// All state lives on one event loop; `onEvent` is called there, in Redis's order, and must not block.
+public final class RedisSubscriber: Sendable {
+    public enum Event: Sendable, Equatable {
+        case message(channel: String, payload: ByteBuffer)
+        case patternMessage(pattern: String, channel: String, payload: ByteBuffer)
+        /// The first connection is up and every subscription requested so far is confirmed.
+        case connected
+        /// The connection was lost (or a connect attempt failed while none was up); reconnecting follows.
+        case disconnected(RedisError)
+        /// A new connection is up and every subscription is confirmed again.
+        case reconnected
+    }
+
+    public struct Options: Sendable {
+        /// First reconnect delay; it doubles per failed attempt up to `maximumBackoff`, with jitter.
+        public var initialBackoff: Duration = .milliseconds(50)
+        public var maximumBackoff: Duration = .seconds(5)
+        /// How often an idle connection is PINGed; no bytes for twice this long and the connection is replaced.
+        public var healthCheckInterval: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    public let configuration: RedisConfiguration
+    public let eventLoop: any EventLoop
+    let state: NIOLoopBoundBox<RedisSubscriberState>
+
+    public init(
+        configuration: RedisConfiguration,
+        eventLoop: any EventLoop,
+        options: Options = Options(),
+        logger: Logger = Logger(label: "redis.subscriber"),
+        onEvent: @escaping @Sendable (Event) -> Void
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        let state = RedisSubscriberState(
+            configuration: configuration, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent)
+        self.state = NIOLoopBoundBox.makeBoxSendingValue(state, eventLoop: eventLoop)
+    }
+
+    /// Starts connecting; events follow through `onEvent`.
+    public func start() {
+        onLoop { $0.start() }
+    }
+
+    /// Subscribes to channels; completes when Redis has confirmed all of them (after a reconnect if need be).
+    public func subscribe(_ channels: [String]) async throws {
+        try await request(.subscribe, channels)
+    }
+
+    public func unsubscribe(_ channels: [String]) async throws {
+        try await request(.unsubscribe, channels)
+    }
+
+    /// Subscribes to glob-style patterns (`PSUBSCRIBE`); matches arrive as ``Event/patternMessage(pattern:channel:payload:)``.
+    public func psubscribe(_ patterns: [String]) async throws {
+        try await request(.psubscribe, patterns)
+    }
+
+    public func punsubscribe(_ patterns: [String]) async throws {
+        try await request(.punsubscribe, patterns)
+    }
+
+    /// The future form of the subscription calls.
+    public func requestFuture(_ kind: SubscriptionKind, _ names: [String]) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        onLoop { $0.request(kind, names, promise: promise) }
+        return promise.futureResult
+    }
+
+    private func request(_ kind: SubscriptionKind, _ names: [String]) async throws {
+        try await RedisConnection.redisResult(requestFuture(kind, names))
+    }
+
+    /// The channels and patterns the subscriber holds (or will hold again after a reconnect).
+    public func subscriptions() async -> (channels: Set<String>, patterns: Set<String>) {
+        let state = self.state
+        return (try? await eventLoop.submit { (state.value.channels, state.value.patterns) }.get()) ?? ([], [])
+    }
+
+    /// Stops for good: closes the connection, cancels reconnects, fails waiting requests.
+    public func close() async {
+        let state = self.state
+        try? await eventLoop.flatSubmit { state.value.close() }.get()
+    }
+
+    /// Closes the current connection as if the network dropped it (for tests and for operators' "reconnect now").
+    public func dropConnection() {
+        onLoop { $0.dropConnection() }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (RedisSubscriberState) -> Void) {
+        if eventLoop.inEventLoop {
+            body(state.value)
+        } else {
+            let state = self.state
+            eventLoop.execute { body(state.value) }
+        }
+    }
+}
+
+/// The four subscription commands.
+public enum SubscriptionKind: String, Sendable {
+    case subscribe = "SUBSCRIBE"
+    case unsubscribe = "UNSUBSCRIBE"
+    case psubscribe = "PSUBSCRIBE"
+    case punsubscribe = "PUNSUBSCRIBE"
+
+    /// The kind named by a confirmation push (`subscribe`, `unsubscribe`, …).
+    init?(push: ByteBuffer) {
+        switch String(buffer: push) {
+        case "subscribe": self = .subscribe
+        case "unsubscribe": self = .unsubscribe
+        case "psubscribe": self = .psubscribe
+        case "punsubscribe": self = .punsubscribe
+        default: return nil
+        }
+    }
+
+    var isPattern: Bool { self == .psubscribe || self == .punsubscribe }
+    var adds: Bool { self == .subscribe || self == .psubscribe }
+}

@@ -1,0 +1,280 @@
+import Logging
+import NIOCore
+
+/// The loop-confined state machine behind ``RedisSubscriber``.
+final class RedisSubscriberState {
+    private enum Phase {
+        case idle
+        case connecting
+        /// Connected; `restoring` holds the confirmations still awaited before the connection counts as complete.
+        case connected(RedisConnection, restoring: Set<Confirmation>)
+        case waitingToReconnect(Scheduled<Void>)
+        case closed
+    }
+
+    private struct Confirmation: Hashable {
+        var kind: SubscriptionKind
+        var name: String
+    }
+
+    /// A subscription request waiting for Redis to confirm each of its names, in command order.
+    private final class Request {
+        let kind: SubscriptionKind
+        var waiting: Set<String>
+        let promise: EventLoopPromise<Void>
+
+        init(kind: SubscriptionKind, waiting: Set<String>, promise: EventLoopPromise<Void>) {
+            self.kind = kind
+            self.waiting = waiting
+            self.promise = promise
+        }
+    }
+
+    let configuration: RedisConfiguration
+    let eventLoop: any EventLoop
+    let options: RedisSubscriber.Options
+    let logger: Logger
+    let onEvent: @Sendable (RedisSubscriber.Event) -> Void
+
+    private(set) var channels: Set<String> = []
+    private(set) var patterns: Set<String> = []
+    private var phase: Phase = .idle
+    private var requests: [Request] = []
+    private var everConnected = false
+    private var failedAttempts = 0
+    private var reportedOutage = false
+    private var lastActivity = NIODeadline.now()
+    private var healthCheck: RepeatedTask?
+
+    init(
+        configuration: RedisConfiguration, eventLoop: any EventLoop, options: RedisSubscriber.Options, logger: Logger,
+        onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.options = options
+        self.logger = logger
+        self.onEvent = onEvent
+    }
+
+    func start() {
+        guard case .idle = phase else { return }
+        connect()
+        let interval = TimeAmount.milliseconds(options.healthCheckInterval.milliseconds)
+        let state = NIOLoopBound(self, eventLoop: eventLoop)
+        healthCheck = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            state.value.checkHealth(interval: interval)
+        }
+    }
+
+    // MARK: Requests
+
+    func request(_ kind: SubscriptionKind, _ names: [String], promise: EventLoopPromise<Void>) {
+        if case .closed = phase {
+            promise.fail(RedisError.connectionClosed(address: configuration.address))
+            return
+        }
+        let unique = Set(names)
+        guard !unique.isEmpty else {
+            promise.succeed(())
+            return
+        }
+        switch kind {
+        case .subscribe: channels.formUnion(unique)
+        case .unsubscribe: channels.subtract(unique)
+        case .psubscribe: patterns.formUnion(unique)
+        case .punsubscribe: patterns.subtract(unique)
+        }
+        guard case .connected(let connection, _) = phase else {
+            // Not connected: removals are already true; additions are confirmed when the set is restored.
+            if kind.adds {
+                requests.append(Request(kind: kind, waiting: unique, promise: promise))
+            } else {
+                promise.succeed(())
+            }
+            return
+        }
+        requests.append(Request(kind: kind, waiting: unique, promise: promise))
+        connection.sendWithoutReply(RedisCommand(kind.rawValue, arguments: names))
+    }
+
+    // MARK: Connection lifecycle
+
+    private func connect() {
+        phase = .connecting
+        let future = RedisConnection.connectFuture(
+            configuration: configuration, eventLoop: eventLoop, logger: logger,
+            onPush: { [state = NIOLoopBound(self, eventLoop: eventLoop)] reply in state.value.handlePush(reply) })
+        future.hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let connection): connected(connection)
+            case .failure(let error): connectFailed(error as? RedisError ?? .protocolViolation("\(error)"))
+            }
+        }
+    }
+
+    private func connected(_ connection: RedisConnection) {
+        guard case .connecting = phase else {
+            connection.closeNow()
+            return
+        }
+        failedAttempts = 0
+        reportedOutage = false
+        lastActivity = .now()
+        var restoring = Set<Confirmation>()
+        if !channels.isEmpty {
+            connection.sendWithoutReply(RedisCommand("SUBSCRIBE", arguments: channels.sorted()))
+            restoring.formUnion(channels.map { Confirmation(kind: .subscribe, name: $0) })
+        }
+        if !patterns.isEmpty {
+            connection.sendWithoutReply(RedisCommand("PSUBSCRIBE", arguments: patterns.sorted()))
+            restoring.formUnion(patterns.map { Confirmation(kind: .psubscribe, name: $0) })
+        }
+        // Requests made while disconnected are answered by the restore; removals made meanwhile are moot.
+        requests.removeAll { request in
+            if request.kind.adds { return false }
+            request.promise.succeed(())
+            return true
+        }
+        phase = .connected(connection, restoring: restoring)
+        logger.info(
+            everConnected ? "Redis subscriber reconnected" : "Redis subscriber connected",
+            metadata: ["redis.address": "\(configuration.address)", "redis.subscriptions": "\(restoring.count)"])
+        connection.closeFuture.hop(to: eventLoop).assumeIsolated().whenComplete { [self] _ in
+            connectionClosed(connection)
+        }
+        if restoring.isEmpty { restored() }
+    }
+
+    private func restored() {
+        if everConnected {
+            onEvent(.reconnected)
+        } else {
+            everConnected = true
+            onEvent(.connected)
+        }
+    }
+
+    private func connectFailed(_ error: RedisError) {
+        guard case .connecting = phase else { return }
+        failedAttempts += 1
+        logger.warning(
+            "Redis subscriber cannot connect",
+            metadata: ["redis.address": "\(configuration.address)", "error": "\(error)", "attempt": "\(failedAttempts)"])
+        if !reportedOutage {
+            reportedOutage = true
+            onEvent(.disconnected(error))
+        }
+        scheduleReconnect()
+    }
+
+    private func connectionClosed(_ connection: RedisConnection) {
+        guard case .connected(let current, _) = phase, current === connection else { return }
+        let error = RedisError.connectionClosed(address: configuration.address)
+        logger.warning("Redis subscriber lost its connection", metadata: ["redis.address": "\(configuration.address)"])
+        reportedOutage = true
+        // The unsubscribes in flight are done: the connection that held them is gone.
+        requests.removeAll { request in
+            if request.kind.adds { return false }
+            request.promise.succeed(())
+            return true
+        }
+        onEvent(.disconnected(error))
+        scheduleReconnect()
+    }
+
+    private func scheduleReconnect() {
+        let delay = backoff(attempt: failedAttempts)
+        let task = eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            if case .waitingToReconnect = phase { connect() }
+        }
+        phase = .waitingToReconnect(task)
+    }
+
+    /// Exponential backoff with "equal jitter": half the delay fixed, half random, so reconnecting nodes spread out.
+    private func backoff(attempt: Int) -> TimeAmount {
+        let initial = options.initialBackoff.milliseconds
+        let maximum = options.maximumBackoff.milliseconds
+        let exponent = min(max(attempt - 1, 0), 20)
+        let delay = min(maximum, initial << exponent)
+        let half = delay / 2
+        return .milliseconds(half + Int64.random(in: 0...max(half, 1)))
+    }
+
+    func dropConnection() {
+        if case .connected(let connection, _) = phase { connection.closeNow() }
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        healthCheck?.cancel()
+        healthCheck = nil
+        let previous = phase
+        phase = .closed
+        let error = RedisError.connectionClosed(address: configuration.address)
+        for request in requests { request.promise.fail(error) }
+        requests.removeAll()
+        switch previous {
+        case .connected(let connection, _):
+            connection.closeNow()
+            return connection.closeFuture
+        case .waitingToReconnect(let task):
+            task.cancel()
+        case .idle, .connecting, .closed:
+            break
+        }
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    private func checkHealth(interval: TimeAmount) {
+        guard case .connected(let connection, _) = phase else { return }
+        if NIODeadline.now() - lastActivity > interval * 2 {
+            logger.warning(
+                "Redis subscriber connection silent, replacing it", metadata: ["redis.address": "\(configuration.address)"])
+            connection.closeNow()
+        } else {
+            connection.sendWithoutReply(RedisCommand("PING"))
+        }
+    }
+
+    // MARK: Pushes
+
+    func handlePush(_ reply: RedisReply) {
+        lastActivity = .now()
+        guard case .array(let parts) = reply, case .bulk(let kind)? = parts.first else { return }
+        switch (kind.readableBytes, parts.count) {
+        case (7, 3):  // message, channel, payload
+            guard case .bulk(let channel) = parts[1], case .bulk(let payload) = parts[2] else { return }
+            onEvent(.message(channel: String(buffer: channel), payload: payload))
+        case (8, 4):  // pmessage, pattern, channel, payload
+            guard case .bulk(let pattern) = parts[1], case .bulk(let channel) = parts[2],
+                case .bulk(let payload) = parts[3]
+            else { return }
+            onEvent(.patternMessage(pattern: String(buffer: pattern), channel: String(buffer: channel), payload: payload))
+        case (4, _):
+            break  // pong: liveness only
+        default:
+            guard let confirmed = SubscriptionKind(push: kind), parts.count >= 2, case .bulk(let name) = parts[1] else {
+                return
+            }
+            confirm(confirmed, String(buffer: name))
+        }
+    }
+
+    private func confirm(_ kind: SubscriptionKind, _ name: String) {
+        if case .connected(let connection, var restoring) = phase, !restoring.isEmpty {
+            if restoring.remove(Confirmation(kind: kind, name: name)) != nil {
+                phase = .connected(connection, restoring: restoring)
+                if restoring.isEmpty { restored() }
+            }
+        }
+        // Redis answers in command order, so the first request of this kind still waiting for the name is its owner.
+        if let index = requests.firstIndex(where: { $0.kind == kind && $0.waiting.contains(name) }) {
+            let request = requests[index]
+            request.waiting.remove(name)
+            if request.waiting.isEmpty {
+                requests.remove(at: index)
+                request.promise.succeed(())
+            }
+        }
+    }
+}
