@@ -1,0 +1,55 @@
+/// Everything a gateway node can be told, with production defaults. Each field has one command-line flag and one
+/// environment variable (see the README's table); the executable fills it, the library only reads it.
+public struct GatewayConfiguration: Sendable {
+    /// Address to listen on (`--host`, `SSE_HOST`).
+    public var host = "127.0.0.1"
+    /// Port to listen on (`--port`, `SSE_PORT`); 0 picks a free one (tests).
+    public var port = 8080
+    /// Redis to subscribe to and read history from (`--redis-url`, `SSE_REDIS_URL`).
+    public var redisURL = "redis://127.0.0.1:6379"
+    /// This node's name in metrics and logs (`--node-id`, `SSE_NODE_ID`); default host name and pid.
+    public var nodeID: String
+    /// A comment is sent on a stream idle this long, so proxies keep it open (`--heartbeat`, `SSE_HEARTBEAT_SECONDS`).
+    public var heartbeatInterval: Duration = .seconds(15)
+    /// Events kept per topic for replay (`--history-length`, `SSE_HISTORY_LENGTH`); trimmed approximately.
+    public var historyLength = 1_000
+    /// The `retry:` hint sent when a stream opens (`--retry-ms`, `SSE_RETRY_MS`); a random 0–50 % is added per
+    /// client so reconnects spread out.
+    public var retryMilliseconds = 2_000
+    /// Bytes a client may leave unsent before it is cut as a slow consumer (`--max-unsent-bytes`,
+    /// `SSE_MAX_UNSENT_BYTES`). It resumes from history when it reconnects.
+    public var maxUnsentBytes = 1 << 20
+    /// Open SSE streams allowed on this node (`--max-connections`, `SSE_MAX_CONNECTIONS`); more get 503.
+    public var maxConnections = 18_000
+    /// Topics one stream may follow (`--max-topics`, `SSE_MAX_TOPICS`).
+    public var maxTopicsPerConnection = 32
+    /// Origins allowed to open streams (`--allowed-origins`, `SSE_ALLOWED_ORIGINS`, comma-separated); `*` allows
+    /// any. Requests without an Origin header (same-origin, non-browser) are always allowed.
+    public var allowedOrigins: [String] = ["*"]
+    /// On SIGTERM, open streams are told to reconnect spread across this window (`--drain-seconds`,
+    /// `SSE_DRAIN_SECONDS`); the process exits within the window plus 5 s.
+    public var drainWindow: Duration = .seconds(10)
+    /// A request head not complete within this time closes the connection (`--request-timeout`,
+    /// `SSE_REQUEST_TIMEOUT_SECONDS`).
+    public var requestHeadTimeout: Duration = .seconds(10)
+    /// Request heads larger than this get 431 (`--max-header-bytes`, `SSE_MAX_HEADER_BYTES`).
+    public var maxHeaderBytes = 16_384
+    /// Event-loop threads (`--threads`, `SSE_THREADS`); default one per core.
+    public var threads = System.coreCount
+
+    public init(nodeID: String = GatewayConfiguration.defaultNodeID()) {
+        self.nodeID = nodeID
+    }
+
+    /// `<hostname>-<pid>`.
+    public static func defaultNodeID() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let name = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "node"
+        return "\(name)-\(getpid())"
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+import NIOCore

@@ -1,0 +1,177 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RedisClient
+import SSEProtocol
+import ServiceLifecycle
+import Synchronization
+
+/// A gateway node as a `Service`: installs the Redis functions, subscribes, serves HTTP, and on graceful shutdown
+/// drains its streams before returning.
+public final class Gateway: Service, Sendable {
+    public let configuration: GatewayConfiguration
+    public let stats = GatewayStats()
+    let logger: Logger
+    let hub: Hub
+    let history: HistoryReader
+    let cors: CORSPolicy
+    private let group: MultiThreadedEventLoopGroup
+    private let redisConfiguration: RedisConfiguration
+    private let redis: RedisClient
+    private let metrics: MetricsBridge
+    private let renderPrometheus: (@Sendable () -> String)?
+    private let boundPort = Mutex<Int?>(nil)
+
+    /// - Parameter renderPrometheus: renders the Prometheus registry the executable bootstrapped, for `/metrics`.
+    public init(
+        configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger,
+        renderPrometheus: (@Sendable () -> String)? = nil
+    ) throws {
+        self.configuration = configuration
+        self.group = group
+        var logger = logger
+        logger[metadataKey: "sse.node"] = "\(configuration.nodeID)"
+        self.logger = logger
+        self.redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        self.redis = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger)
+        let loops = Array(group.makeIterator())
+        self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
+        self.cors = CORSPolicy(allowedOrigins: configuration.allowedOrigins)
+        self.hub = Hub(
+            eventLoops: loops, hubLoop: loops[0], stats: stats, configuration: configuration, history: history,
+            logger: logger)
+        self.metrics = MetricsBridge(stats: stats, nodeID: configuration.nodeID)
+        self.renderPrometheus = renderPrometheus
+    }
+
+    /// The port the server listens on, once bound (useful with port 0).
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    /// Nil when ready to take streams; otherwise why not.
+    var notReadyReason: String? {
+        if stats.draining.load(ordering: .relaxed) { return "draining" }
+        if !stats.redisConnected.load(ordering: .relaxed) { return "Redis subscription is down" }
+        return nil
+    }
+
+    public func run() async throws {
+        let hubLoop = hub.hubLoop
+        let hub = self.hub
+        let subscriber = RedisSubscriber(
+            configuration: redisConfiguration, eventLoop: hubLoop, logger: logger,
+            onEvent: { event in hub.handle(event) })
+        hub.start(subscriber: subscriber)
+        subscriber.start()
+        let installer = Task { [history, logger] in await history.installLibrary(logger: logger) }
+
+        let sampler = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) {
+            [stats, metrics] _ in
+            stats.sampleRate()
+            metrics.sync()
+        }
+        let server = try await bind()
+        logger.info(
+            "gateway listening",
+            metadata: ["sse.address": "\(configuration.host):\(port ?? 0)", "redis.url": "\(redisConfiguration.displayURL)"])
+
+        try await withGracefulShutdownHandler {
+            try await server.closeFuture.get()
+        } onGracefulShutdown: { [self] in
+            drain(server: server)
+        }
+        sampler.cancel()
+        installer.cancel()
+        hub.stop()
+        await subscriber.close()
+        await redis.close()
+        logger.info("gateway stopped")
+    }
+
+    private func bind() async throws -> any Channel {
+        let configuration = self.configuration
+        let maxUnsent = configuration.maxUnsentBytes
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: maxUnsent / 2, high: maxUnsent))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let encoder = HTTPResponseEncoder()
+                    let operations = channel.pipeline.syncOperations
+                    try operations.addHandler(encoder)
+                    try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try operations.addHandler(GatewayHTTPHandler(gateway: self, responseEncoder: encoder))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        boundPort.withLock { $0 = channel.localAddress?.port }
+        return channel
+    }
+
+    /// SIGTERM: not ready at once, new streams refused, open streams told to reconnect across the drain window,
+    /// then the listener closes (which ends `run`). A hard stop follows the window by 4 s whatever happens.
+    private func drain(server: any Channel) {
+        stats.draining.store(true, ordering: .relaxed)
+        let window = configuration.drainWindow
+        logger.info("draining", metadata: ["sse.drain_window_ms": "\(window.milliseconds)"])
+        hub.drain(window: window, retryMilliseconds: configuration.retryMilliseconds).whenComplete { _ in
+            server.close(promise: nil)
+        }
+        server.eventLoop.scheduleTask(in: .milliseconds(window.milliseconds + 4000)) {
+            server.close(promise: nil)
+        }
+    }
+
+    // MARK: Replay
+
+    /// Sends a reconnecting stream the history after its id, once its topics are subscribed, then lets live
+    /// events through (see ``SSEConnection/finishReplay(history:)``).
+    func replay(_ connection: SSEConnection, topics: [Topic], after id: EventID, once joined: EventLoopFuture<Void>) {
+        let loop = connection.context.eventLoop
+        let bound = NIOLoopBound(connection, eventLoop: loop)
+        let stats = self.stats
+        let logger = self.logger
+        joined.flatMap { [history] in history.read(topics: topics, after: id) }
+            .hop(to: loop)
+            .whenComplete { result in
+                let connection = bound.value
+                guard connection.isOpen else { return }
+                switch result {
+                case .success(.events(let events)):
+                    let frames = events.map { item in
+                        var frame = ByteBuffer()
+                        SSEEncoder.event(item.event, into: &frame)
+                        return (frame: frame, id: item.event.id!)
+                    }
+                    let sent = connection.finishReplay(history: frames)
+                    stats.replayedEvents.add(sent, ordering: .relaxed)
+                case .success(.unknownID):
+                    connection.writeControl(ResyncNotice.frame(reason: "unknown-last-event-id", topics: nil))
+                    stats.resyncs.add(1, ordering: .relaxed)
+                    connection.finishReplay(history: [], resetLastID: true)
+                case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
+                    connection.writeControl(ResyncNotice.frame(reason: "history-trimmed", topics: [topic]))
+                    stats.resyncs.add(1, ordering: .relaxed)
+                    connection.finishReplay(history: [], resetLastID: true)
+                case .failure(let error):
+                    logger.warning("replay failed, closing the stream", metadata: ["error": "\(error)"])
+                    connection.close(error: true)
+                }
+            }
+    }
+
+    // MARK: Metrics
+
+    func metricsJSON() -> String {
+        let snapshot = MetricsSnapshot(stats: stats, nodeID: configuration.nodeID, ready: notReadyReason == nil)
+        return MetricsSnapshot.encode(snapshot) + "\n"
+    }
+
+    func prometheusText() -> String {
+        metrics.sync()
+        return renderPrometheus?() ?? ""
+    }
+}

@@ -1,0 +1,231 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SSEProtocol
+
+/// Serves one HTTP connection: the probe and metrics routes, and `GET /sse`, which turns the connection into an
+/// event stream owned by the loop's ``LoopHub``.
+///
+/// Plain routes answer synchronously and support keep-alive. An accepted stream's response is close-delimited: the
+/// HTTP encoder is removed and frames are written to the socket as they are (no chunk framing per event).
+final class GatewayHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let gateway: Gateway
+    private let responseEncoder: HTTPResponseEncoder
+    private var head: HTTPRequestHead?
+    private var headTimeout: Scheduled<Void>?
+    private var stream: SSEConnection?
+    private var headerTooLarge = false
+
+    init(gateway: Gateway, responseEncoder: HTTPResponseEncoder) {
+        self.gateway = gateway
+        self.responseEncoder = responseEncoder
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armHeadTimeout(context: context)
+        context.fireChannelActive()
+    }
+
+    private func armHeadTimeout(context: ChannelHandlerContext) {
+        let timeout = TimeAmount.milliseconds(gateway.configuration.requestHeadTimeout.milliseconds)
+        let channel = context.channel
+        headTimeout = context.eventLoop.scheduleTask(in: timeout) {
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            guard stream == nil else { return }  // a stream's client has nothing more to say
+            headTimeout?.cancel()
+            headTimeout = nil
+            head = requestHead
+            let size = requestHead.headers.reduce(requestHead.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            headerTooLarge = size > gateway.configuration.maxHeaderBytes
+        case .body:
+            break  // bodies are not used by any route; they are read and dropped
+        case .end:
+            guard stream == nil, let requestHead = head else { return }
+            head = nil
+            route(requestHead, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        headTimeout?.cancel()
+        stream?.channelClosed()
+        stream = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if stream == nil, let parserError = error as? HTTPParserError {
+            gateway.stats.requests.add(1, ordering: .relaxed)
+            gateway.stats.rejectedRequests.add(1, ordering: .relaxed)
+            let failure =
+                parserError == .headerOverflow
+                ? HTTPError(.requestHeaderFieldsTooLarge, "request headers too large")
+                : HTTPError(.badRequest, "malformed HTTP request: \(parserError)")
+            respond(failure, keepAlive: false, context: context)
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Routing
+
+    private func route(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext) {
+        let stats = gateway.stats
+        stats.requests.add(1, ordering: .relaxed)
+        let keepAlive = requestHead.isKeepAlive
+        if headerTooLarge {
+            reject(HTTPError(.requestHeaderFieldsTooLarge, "request headers too large: at most \(gateway.configuration.maxHeaderBytes) bytes"), context: context)
+            return
+        }
+        let uri = requestHead.uri
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        let query = uri.firstIndex(of: "?").map { QueryString(uri[uri.index(after: $0)...]) } ?? QueryString("")
+
+        let allowed: [HTTPMethod]
+        switch path {
+        case "/sse": allowed = [.GET, .OPTIONS]
+        case "/sse-metrics", "/metrics", "/healthz", "/readyz": allowed = [.GET, .HEAD]
+        default:
+            reject(HTTPError(.notFound, "no route for \(path): try /sse?topic=NAME"), context: context, keepAlive: keepAlive)
+            return
+        }
+        guard allowed.contains(requestHead.method) else {
+            let names = allowed.map(\.rawValue).joined(separator: ", ")
+            reject(
+                HTTPError(.methodNotAllowed, "\(requestHead.method.rawValue) not allowed on \(path): use \(names)", headers: [("Allow", names)]),
+                context: context, keepAlive: keepAlive)
+            return
+        }
+        switch path {
+        case "/healthz":
+            respond(.ok, "ok\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
+        case "/readyz":
+            if let reason = gateway.notReadyReason {
+                reject(HTTPError(.serviceUnavailable, "not ready: \(reason)", headers: [("Retry-After", "1")]), context: context, keepAlive: keepAlive)
+            } else {
+                respond(.ok, "ready\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
+            }
+        case "/sse-metrics":
+            respond(.ok, gateway.metricsJSON(), contentType: "application/json", keepAlive: keepAlive, context: context)
+        case "/metrics":
+            respond(.ok, gateway.prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive, context: context)
+        default:
+            if requestHead.method == .OPTIONS {
+                preflight(requestHead, context: context, keepAlive: keepAlive)
+            } else {
+                openStream(requestHead, query: query, context: context)
+            }
+        }
+    }
+
+    // MARK: Streams
+
+    private func openStream(_ requestHead: HTTPRequestHead, query: QueryString, context: ChannelHandlerContext) {
+        let configuration = gateway.configuration
+        let stats = gateway.stats
+        let corsHeaders: [(String, String)]
+        let request: StreamRequest
+        do {
+            corsHeaders = try gateway.cors.headers(for: requestHead)
+            request = try StreamRequest(head: requestHead, query: query, maxTopics: configuration.maxTopicsPerConnection)
+        } catch {
+            reject(error, context: context)
+            return
+        }
+        if let reason = gateway.notReadyReason {
+            reject(HTTPError(.serviceUnavailable, "node not ready: \(reason)", headers: [("Retry-After", "2")]), context: context)
+            return
+        }
+        // Reserve a slot atomically: concurrent accepts on other loops cannot overshoot the limit.
+        let (active, _) = stats.activeConnections.add(1, ordering: .relaxed)
+        if active > configuration.maxConnections {
+            stats.activeConnections.subtract(1, ordering: .relaxed)
+            reject(HTTPError(.serviceUnavailable, "node at its limit of \(configuration.maxConnections) streams", headers: [("Retry-After", "5")]), context: context)
+            return
+        }
+        stats.connectionsTotal.add(1, ordering: .relaxed)
+
+        // From here on the response is a raw, close-delimited event stream.
+        context.pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
+        var opening = context.channel.allocator.buffer(capacity: 512)
+        opening.writeString(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
+                + "X-Accel-Buffering: no\r\nConnection: close\r\n")
+        for (name, value) in corsHeaders { opening.writeString("\(name): \(value)\r\n") }
+        opening.writeString("\r\n")
+        let retry = configuration.retryMilliseconds
+        SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &opening)
+        SSEEncoder.comment("connected to \(configuration.nodeID)", into: &opening)
+        context.writeAndFlush(NIOAny(opening), promise: nil)
+
+        let connection = SSEConnection(
+            context: context, topics: request.topics, replaying: request.lastEventID != nil,
+            lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
+        stream = connection
+        let hub = gateway.hub
+        let loopHub = hub.loopHub(for: context.eventLoop)
+        let loopIndex = loopHub.index
+        loopHub.add(connection)
+        connection.onClose = { closed in
+            loopHub.remove(closed)
+            hub.leave(closed.topics, loop: loopIndex)
+        }
+        let joined = hub.join(request.topics, loop: loopIndex)
+        if let lastEventID = request.lastEventID {
+            gateway.replay(connection, topics: request.topics, after: lastEventID, once: joined)
+        }
+    }
+
+    private func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {
+        do {
+            var headers = try gateway.cors.headers(for: requestHead)
+            headers += [("Access-Control-Allow-Methods", "GET"), ("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control"), ("Access-Control-Max-Age", "600")]
+            respond(.noContent, "", contentType: nil, keepAlive: keepAlive, extraHeaders: headers, context: context)
+        } catch {
+            reject(error, context: context, keepAlive: keepAlive)
+        }
+    }
+
+    // MARK: Plain responses
+
+    private func reject(_ error: any Error, context: ChannelHandlerContext, keepAlive: Bool = false) {
+        gateway.stats.rejectedRequests.add(1, ordering: .relaxed)
+        let failure = error as? HTTPError ?? HTTPError(.internalServerError, "internal error")
+        respond(failure, keepAlive: keepAlive, context: context)
+    }
+
+    private func respond(_ failure: HTTPError, keepAlive: Bool, context: ChannelHandlerContext) {
+        gateway.logger.debug("rejected request", metadata: ["http.status": "\(failure.status.code)", "http.reason": "\(failure.message)"])
+        respond(failure.status, failure.message + "\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, extraHeaders: failure.headers, context: context)
+    }
+
+    private func respond(
+        _ status: HTTPResponseStatus, _ body: String, contentType: String?, keepAlive: Bool,
+        extraHeaders: [(String, String)] = [], context: ChannelHandlerContext
+    ) {
+        var headers = HTTPHeaders()
+        if let contentType { headers.add(name: "Content-Type", value: contentType) }
+        headers.add(name: "Content-Length", value: String(body.utf8.count))
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(contentsOf: extraHeaders)
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
+        }
+        if keepAlive { armHeadTimeout(context: context) }
+    }
+}

@@ -1,0 +1,52 @@
+import NIOHTTP1
+import SSEProtocol
+
+/// A validated `GET /sse` request: its topics and where to resume.
+struct StreamRequest {
+    var topics: [Topic]
+    var lastEventID: EventID?
+
+    /// Parses and validates; the error is the one-line 400 body.
+    init(head: HTTPRequestHead, query: QueryString, maxTopics: Int) throws(HTTPError) {
+        let names = query.values("topic")
+        guard !names.isEmpty else {
+            throw HTTPError(.badRequest, "missing topic: use /sse?topic=NAME (repeat topic= for several)")
+        }
+        var topics: [Topic] = []
+        var seen = Set<Topic>()
+        for name in names {
+            do {
+                let topic = try Topic(validating: name)
+                if seen.insert(topic).inserted { topics.append(topic) }
+            } catch {
+                throw HTTPError(.badRequest, "\(error)")
+            }
+        }
+        guard topics.count <= maxTopics else {
+            throw HTTPError(.badRequest, "too many topics: \(topics.count) given, at most \(maxTopics) per stream")
+        }
+        self.topics = topics
+        // The header (sent by EventSource on reconnect) wins over the query parameter (for a first connect).
+        let header = head.headers.first(name: "Last-Event-ID")
+        if let raw = header ?? query.first("lastEventId"), !raw.isEmpty {
+            do {
+                lastEventID = try EventID(parsing: raw)
+            } catch {
+                throw HTTPError(.badRequest, "\(error)")
+            }
+        }
+    }
+}
+
+/// An HTTP error answer: a status and a one-line plain-text body.
+struct HTTPError: Error {
+    var status: HTTPResponseStatus
+    var message: String
+    var headers: [(String, String)] = []
+
+    init(_ status: HTTPResponseStatus, _ message: String, headers: [(String, String)] = []) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+}

@@ -1,0 +1,40 @@
+import Logging
+import NIOCore
+import RedisClient
+import SSEProtocol
+
+/// Reads topic history for replays and backfills through the node's command connection (not the subscriber's).
+struct HistoryReader: Sendable {
+    let history: History
+    /// Most events replayed per topic; a client further behind gets a resync instead of a partial replay.
+    let limit: Int
+    let eventLoop: any EventLoop
+
+    init(redis: RedisClient, historyLength: Int, eventLoop: any EventLoop) {
+        self.history = History(runner: redis)
+        self.limit = historyLength * 2 + 100  // `MAXLEN ~` may keep somewhat more than the configured length
+        self.eventLoop = eventLoop
+    }
+
+    func read(topics: [Topic], after id: EventID) -> EventLoopFuture<HistoryResult> {
+        eventLoop.makeFutureWithTask { [history, limit] in
+            try await history.events(after: id, in: topics, limit: limit)
+        }
+    }
+
+    /// Loads the `sse` function library, retrying while Redis is unreachable (until cancelled).
+    func installLibrary(logger: Logger) async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await history.install()
+                logger.debug("sse function library installed")
+                return
+            } catch {
+                logger.warning("cannot install the sse function library yet", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}

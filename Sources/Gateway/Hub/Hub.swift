@@ -1,0 +1,103 @@
+import Logging
+import NIOCore
+import RedisClient
+import SSEProtocol
+
+/// The node's fan-out: one Redis subscription per topic with local streams, one hop per loop per message.
+///
+/// Node-level state (which topics are subscribed, on which loops they have streams, the last reliable id relayed)
+/// lives on the subscriber's event loop, where Redis messages arrive. Each loop's streams live in its ``LoopHub``.
+public final class Hub: Sendable {
+    let loops: [NIOLoopBoundBox<LoopHub>]
+    private let loopIndex: [ObjectIdentifier: Int]
+    let hubLoop: any EventLoop
+    let registry: NIOLoopBoundBox<TopicRegistry>
+    let stats: GatewayStats
+    let logger: Logger
+
+    init(
+        eventLoops: [any EventLoop], hubLoop: any EventLoop, stats: GatewayStats,
+        configuration: GatewayConfiguration, history: HistoryReader, logger: Logger
+    ) {
+        var boxes: [NIOLoopBoundBox<LoopHub>] = []
+        var indexes: [ObjectIdentifier: Int] = [:]
+        for (index, loop) in eventLoops.enumerated() {
+            let hub = LoopHub(
+                index: index, eventLoop: loop, stats: stats, heartbeatInterval: configuration.heartbeatInterval)
+            boxes.append(NIOLoopBoundBox.makeBoxSendingValue(hub, eventLoop: loop))
+            indexes[ObjectIdentifier(loop)] = index
+        }
+        self.loops = boxes
+        self.loopIndex = indexes
+        self.hubLoop = hubLoop
+        self.stats = stats
+        self.logger = logger
+        let registry = TopicRegistry(
+            loops: boxes, hubLoop: hubLoop, stats: stats, history: history, logger: logger)
+        self.registry = NIOLoopBoundBox.makeBoxSendingValue(registry, eventLoop: hubLoop)
+    }
+
+    /// Binds the registry to the Redis subscriber and starts every loop's heartbeat timer.
+    func start(subscriber: RedisSubscriber) {
+        let registry = self.registry
+        hubLoop.execute { registry.value.subscriber = subscriber }
+        for box in loops {
+            box.eventLoop.execute {
+                box.value.start(hub: NIOLoopBound(box.value, eventLoop: box.eventLoop))
+            }
+        }
+    }
+
+    func stop() {
+        for box in loops { box.eventLoop.execute { box.value.stop() } }
+    }
+
+    /// The ``LoopHub`` of a channel's loop; call on that loop.
+    func loopHub(for eventLoop: any EventLoop) -> LoopHub {
+        loops[loopIndex[ObjectIdentifier(eventLoop)]!].value
+    }
+
+    func index(of eventLoop: any EventLoop) -> Int {
+        loopIndex[ObjectIdentifier(eventLoop)]!
+    }
+
+    /// Registers a stream's topics on the node; completes (on the hub loop) once Redis confirms the subscriptions.
+    func join(_ topics: [Topic], loop: Int) -> EventLoopFuture<Void> {
+        let promise = hubLoop.makePromise(of: Void.self)
+        let registry = self.registry
+        hubLoop.execute { registry.value.join(topics, loop: loop, promise: promise) }
+        return promise.futureResult
+    }
+
+    func leave(_ topics: [Topic], loop: Int) {
+        let registry = self.registry
+        hubLoop.execute { registry.value.leave(topics, loop: loop) }
+    }
+
+    /// Called for every subscriber event, on the hub loop.
+    func handle(_ event: RedisSubscriber.Event) {
+        registry.value.handle(event)
+    }
+
+    /// Streams open on the node, summed over the loops.
+    func streamCounts() -> EventLoopFuture<Int> {
+        let futures = loops.map { box in box.eventLoop.submit { box.value.connectionCount } }
+        return EventLoopFuture.reduce(0, futures, on: hubLoop, +)
+    }
+
+    /// Drains every loop; completes when all streams are closed.
+    func drain(window: Duration, retryMilliseconds: Int) -> EventLoopFuture<Void> {
+        let amount = TimeAmount.milliseconds(window.milliseconds)
+        let futures = loops.map { box in
+            box.eventLoop.flatSubmit { box.value.drain(window: amount, retryMilliseconds: retryMilliseconds) }
+        }
+        return EventLoopFuture.andAllComplete(futures, on: hubLoop)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,126 @@
+import Logging
+import NIOCore
+import SSEProtocol
+
+/// The streams of one event loop and their topics. Confined to that loop: no locks on the fan-out path.
+///
+/// The node-level ``Hub`` hops here once per message per loop; each subscribed stream then gets the same encoded
+/// frame (a copy-on-write `ByteBuffer`, never re-encoded).
+final class LoopHub {
+    let index: Int
+    let eventLoop: any EventLoop
+    private let stats: GatewayStats
+    private let heartbeatInterval: TimeAmount
+    private var byTopic: [Topic: [ObjectIdentifier: SSEConnection]] = [:]
+    private var connections: [ObjectIdentifier: SSEConnection] = [:]
+    private var heartbeatTask: RepeatedTask?
+    private let heartbeatFrame: ByteBuffer
+    private var drainWaiters: [EventLoopPromise<Void>] = []
+
+    init(index: Int, eventLoop: any EventLoop, stats: GatewayStats, heartbeatInterval: Duration) {
+        self.index = index
+        self.eventLoop = eventLoop
+        self.stats = stats
+        self.heartbeatInterval = .milliseconds(heartbeatInterval.milliseconds)
+        var frame = ByteBuffer()
+        SSEEncoder.comment("heartbeat", into: &frame)
+        self.heartbeatFrame = frame
+    }
+
+    var connectionCount: Int { connections.count }
+
+    func start(hub: NIOLoopBound<LoopHub>) {
+        // One timer per loop, not per stream: every tick, streams idle for a whole interval get a comment.
+        let tick = TimeAmount.nanoseconds(max(100_000_000, heartbeatInterval.nanoseconds / 4))
+        heartbeatTask = eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
+            hub.value.sendHeartbeats()
+        }
+    }
+
+    func stop() {
+        heartbeatTask?.cancel()
+        heartbeatTask = nil
+    }
+
+    func add(_ connection: SSEConnection) {
+        let key = ObjectIdentifier(connection)
+        connections[key] = connection
+        for topic in connection.topics {
+            byTopic[topic, default: [:]][key] = connection
+        }
+    }
+
+    func remove(_ connection: SSEConnection) {
+        let key = ObjectIdentifier(connection)
+        guard connections.removeValue(forKey: key) != nil else { return }
+        for topic in connection.topics {
+            byTopic[topic]?.removeValue(forKey: key)
+            if byTopic[topic]?.isEmpty == true { byTopic.removeValue(forKey: topic) }
+        }
+        if connections.isEmpty {
+            for waiter in drainWaiters { waiter.succeed(()) }
+            drainWaiters.removeAll()
+        }
+    }
+
+    /// Writes one event frame to every stream of `topic` on this loop.
+    func deliver(topic: Topic, frame: ByteBuffer, id: EventID?) {
+        guard let streams = byTopic[topic] else { return }
+        var sent = 0
+        for connection in streams.values where connection.deliver(frame, id: id) {
+            sent += 1
+        }
+        if sent > 0 { stats.eventsSent.add(sent, ordering: .relaxed) }
+    }
+
+    /// Sends a control frame (a resync notice) to every stream of the topics, or of all topics when nil.
+    @discardableResult
+    func broadcast(_ frame: ByteBuffer, topics: Set<Topic>?) -> Int {
+        var seen = Set<ObjectIdentifier>()
+        var targets: [SSEConnection] = []
+        if let topics {
+            for topic in topics { targets += byTopic[topic].map { Array($0.values) } ?? [] }
+        } else {
+            targets = Array(connections.values)
+        }
+        for connection in targets where seen.insert(ObjectIdentifier(connection)).inserted {
+            connection.writeControl(frame)
+        }
+        return seen.count
+    }
+
+    private func sendHeartbeats() {
+        let now = NIODeadline.now()
+        var sent = 0
+        for connection in connections.values
+        where connection.heartbeatIfIdle(now: now, interval: heartbeatInterval, frame: heartbeatFrame) {
+            sent += 1
+        }
+        if sent > 0 { stats.heartbeatsSent.add(sent, ordering: .relaxed) }
+    }
+
+    /// Tells every stream to reconnect, spread evenly over `window` in random order, each with a jittered `retry:`;
+    /// completes when the last stream has closed.
+    func drain(window: TimeAmount, retryMilliseconds: Int) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        if connections.isEmpty {
+            promise.succeed(())
+            return promise.futureResult
+        }
+        drainWaiters.append(promise)
+        // Stratified random offsets: stream k of n closes at a random moment within the k-th n-th of the window,
+        // so closes are even over the window and no two loops close their first stream at the same instant.
+        let streams = connections.values.shuffled()
+        let step = Double(window.nanoseconds) / Double(streams.count)
+        for (position, connection) in streams.enumerated() {
+            let delay = TimeAmount.nanoseconds(Int64(step * (Double(position) + Double.random(in: 0..<1))))
+            eventLoop.assumeIsolated().scheduleTask(in: delay) {
+                var frame = ByteBuffer()
+                SSEEncoder.retry(milliseconds: retryMilliseconds + Int.random(in: 0...retryMilliseconds), into: &frame)
+                connection.writeControl(frame)
+                connection.close(error: false)
+            }
+        }
+        return promise.futureResult
+    }
+}

@@ -1,0 +1,25 @@
+import NIOCore
+import SSEProtocol
+
+/// The in-band `resync` event: the stream cannot be resumed exactly (the client's id is older than the retained
+/// history, or Redis lost its data), so the client should reload its state. Live events follow it.
+///
+/// ```
+/// event: resync
+/// data: {"reason":"history-trimmed","topics":["board"]}
+/// ```
+/// Reasons: `history-trimmed` (events after the id were trimmed away), `unknown-last-event-id` (Redis does not
+/// know the id: it lost its data, or the id comes from another Redis), `redis-data-lost` (the node's own Redis
+/// link came back to an emptied Redis), `backfill-failed` (history could not be read after a reconnect).
+enum ResyncNotice {
+    static func frame(reason: String, topics: [Topic]?) -> ByteBuffer {
+        var json = "{\"reason\":\"\(reason)\""
+        if let topics {
+            json += ",\"topics\":[" + topics.sorted().map { "\"\($0.name)\"" }.joined(separator: ",") + "]"
+        }
+        json += "}"
+        var frame = ByteBuffer()
+        SSEEncoder.event(ServerSentEvent(event: try! EventName(validating: "resync"), data: json), into: &frame)
+        return frame
+    }
+}

@@ -1,0 +1,157 @@
+import Logging
+import NIOCore
+import SSEProtocol
+
+/// One client's open event stream. Confined to its channel's event loop; the loop's ``LoopHub`` writes to it.
+///
+/// While its history is being replayed, live events are held back and then sent after the replay, skipping any the
+/// replay already carried. Reliable event ids sent on one stream strictly increase, so a duplicate is never sent.
+final class SSEConnection {
+    enum State {
+        /// Waiting for history; live frames are parked here with their ids.
+        case replaying(parked: [(frame: ByteBuffer, id: EventID?)], bytes: Int)
+        case live
+        case closed
+    }
+
+    let context: ChannelHandlerContext
+    let topics: [Topic]
+    let openedAt = NIODeadline.now()
+    private(set) var lastWrite = NIODeadline.now()
+    private(set) var state: State
+    /// The highest reliable id sent on this stream.
+    private(set) var lastSentID: EventID?
+    private let maxUnsentBytes: Int
+    private let stats: GatewayStats
+    /// Called once when the stream ends, with whether it ended in an error.
+    var onClose: ((SSEConnection) -> Void)?
+
+    init(
+        context: ChannelHandlerContext, topics: [Topic], replaying: Bool, lastEventID: EventID?, maxUnsentBytes: Int,
+        stats: GatewayStats
+    ) {
+        self.context = context
+        self.topics = topics
+        self.state = replaying ? .replaying(parked: [], bytes: 0) : .live
+        self.lastSentID = lastEventID
+        self.maxUnsentBytes = maxUnsentBytes
+        self.stats = stats
+    }
+
+    var isOpen: Bool {
+        if case .closed = state { return false }
+        return true
+    }
+
+    /// Sends a live frame (or parks it during replay). Returns whether a frame was written.
+    @discardableResult
+    func deliver(_ frame: ByteBuffer, id: EventID?) -> Bool {
+        switch state {
+        case .live:
+            if let id {
+                if let last = lastSentID, id <= last { return false }
+                lastSentID = id
+            }
+            write(frame)
+            return true
+        case .replaying(var parked, let bytes):
+            let total = bytes + frame.readableBytes
+            if total > maxUnsentBytes {
+                cutSlowConsumer()
+                return false
+            }
+            state = .closed  // drop the array reference while appending (no copy)
+            parked.append((frame, id))
+            state = .replaying(parked: parked, bytes: total)
+            return false
+        case .closed:
+            return false
+        }
+    }
+
+    /// Ends the replay: sends the history frames, then the parked live frames newer than what was sent.
+    /// Returns the number of history frames sent.
+    @discardableResult
+    /// With `resetLastID` (after a resync) the client's id is forgotten: it came from data Redis no longer has.
+    func finishReplay(history: [(frame: ByteBuffer, id: EventID)], resetLastID: Bool = false) -> Int {
+        guard case .replaying(let parked, _) = state else { return 0 }
+        state = .live
+        if resetLastID { lastSentID = nil }
+        var sent = 0
+        for item in history where lastSentID.map({ item.id > $0 }) ?? true {
+            lastSentID = item.id
+            context.write(NIOAny(item.frame), promise: nil)
+            sent += 1
+        }
+        var live = 0
+        for item in parked {
+            if let id = item.id {
+                if let last = lastSentID, id <= last { continue }
+                lastSentID = id
+            }
+            context.write(NIOAny(item.frame), promise: nil)
+            live += 1
+        }
+        flushAndCheck()
+        stats.eventsSent.add(sent + live, ordering: .relaxed)
+        return sent
+    }
+
+    /// Writes bytes that are not events (a comment, `retry:`, a resync notice).
+    func writeControl(_ bytes: ByteBuffer) {
+        guard isOpen else { return }
+        write(bytes)
+    }
+
+    func heartbeatIfIdle(now: NIODeadline, interval: TimeAmount, frame: ByteBuffer) -> Bool {
+        guard case .live = state, now - lastWrite >= interval else { return false }
+        write(frame)
+        return true
+    }
+
+    private func write(_ frame: ByteBuffer) {
+        context.write(NIOAny(frame), promise: nil)
+        flushAndCheck()
+    }
+
+    private func flushAndCheck() {
+        context.flush()
+        lastWrite = .now()
+        // NIO marks the channel unwritable once more than the high water mark (the byte limit) is queued.
+        if !context.channel.isWritable { cutSlowConsumer() }
+    }
+
+    /// The client does not read fast enough: close it. It resumes from history when it reconnects.
+    func cutSlowConsumer() {
+        guard isOpen else { return }
+        stats.slowConsumerDisconnects.add(1, ordering: .relaxed)
+        close(error: true)
+    }
+
+    /// Closes the stream (idempotent); `error` counts it in the error rate.
+    func close(error: Bool) {
+        guard isOpen else { return }
+        state = .closed
+        if error { stats.streamErrors.add(1, ordering: .relaxed) }
+        context.close(promise: nil)
+        finished()
+    }
+
+    /// The channel went away (client closed, or after `close`).
+    func channelClosed() {
+        if isOpen { state = .closed }
+        finished()
+    }
+
+    private var finishedOnce = false
+    private func finished() {
+        guard !finishedOnce else { return }
+        finishedOnce = true
+        let elapsed = NIODeadline.now() - openedAt
+        stats.closedDurationMilliseconds.add(Int(elapsed.nanoseconds / 1_000_000), ordering: .relaxed)
+        stats.closedConnections.add(1, ordering: .relaxed)
+        stats.activeConnections.subtract(1, ordering: .relaxed)
+        onClose?(self)
+        onClose = nil
+    }
+}

@@ -1,0 +1,220 @@
+import Logging
+import NIOCore
+import RedisClient
+import SSEProtocol
+
+/// Node-level topic state, confined to the hub loop (the Redis subscriber's loop).
+///
+/// It subscribes a topic when its first local stream arrives and unsubscribes when the last leaves, knows which
+/// loops hold streams of each topic, and after a Redis reconnect backfills every topic from history after the last
+/// reliable id the node relayed (the subscriber connection delivers all topics in one id-ordered stream, so one id
+/// marks the node's position on every topic).
+final class TopicRegistry {
+    private struct Entry {
+        var streamsPerLoop: [Int]
+        var streams: Int
+        /// Redis has confirmed the subscription on the current connection.
+        var confirmed = false
+    }
+
+    private struct Waiter {
+        var topics: Set<Topic>
+        let promise: EventLoopPromise<Void>
+    }
+
+    private enum Backfill {
+        case idle
+        /// Live messages parked until the history after `lastRelayedID` has been relayed.
+        case running(parked: [(Topic, ServerSentEvent)])
+    }
+
+    var subscriber: RedisSubscriber?
+    private let loops: [NIOLoopBoundBox<LoopHub>]
+    private let hubLoop: any EventLoop
+    private let stats: GatewayStats
+    private let history: HistoryReader
+    private let logger: Logger
+    private var topics: [Topic: Entry] = [:]
+    private var waiters: [Waiter] = []
+    private var redisUp = false
+    private var lastRelayedID: EventID?
+    private var backfill = Backfill.idle
+    private let allocator = ByteBufferAllocator()
+
+    init(
+        loops: [NIOLoopBoundBox<LoopHub>], hubLoop: any EventLoop, stats: GatewayStats, history: HistoryReader,
+        logger: Logger
+    ) {
+        self.loops = loops
+        self.hubLoop = hubLoop
+        self.stats = stats
+        self.history = history
+        self.logger = logger
+    }
+
+    // MARK: Streams joining and leaving
+
+    func join(_ requested: [Topic], loop: Int, promise: EventLoopPromise<Void>) {
+        var newTopics: [Topic] = []
+        for topic in requested {
+            if topics[topic] == nil {
+                topics[topic] = Entry(streamsPerLoop: Array(repeating: 0, count: loops.count), streams: 0)
+                newTopics.append(topic)
+            }
+            topics[topic]!.streamsPerLoop[loop] += 1
+            topics[topic]!.streams += 1
+        }
+        stats.subscribedTopics.store(topics.count, ordering: .relaxed)
+        waiters.append(Waiter(topics: Set(requested), promise: promise))
+        if !newTopics.isEmpty, let subscriber {
+            subscriber.requestFuture(.subscribe, newTopics.map(\.channel)).hop(to: hubLoop).assumeIsolated()
+                .whenComplete { [self] result in
+                    if case .success = result, redisUp {
+                        for topic in newTopics where topics[topic] != nil { topics[topic]!.confirmed = true }
+                    }
+                    if case .failure(let error) = result {
+                        logger.warning("subscribe failed", metadata: ["sse.topics": "\(newTopics)", "error": "\(error)"])
+                    }
+                    releaseWaiters()
+                }
+        }
+        releaseWaiters()
+    }
+
+    func leave(_ left: [Topic], loop: Int) {
+        var gone: [Topic] = []
+        for topic in left {
+            guard var entry = topics[topic] else { continue }
+            entry.streamsPerLoop[loop] -= 1
+            entry.streams -= 1
+            if entry.streams == 0 {
+                topics.removeValue(forKey: topic)
+                gone.append(topic)
+            } else {
+                topics[topic] = entry
+            }
+        }
+        stats.subscribedTopics.store(topics.count, ordering: .relaxed)
+        if !gone.isEmpty, let subscriber {
+            _ = subscriber.requestFuture(.unsubscribe, gone.map(\.channel))
+        }
+    }
+
+    /// Completes the joins whose topics are all confirmed on a live Redis connection.
+    private func releaseWaiters() {
+        guard redisUp else { return }
+        waiters.removeAll { waiter in
+            let ready = waiter.topics.allSatisfy { topics[$0]?.confirmed ?? true }
+            if ready { waiter.promise.succeed(()) }
+            return ready
+        }
+    }
+
+    // MARK: Redis events
+
+    func handle(_ event: RedisSubscriber.Event) {
+        switch event {
+        case .message(let channel, let payload):
+            guard let topic = Topic(channel: channel) else { return }
+            stats.messagesReceived.add(1, ordering: .relaxed)
+            let message = RedisEnvelope.decode(payload)
+            if case .running(var parked) = backfill {
+                backfill = .idle
+                parked.append((topic, message))
+                backfill = .running(parked: parked)
+            } else {
+                relay(topic, message)
+            }
+        case .patternMessage:
+            break
+        case .connected:
+            redisUp = true
+            stats.redisConnected.store(true, ordering: .relaxed)
+            confirmAll()
+        case .disconnected(let error):
+            redisUp = false
+            stats.redisConnected.store(false, ordering: .relaxed)
+            for topic in topics.keys { topics[topic]!.confirmed = false }
+            logger.warning("Redis subscription down", metadata: ["error": "\(error)"])
+        case .reconnected:
+            redisUp = true
+            stats.redisConnected.store(true, ordering: .relaxed)
+            stats.redisReconnects.add(1, ordering: .relaxed)
+            confirmAll()
+            startBackfill()
+        }
+    }
+
+    private func confirmAll() {
+        for topic in topics.keys { topics[topic]!.confirmed = true }
+        releaseWaiters()
+    }
+
+    /// Encodes an event once and hands the frame to each loop holding streams of the topic (one hop per loop).
+    private func relay(_ topic: Topic, _ event: ServerSentEvent) {
+        if let id = event.id {
+            if let last = lastRelayedID, id <= last { return }  // already relayed (backfill seam)
+            lastRelayedID = id
+        }
+        guard let entry = topics[topic] else { return }
+        var frame = allocator.buffer(capacity: event.data.readableBytes + 64)
+        SSEEncoder.event(event, into: &frame)
+        let id = event.id
+        for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
+            let box = loops[index]
+            if box.eventLoop.inEventLoop {
+                box.value.deliver(topic: topic, frame: frame, id: id)
+            } else {
+                box.eventLoop.execute { box.value.deliver(topic: topic, frame: frame, id: id) }
+            }
+        }
+    }
+
+    // MARK: Backfill after a Redis reconnect
+
+    private func startBackfill() {
+        guard let after = lastRelayedID, !topics.isEmpty else { return }
+        if case .running = backfill { return }
+        backfill = .running(parked: [])
+        readBackfill(after: after, topics: Array(topics.keys), attempt: 1)
+    }
+
+    private func readBackfill(after: EventID, topics wanted: [Topic], attempt: Int) {
+        history.read(topics: wanted, after: after).hop(to: hubLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(.events(let events)):
+                stats.backfilledEvents.add(events.count, ordering: .relaxed)
+                logger.info("backfilled after Redis reconnect", metadata: ["sse.events": "\(events.count)"])
+                for item in events { relay(item.topic, item.event) }
+            case .success(.unknownID):
+                resync(topics: nil, reason: "redis-data-lost")
+            case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
+                resync(topics: [topic], reason: "history-trimmed")
+            case .failure(let error) where attempt < 3:
+                logger.warning("backfill failed, retrying", metadata: ["error": "\(error)"])
+                hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) {
+                    self.readBackfill(after: after, topics: wanted, attempt: attempt + 1)
+                }
+                return
+            case .failure(let error):
+                logger.error("backfill failed, telling clients to resync", metadata: ["error": "\(error)"])
+                resync(topics: nil, reason: "backfill-failed")
+            }
+            guard case .running(let parked) = backfill else { return }
+            backfill = .idle
+            for (topic, event) in parked { relay(topic, event) }
+        }
+    }
+
+    /// Sends an in-band `resync` event to the streams of `topics` (all when nil) on every loop.
+    private func resync(topics affected: Set<Topic>?, reason: String) {
+        let frame = ResyncNotice.frame(reason: reason, topics: affected.map { Array($0) })
+        let stats = self.stats
+        for box in loops {
+            box.eventLoop.execute {
+                let count = box.value.broadcast(frame, topics: affected)
+                stats.resyncs.add(count, ordering: .relaxed)
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import NIOCore
+import Synchronization
+
+/// The node's figures, shared by every event loop. Counters are atomics updated once per batch (one per message
+/// per loop, not one per client), so the hot path stays cheap; `/sse-metrics` and `/metrics` read the same values.
+public final class GatewayStats: Sendable {
+    public let startedAt = ContinuousClock.now
+    let activeConnections = Atomic<Int>(0)
+    let connectionsTotal = Atomic<Int>(0)
+    /// Event frames written to clients (one per client per event), replayed ones included.
+    let eventsSent = Atomic<Int>(0)
+    /// Messages received from Redis (one per published event, whatever the number of clients).
+    let messagesReceived = Atomic<Int>(0)
+    /// Sum of the durations of closed streams, in milliseconds.
+    let closedDurationMilliseconds = Atomic<Int>(0)
+    let closedConnections = Atomic<Int>(0)
+    /// HTTP requests answered (any path), and those answered with an error status.
+    let requests = Atomic<Int>(0)
+    let rejectedRequests = Atomic<Int>(0)
+    /// Streams that ended because of an error on our side or the client's (slow consumer, write error, replay
+    /// failure).
+    let streamErrors = Atomic<Int>(0)
+    let slowConsumerDisconnects = Atomic<Int>(0)
+    let replayedEvents = Atomic<Int>(0)
+    let resyncs = Atomic<Int>(0)
+    let heartbeatsSent = Atomic<Int>(0)
+    let redisConnected = Atomic<Bool>(false)
+    let redisReconnects = Atomic<Int>(0)
+    let subscribedTopics = Atomic<Int>(0)
+    let backfilledEvents = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
+    private let rate = Mutex(RateWindow())
+
+    public init() {}
+
+    /// Events sent per second over the last few seconds; sampled by a timer once a second.
+    func sampleRate() {
+        let now = ContinuousClock.now
+        let total = eventsSent.load(ordering: .relaxed)
+        rate.withLock { $0.add(total: total, at: now) }
+    }
+
+    var eventsPerSecond: Double { rate.withLock { $0.perSecond } }
+
+    /// Fraction of `/sse` requests and streams that ended in an error: rejected requests (4xx/5xx) plus streams
+    /// cut by an error, over all requests. 0 when nothing has been asked yet.
+    var errorRate: Double {
+        let total = requests.load(ordering: .relaxed)
+        guard total > 0 else { return 0 }
+        let errors = rejectedRequests.load(ordering: .relaxed) + streamErrors.load(ordering: .relaxed)
+        return Double(errors) / Double(total)
+    }
+
+    var averageConnectionDurationSeconds: Double {
+        let closed = closedConnections.load(ordering: .relaxed)
+        guard closed > 0 else { return 0 }
+        return Double(closedDurationMilliseconds.load(ordering: .relaxed)) / Double(closed) / 1000
+    }
+
+    var uptimeSeconds: Double {
+        let elapsed = ContinuousClock.now - startedAt
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
+
+/// A sliding window of (time, total) samples giving a recent rate.
+struct RateWindow {
+    private var samples: [(at: ContinuousClock.Instant, total: Int)] = []
+    private let span: Duration = .seconds(10)
+
+    mutating func add(total: Int, at now: ContinuousClock.Instant) {
+        samples.append((now, total))
+        while let first = samples.first, now - first.at > span { samples.removeFirst() }
+    }
+
+    var perSecond: Double {
+        guard let first = samples.first, let last = samples.last, last.at > first.at else { return 0 }
+        let elapsed = last.at - first.at
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Double(last.total - first.total) / seconds
+    }
+}
