@@ -6,12 +6,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
+        .library(name: "SSEProtocol", targets: ["SSEProtocol"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
+        .executable(name: "sse-gateway", targets: ["SSEGatewayServer"]),
+        .executable(name: "ssectl", targets: ["SSECtl"]),
         .executable(name: "redis-bench", targets: ["RedisBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // hiredis 0.14 (Debian's libhiredis-dev): only its RESP encoder and reply reader are used.
@@ -34,11 +41,20 @@ let package = Package(
             name: "LocalRedis",
             dependencies: ["RedisClient"]
         ),
+        // The SSE event model, its encoder/decoder, topic names and the Redis message and history contract.
+        .target(
+            name: "SSEProtocol",
+            dependencies: [
+                "RedisClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "RedisBench",
             dependencies: [
                 "RedisClient",
                 "LocalRedis",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -52,6 +68,65 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SSEProtocolTests",
+            dependencies: [
+                "SSEProtocol",
+                "RedisClient",
+                "LocalRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The gateway node: HTTP server, per-loop fan-out hubs, replay, drain, metrics.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "RedisClient",
+                "SSEProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Flag/environment resolution and process limits shared by the executables.
+        .target(name: "ServerSupport"),
+        .executableTarget(
+            name: "SSEGatewayServer",
+            dependencies: [
+                "Gateway",
+                "ServerSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "SSECtl",
+            dependencies: [
+                "RedisClient",
+                "SSEProtocol",
+                "ServerSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway",
+                "SSEProtocol",
+                "RedisClient",
+                "LocalRedis",
+                "SSEGatewayServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ]

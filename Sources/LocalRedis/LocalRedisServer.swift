@@ -134,7 +134,7 @@ public final class LocalRedisServer: Sendable {
         }
         if let password = options.password { arguments += ["--requirepass", password] }
         arguments += options.extraArguments
-        let child = try spawn(Self.executable(), arguments)
+        let child = try spawnProcess(Self.executable(), arguments)
         pid.withLock { $0 = child }
 
         let deadline = ContinuousClock.now + options.startTimeout

@@ -4,18 +4,41 @@ import Foundation
     import Glibc
 #endif
 
-/// Starts a program with its output discarded and returns its pid; the caller reaps it with `waitpid`.
-func spawn(_ executable: String, _ arguments: [String]) throws -> pid_t {
+/// Starts a program and returns its pid; the caller reaps it with `waitpid`.
+///
+/// Standard output and error go to `outputPath` (appended) or are discarded; `environment` entries are added to
+/// (or replace those of) this process's environment.
+public func spawnProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], outputPath: String? = nil
+) throws -> pid_t {
     var fileActions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&fileActions)
     defer { posix_spawn_file_actions_destroy(&fileActions) }
+    let output = outputPath ?? "/dev/null"
     posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&fileActions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&fileActions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
     let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
+    var merged = ProcessInfo.processInfo.environment
+    for (name, value) in environment { merged[name] = value }
+    let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { envp.forEach { free($0) } }
+    // The child must not inherit the caller's blocked signals (event-loop and test threads block SIGTERM/SIGINT),
+    // or it could never be stopped gracefully; reset dispositions to their defaults as well.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var child: pid_t = 0
-    let status = posix_spawn(&child, executable, &fileActions, nil, argv, environ)
+    let status = posix_spawn(&child, executable, &fileActions, &attributes, argv, envp)
     guard status == 0 else {
         throw LocalRedisError.system("cannot start \(executable): \(String(cString: strerror(status)))")
     }

@@ -1,3 +1,4 @@
+import LocalRedis
 import NIOCore
 import Testing
 
@@ -65,7 +66,7 @@ struct RedisReplyDecoderTests {
     /// the same bytes, whichever two pieces the encoding is cut into.
     @Test(arguments: 0..<200)
     func encodedCommandsRoundTripThroughTheDecoder(seed: Int) throws {
-        var generator = SplitMix64(seed: UInt64(seed))
+        var generator = SeededGenerator(seed: UInt64(seed))
         let count = Int.random(in: 1...6, using: &generator)
         let alphabet: [UInt8] = [0, 10, 13, 0x20, 0x41, 0x7f, 0x80, 0xc3, 0xa9, 0xff, 0x24, 0x2a, 0x3a]
         let arguments: [[UInt8]] = (0..<count).map { _ in
@@ -108,18 +109,5 @@ struct RedisReplyDecoderTests {
         #expect(!RedisChannelHandler.isPush(push("messages")))
         #expect(!RedisChannelHandler.isPush(.status("OK")))
         #expect(!RedisChannelHandler.isPush(.array([.integer(1)])))
-    }
-}
-
-/// A small seeded generator so property tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

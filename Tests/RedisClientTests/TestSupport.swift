@@ -1,24 +1,6 @@
 import NIOCore
 import RedisClient
 import Synchronization
-import Testing
-
-/// Polls `condition` every few milliseconds until it holds; fails the test with `message` after `timeout`.
-/// A bounded wait for a state, not a sleep that hopes something happened.
-func waitUntil(
-    _ message: @autoclosure () -> String, timeout: Duration = .seconds(10),
-    sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    Issue.record("timed out after \(timeout): \(message())", sourceLocation: sourceLocation)
-    throw TimedOut()
-}
-
-struct TimedOut: Error {}
 
 /// Collects a subscriber's events in order.
 final class EventLog: Sendable {

@@ -146,7 +146,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
             return
         }
         // Reserve a slot atomically: concurrent accepts on other loops cannot overshoot the limit.
-        let (active, _) = stats.activeConnections.add(1, ordering: .relaxed)
+        let (_, active) = stats.activeConnections.add(1, ordering: .relaxed)
         if active > configuration.maxConnections {
             stats.activeConnections.subtract(1, ordering: .relaxed)
             reject(HTTPError(.serviceUnavailable, "node at its limit of \(configuration.maxConnections) streams", headers: [("Retry-After", "5")]), context: context)

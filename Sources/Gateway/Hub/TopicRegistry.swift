@@ -157,8 +157,9 @@ final class TopicRegistry {
             lastRelayedID = id
         }
         guard let entry = topics[topic] else { return }
-        var frame = allocator.buffer(capacity: event.data.readableBytes + 64)
-        SSEEncoder.event(event, into: &frame)
+        var encoded = allocator.buffer(capacity: event.data.readableBytes + 64)
+        SSEEncoder.event(event, into: &encoded)
+        let frame = encoded
         let id = event.id
         for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
             let box = loops[index]

@@ -1,0 +1,188 @@
+import RedisClient
+
+/// The Redis 7 function library `sse`: reliable publish and replay, each one atomic step inside Redis.
+///
+/// **Why one clock.** Stream ids made with `*` are only ordered within one stream: two topics can both get
+/// `1700000000000-0` in the same millisecond, so one `Last-Event-ID` could not say where to resume in each of a
+/// client's topics. Instead every reliable publish takes its id from one hash, `sse:clock` (field `last`), inside
+/// the same atomic function that appends to the topic's stream and publishes: the id is `<now>-0` when the server
+/// time has moved past the last id's milliseconds, else the last id with its sequence plus one. Ids therefore
+/// strictly increase across all topics of one Redis, within one millisecond and even when the server's clock steps
+/// back, and "after id X" means the same point in every topic's history.
+///
+/// **Why `origin`.** The clock also records the first id it ever issued (`origin`). An id older than `origin` or
+/// newer than `last`, or any id once the clock is gone, was not issued by this Redis's current data (a flush, a
+/// restart without persistence, a failover to an empty replica), so replay answers "unknown" instead of resuming
+/// with a silent hole.
+///
+/// **Why the function trims.** Redis 7.0's own `MAXLEN` trimming does not move a stream's `max-deleted-entry-id`
+/// (only `XDEL` does), so replay could not tell "trimmed away" from "nothing was published". `sse_publish`
+/// therefore trims itself, in batches like `MAXLEN ~`: once a stream holds `maxlen + max(1, maxlen / 10)` entries
+/// it reads the ids about to go, trims exactly to `maxlen` (`XTRIM MAXLEN`) and records the newest trimmed id
+/// with `XSETID … MAXDELETEDID`. A stream thus keeps between `maxlen` and about 10 % more entries, and reading
+/// the trimmed ids costs about one entry per publish.
+///
+/// **Known limit: Redis Cluster.** Each topic's channel and stream share the hash tag `{NAME}`, but the clock is a
+/// single key, so a function call touching a topic stream and the clock only works when they are in one slot. On a
+/// cluster that means all topics must share one hash tag (one slot, so one shard carries all reliable traffic);
+/// spreading topics over shards would need per-shard clocks and ids that carry the shard, which this version does
+/// not do.
+///
+/// The library is versioned in its source (`-- version N`); `FUNCTION LOAD REPLACE` makes loading idempotent, and
+/// calls made through ``History`` load it again when Redis has lost it.
+public enum HistoryLibrary {
+    /// Bumped whenever the Lua source or its contract changes.
+    public static let version = 1
+
+    /// The key of the clock hash (fields `last` and `origin`, both event ids).
+    public static let clockKey = "sse:clock"
+
+    public static let library = RedisFunctionLibrary(name: "sse", source: source)
+
+    static let source = #"""
+        #!lua name=sse
+        -- sse: reliable publish and replay for the SSE gateway. version 1
+        -- Contract (see HistoryLibrary.swift): ids are <ms>-<seq> from the clock hash KEYS (sse:clock), strictly
+        -- increasing across all topics; the pub/sub payload is "\30sse1 <id> <event>\n<data>".
+
+        -- A decimal digit string without leading zeros ("0" stays "0").
+        local function strip_zeros(digits)
+          local stripped = string.gsub(digits, '^0+', '')
+          if stripped == '' then return '0' end
+          return stripped
+        end
+
+        -- Splits "<ms>-<seq>" into two digit strings; nil when malformed. Kept as strings so 64-bit values compare
+        -- exactly (Lua numbers are doubles).
+        local function split_id(id)
+          local ms, seq = string.match(id, '^(%d+)%-(%d+)$')
+          if not ms then return nil end
+          return { strip_zeros(ms), strip_zeros(seq) }
+        end
+
+        local function compare_numbers(a, b)
+          if #a ~= #b then return (#a < #b) and -1 or 1 end
+          if a == b then return 0 end
+          return (a < b) and -1 or 1
+        end
+
+        local function compare_ids(a, b)
+          local order = compare_numbers(a[1], b[1])
+          if order ~= 0 then return order end
+          return compare_numbers(a[2], b[2])
+        end
+
+        -- One field of XINFO STREAM (a flat name/value array), or nil when the stream does not exist.
+        local function stream_info(stream, field)
+          if redis.call('EXISTS', stream) == 0 then return nil end
+          local info = redis.call('XINFO', 'STREAM', stream)
+          for i = 1, #info, 2 do
+            if info[i] == field then return info[i + 1] end
+          end
+          return nil
+        end
+
+        local function format_id(ms, seq)
+          return string.format('%.0f-%.0f', ms, seq)
+        end
+
+        local function valid_event_name(name)
+          if name == '' then return true end
+          if #name > 64 or string.find(name, '[%z\r\n]') then return false end
+          return string.sub(name, 1, 1) ~= ' ' and string.sub(name, -1) ~= ' '
+        end
+
+        -- KEYS: history stream, clock hash. ARGV: channel, maxlen, event name (may be empty), data.
+        -- Appends the event to the stream, publishes the envelope on the channel, returns the new id.
+        redis.register_function('sse_publish', function(keys, args)
+          local stream, clock = keys[1], keys[2]
+          local channel, maxlen, event, data = args[1], args[2], args[3], args[4]
+          if #keys ~= 2 or #args ~= 4 then
+            return redis.error_reply('ERR sse_publish expects 2 keys (history stream, clock) and 4 arguments '
+              .. '(channel, maxlen, event, data), found ' .. #keys .. ' keys and ' .. #args .. ' arguments')
+          end
+          if not string.match(maxlen, '^%d+$') then
+            return redis.error_reply('ERR sse_publish: maxlen "' .. maxlen .. '" is not a non-negative integer')
+          end
+          if not valid_event_name(event) then
+            return redis.error_reply('ERR sse_publish: event name is invalid: use at most 64 bytes without CR, '
+              .. 'LF or NUL and without leading or trailing spaces')
+          end
+          local time = redis.call('TIME')
+          local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+          local last = redis.call('HGET', clock, 'last')
+          if not last then
+            -- No clock (first publish, or it was deleted): never go below what the stream already holds.
+            last = stream_info(stream, 'last-generated-id')
+          end
+          local id = format_id(now, 0)
+          if last then
+            local ms, seq = string.match(last, '^(%d+)%-(%d+)$')
+            if not ms then
+              return redis.error_reply('ERR sse_publish: clock ' .. clock .. ' holds "' .. last
+                .. '", expected <ms>-<seq>')
+            end
+            ms = tonumber(ms)
+            if now <= ms then id = format_id(ms, tonumber(seq) + 1) end
+          end
+          redis.call('HSET', clock, 'last', id)
+          redis.call('HSETNX', clock, 'origin', id)
+          redis.call('XADD', stream, id, 'e', event, 'd', data)
+          -- Trim in batches (like MAXLEN ~) and record the newest trimmed id as max-deleted-entry-id, which
+          -- Redis's own trimming leaves unchanged, so sse_history can tell a replay gap from a quiet topic.
+          local limit = tonumber(maxlen)
+          local excess = redis.call('XLEN', stream) - limit
+          if excess >= math.max(1, math.floor(limit / 10)) then
+            local doomed = redis.call('XRANGE', stream, '-', '+', 'COUNT', excess)
+            local trimmed = doomed[#doomed][1]
+            local previous = stream_info(stream, 'max-deleted-entry-id')
+            if compare_ids(split_id(previous), split_id(trimmed)) > 0 then trimmed = previous end
+            redis.call('XTRIM', stream, 'MAXLEN', limit)
+            redis.call('XSETID', stream, id, 'MAXDELETEDID', trimmed)
+          end
+          redis.call('PUBLISH', channel, '\30sse1 ' .. id .. ' ' .. event .. '\n' .. data)
+          return id
+        end)
+
+        -- KEYS: clock hash, then the history streams of the requested topics. ARGV: the client's last id, the most
+        -- entries per topic. Returns {status, detail, ...}:
+        --   {'unknown', reason}      the id was not issued by this Redis's current data
+        --   {'trimmed', i}           entries after the id were trimmed from the i-th stream (a gap)
+        --   {'limit', i}             the i-th stream holds more than the limit of entries after the id
+        --   {'ok', last, r1, r2, …}  ri = XRANGE of the i-th stream after the id
+        redis.register_function{function_name = 'sse_history', flags = { 'no-writes' }, callback = function(keys, args)
+          local clock, after, limit = keys[1], args[1], args[2]
+          if #keys < 1 or #args ~= 2 then
+            return redis.error_reply('ERR sse_history expects the clock and history stream keys and 2 arguments '
+              .. '(last id, limit), found ' .. #keys .. ' keys and ' .. #args .. ' arguments')
+          end
+          local after_id = split_id(after)
+          if not after_id then
+            return redis.error_reply('ERR sse_history: id "' .. after .. '" is malformed, expected <ms>-<seq>')
+          end
+          if not string.match(limit, '^%d+$') or tonumber(limit) < 1 then
+            return redis.error_reply('ERR sse_history: limit "' .. limit .. '" is not a positive integer')
+          end
+          local origin, last = unpack(redis.call('HMGET', clock, 'origin', 'last'))
+          if not last then return { 'unknown', 'no clock: nothing published since Redis lost its data' } end
+          if origin and compare_ids(after_id, split_id(origin)) < 0 then
+            return { 'unknown', 'older than the clock origin ' .. origin }
+          end
+          if compare_ids(after_id, split_id(last)) > 0 then
+            return { 'unknown', 'newer than the last id ' .. last }
+          end
+          for i = 2, #keys do
+            local deleted = stream_info(keys[i], 'max-deleted-entry-id')
+            if deleted and compare_ids(split_id(deleted), after_id) > 0 then return { 'trimmed', i - 1 } end
+          end
+          local result = { 'ok', last }
+          local count = tonumber(limit)
+          for i = 2, #keys do
+            local entries = redis.call('XRANGE', keys[i], '(' .. after, '+', 'COUNT', count + 1)
+            if #entries > count then return { 'limit', i - 1 } end
+            result[#result + 1] = entries
+          end
+          return result
+        end}
+        """#
+}

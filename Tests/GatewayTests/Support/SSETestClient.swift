@@ -1,0 +1,176 @@
+import LocalRedis
+import NIOCore
+import NIOPosix
+import SSEProtocol
+import Synchronization
+import Foundation
+
+/// A raw HTTP/1.1 client for tests: sends a request as written and records every byte of the answer, parsing the
+/// status, the headers and (for event streams) the SSE events as they arrive.
+final class SSETestClient: Sendable {
+    struct Event: Hashable, Sendable {
+        var id: String?
+        var event: String?
+        var data: String
+    }
+
+    private struct State {
+        var raw: [UInt8] = []
+        var headEnd: Int?
+        var decoder = SSEDecoder()
+        var events: [Event] = []
+        var comments: [String] = []
+        var retries: [Int] = []
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// Connects and sends `GET path`. With `reading: false` the client reads nothing after the head is sent, and
+    /// its receive buffer is tiny, so the server's unsent bytes pile up (a slow consumer).
+    static func open(
+        port: Int, path: String, headers: [(String, String)] = [], reading: Bool = true, rawRequest: String? = nil
+    ) async throws -> SSETestClient {
+        let box = Locked<SSETestClient?>(nil)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: reading)
+        if !reading { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4096) }
+        let channel = try await bootstrap.channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(Recorder(client: box))
+            }
+        }.connect(host: "127.0.0.1", port: port).get()
+        let client = SSETestClient(channel: channel)
+        box.withLock { $0 = client }
+        var request = rawRequest ?? "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n"
+        if rawRequest == nil {
+            for (name, value) in headers { request += "\(name): \(value)\r\n" }
+            request += "\r\n"
+        }
+        try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+        return client
+    }
+
+    fileprivate func received(_ buffer: ByteBuffer) {
+        state.withLock { state in
+            state.raw.append(contentsOf: buffer.readableBytesView)
+            if state.headEnd == nil {
+                let marker: [UInt8] = Array("\r\n\r\n".utf8)
+                if let range = state.raw.firstRange(of: marker) {
+                    state.headEnd = range.upperBound
+                    state.decoder.feed(state.raw[range.upperBound...])
+                }
+            } else {
+                state.decoder.feed(buffer)
+            }
+            while let parsed = state.decoder.next() {
+                switch parsed {
+                case .event(let id, let event, let data): state.events.append(Event(id: id, event: event, data: data))
+                case .comment(let text): state.comments.append(text)
+                case .retry(let value): state.retries.append(value)
+                }
+            }
+        }
+    }
+
+    fileprivate func closedByPeer() { state.withLock { $0.closed = true } }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+    var events: [Event] { state.withLock { $0.events } }
+    var comments: [String] { state.withLock { $0.comments } }
+    var retries: [Int] { state.withLock { $0.retries } }
+    var lastID: String? { events.last { $0.id != nil }?.id }
+
+    /// The response head as text (status line and headers), once complete.
+    var head: String? {
+        state.withLock { state in state.headEnd.map { String(decoding: state.raw[..<$0], as: UTF8.self) } }
+    }
+
+    /// The body bytes after the head, exactly as received.
+    var body: [UInt8] {
+        state.withLock { state in state.headEnd.map { Array(state.raw[$0...]) } ?? [] }
+    }
+
+    var status: Int? {
+        guard let head, let line = head.split(separator: "\r\n").first else { return nil }
+        let parts = line.split(separator: " ")
+        return parts.count > 1 ? Int(parts[1]) : nil
+    }
+
+    func header(_ name: String) -> String? {
+        guard let head else { return nil }
+        for line in head.split(separator: "\r\n").dropFirst() {
+            let pair = line.split(separator: ":", maxSplits: 1)
+            if pair.count == 2, pair[0].lowercased() == name.lowercased() {
+                return pair[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+
+    /// Waits until `count` events have arrived.
+    func waitForEvents(_ count: Int, timeout: Duration = .seconds(15)) async throws {
+        try await waitUntil("\(count) events (have \(events.count))", timeout: timeout) {
+            events.count >= count
+        }
+    }
+}
+
+/// Hands everything the channel reads to its ``SSETestClient``.
+private final class Recorder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let client: Locked<SSETestClient?>
+
+    init(client: Locked<SSETestClient?>) { self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        client.withLock { $0 }?.received(buffer)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        client.withLock { $0 }?.closedByPeer()
+    }
+}
+
+/// Plain HTTP requests (`Connection: close`), answered in full.
+enum HTTPProbe {
+    struct Response {
+        var status: Int
+        var head: String
+        var body: String
+        func header(_ name: String) -> String? {
+            for line in head.split(separator: "\r\n").dropFirst() {
+                let pair = line.split(separator: ":", maxSplits: 1)
+                if pair.count == 2, pair[0].lowercased() == name.lowercased() {
+                    return pair[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            return nil
+        }
+    }
+
+    static func get(port: Int, path: String, method: String = "GET", headers: [(String, String)] = [])
+        async throws -> Response
+    {
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        return try await send(port: port, raw: request + "\r\n")
+    }
+
+    static func send(port: Int, raw: String) async throws -> Response {
+        let client = try await SSETestClient.open(port: port, path: "", rawRequest: raw)
+        try await waitUntil("response to \(raw.prefix(40)) closed", timeout: .seconds(10)) { client.isClosed }
+        let head = client.head ?? ""
+        return Response(status: client.status ?? 0, head: head, body: String(decoding: client.body, as: UTF8.self))
+    }
+}
