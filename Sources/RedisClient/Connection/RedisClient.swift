@@ -82,8 +82,10 @@ public final class RedisClient: RedisCommandRunner {
     }
 
     @discardableResult
-    public func send(_ name: String, _ arguments: any RedisArgument...) async throws -> RedisReply {
-        try await send(RedisCommand(name, arguments: arguments))
+    public func send<each Argument: RedisArgument>(_ name: String, _ arguments: repeat each Argument) async throws
+        -> RedisReply
+    {
+        try await send(RedisCommand(name, repeat each arguments))
     }
 
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {

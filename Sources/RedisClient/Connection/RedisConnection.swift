@@ -45,8 +45,10 @@ public final class RedisConnection: Sendable {
 
     /// Sends one command built from a name and arguments.
     @discardableResult
-    public func send(_ name: String, _ arguments: any RedisArgument...) async throws -> RedisReply {
-        try await send(RedisCommand(name, arguments: arguments))
+    public func send<each Argument: RedisArgument>(_ name: String, _ arguments: repeat each Argument) async throws
+        -> RedisReply
+    {
+        try await send(RedisCommand(name, repeat each arguments))
     }
 
     /// Sends commands back to back in one write; replies in order, error replies inline (not thrown).

@@ -1,60 +1,109 @@
 import CHiredis
 import NIOCore
 
-/// A Redis command: its name and binary-safe arguments, kept in one contiguous byte array.
+/// A Redis command: its name and binary-safe arguments, kept in one exact-size byte array.
 ///
 /// Arguments are bytes, never interpolated text, so values with NUL, CR, LF or invalid UTF-8 travel unchanged.
-/// The wire encoding is produced by hiredis's `redisFormatCommandArgv` when the command is written.
+/// The wire encoding is produced by hiredis (`redisFormatSdsCommandArgv`, the sds form of
+/// `redisFormatCommandArgv`) when the command is written.
 public struct RedisCommand: Sendable, Hashable {
-    /// Every argument (the name first), back to back.
+    /// One allocation per command: `count` little-endian UInt32 argument lengths, then the arguments back to back
+    /// (the name first).
     @usableFromInline var storage: [UInt8]
-    /// The end offset of each argument within `storage`.
-    @usableFromInline var ends: [Int]
+    /// Number of arguments including the name.
+    @usableFromInline let count: Int
 
-    public init(_ name: String, _ arguments: any RedisArgument...) {
-        self.init(name, arguments: arguments)
+    /// A command with arguments of any mix of ``RedisArgument`` types.
+    public init<each Argument: RedisArgument>(_ name: String, _ arguments: repeat each Argument) {
+        var total = name.utf8.count
+        var count = 1
+        for argument in repeat each arguments {
+            total += argument.redisByteCount
+            count += 1
+        }
+        self.count = count
+        storage = []
+        storage.reserveCapacity(4 * count + total)
+        storage.append(contentsOf: repeatElement(0, count: 4 * count))
+        var index = 0
+        append(name, at: &index)
+        for argument in repeat each arguments {
+            append(argument, at: &index)
+        }
     }
 
+    /// A command whose argument list is only known at run time.
     public init(_ name: String, arguments: [any RedisArgument]) {
+        count = arguments.count + 1
         storage = []
-        ends = []
-        ends.reserveCapacity(arguments.count + 1)
-        storage.append(contentsOf: name.utf8)
-        ends.append(storage.count)
+        storage.reserveCapacity(arguments.reduce(4 * count + name.utf8.count) { $0 + $1.redisByteCount })
+        storage.append(contentsOf: repeatElement(0, count: 4 * count))
+        var index = 0
+        append(name, at: &index)
         for argument in arguments {
-            argument.appendRedisBytes(to: &storage)
-            ends.append(storage.count)
+            append(argument, at: &index)
         }
+    }
+
+    private mutating func append(_ argument: some RedisArgument, at index: inout Int) {
+        let start = storage.count
+        argument.appendRedisBytes(to: &storage)
+        let length = UInt32(storage.count - start)
+        storage[4 * index] = UInt8(truncatingIfNeeded: length)
+        storage[4 * index + 1] = UInt8(truncatingIfNeeded: length >> 8)
+        storage[4 * index + 2] = UInt8(truncatingIfNeeded: length >> 16)
+        storage[4 * index + 3] = UInt8(truncatingIfNeeded: length >> 24)
+        index += 1
+    }
+
+    private func length(of index: Int) -> Int {
+        Int(storage[4 * index]) | Int(storage[4 * index + 1]) << 8 | Int(storage[4 * index + 2]) << 16
+            | Int(storage[4 * index + 3]) << 24
+    }
+
+    /// The arguments (the name first) as slices of the storage.
+    private var slices: [ArraySlice<UInt8>] {
+        var result: [ArraySlice<UInt8>] = []
+        var start = 4 * count
+        for index in 0..<count {
+            let end = start + length(of: index)
+            result.append(storage[start..<end])
+            start = end
+        }
+        return result
     }
 
     /// The command name as given (for logs and errors).
     public var name: String {
-        String(decoding: storage[0..<ends[0]], as: UTF8.self)
+        String(decoding: storage[(4 * count)..<(4 * count + length(of: 0))], as: UTF8.self)
     }
 
-    public var argumentCount: Int { ends.count - 1 }
+    public var argumentCount: Int { count - 1 }
 
     /// Appends the RESP encoding of this command to `buffer`.
     public func encode(into buffer: inout ByteBuffer) {
-        let argc = ends.count
+        let argc = count
         storage.withUnsafeBufferPointer { bytes in
             withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: argc) { argv in
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: argc) { lengths in
-                    let base = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-                    var start = 0
+                    let base = UnsafeRawPointer(bytes.baseAddress!)
+                    var start = 4 * argc
                     for index in 0..<argc {
+                        let length = length(of: index)
                         argv[index] = (base + start).assumingMemoryBound(to: CChar.self)
-                        lengths[index] = ends[index] - start
-                        start = ends[index]
+                        lengths[index] = length
+                        start += length
                     }
-                    var target: UnsafeMutablePointer<CChar>? = nil
-                    let length = redisFormatCommandArgv(
+                    // The sds form of redisFormatCommandArgv: the same RESP, with lengths formatted by hiredis's
+                    // own sdscatfmt instead of libc's printf (which otherwise is the largest cost per command).
+                    var target: sds? = nil
+                    let length = redisFormatSdsCommandArgv(
                         &target, Int32(argc), argv.baseAddress, UnsafePointer(lengths.baseAddress))
                     guard length > 0, let encoded = target else {
                         // hiredis only fails here when malloc fails.
-                        fatalError("redisFormatCommandArgv failed to allocate \(argc) arguments")
+                        fatalError("redisFormatSdsCommandArgv failed to allocate \(argc) arguments")
                     }
-                    defer { redisFreeCommand(encoded) }
+                    defer { redisFreeSdsCommand(encoded) }
                     buffer.writeBytes(UnsafeRawBufferPointer(start: encoded, count: Int(length)))
                 }
             }
@@ -64,50 +113,82 @@ public struct RedisCommand: Sendable, Hashable {
 
 extension RedisCommand: CustomStringConvertible {
     public var description: String {
-        var parts: [String] = []
-        var start = 0
-        for end in ends {
-            let slice = storage[start..<end]
-            parts.append(slice.count > 48 ? "<\(slice.count) bytes>" : String(decoding: slice, as: UTF8.self))
-            start = end
-        }
-        return parts.joined(separator: " ")
+        slices.map { slice in
+            slice.count > 48 ? "<\(slice.count) bytes>" : String(decoding: slice, as: UTF8.self)
+        }.joined(separator: " ")
     }
 }
 
 /// A value that can be sent as one command argument.
 public protocol RedisArgument: Sendable {
     func appendRedisBytes(to storage: inout [UInt8])
+    /// The number of bytes `appendRedisBytes` writes (used to size the storage once).
+    var redisByteCount: Int { get }
+}
+
+extension RedisArgument {
+    public var redisByteCount: Int {
+        var bytes: [UInt8] = []
+        appendRedisBytes(to: &bytes)
+        return bytes.count
+    }
 }
 
 extension String: RedisArgument {
     public func appendRedisBytes(to storage: inout [UInt8]) { storage.append(contentsOf: utf8) }
+    public var redisByteCount: Int { utf8.count }
 }
 
 extension Substring: RedisArgument {
     public func appendRedisBytes(to storage: inout [UInt8]) { storage.append(contentsOf: utf8) }
+    public var redisByteCount: Int { utf8.count }
 }
 
 extension Array: RedisArgument where Element == UInt8 {
     public func appendRedisBytes(to storage: inout [UInt8]) { storage.append(contentsOf: self) }
+    public var redisByteCount: Int { count }
 }
 
 extension ByteBuffer: RedisArgument {
     public func appendRedisBytes(to storage: inout [UInt8]) {
         withUnsafeReadableBytes { storage.append(contentsOf: $0) }
     }
+    public var redisByteCount: Int { readableBytes }
 }
 
 extension Int: RedisArgument {
-    public func appendRedisBytes(to storage: inout [UInt8]) { storage.append(contentsOf: String(self).utf8) }
+    public func appendRedisBytes(to storage: inout [UInt8]) { Int64(self).appendRedisBytes(to: &storage) }
+    public var redisByteCount: Int { Int64(self).redisByteCount }
 }
 
 extension Int64: RedisArgument {
-    public func appendRedisBytes(to storage: inout [UInt8]) { storage.append(contentsOf: String(self).utf8) }
+    /// Decimal digits written straight into the storage (no intermediate String).
+    public func appendRedisBytes(to storage: inout [UInt8]) {
+        if self < 0 { storage.append(UInt8(ascii: "-")) }
+        magnitude.appendRedisBytes(to: &storage)
+    }
+    public var redisByteCount: Int { (self < 0 ? 1 : 0) + magnitude.redisByteCount }
 }
 
 extension UInt64: RedisArgument {
-    public func appendRedisBytes(to storage: inout [UInt8]) { storage.append(contentsOf: String(self).utf8) }
+    public func appendRedisBytes(to storage: inout [UInt8]) {
+        let start = storage.count
+        var value = self
+        repeat {
+            storage.append(UInt8(ascii: "0") + UInt8(value % 10))
+            value /= 10
+        } while value > 0
+        storage[start...].reverse()
+    }
+    public var redisByteCount: Int {
+        var digits = 1
+        var value = self
+        while value >= 10 {
+            value /= 10
+            digits += 1
+        }
+        return digits
+    }
 }
 
 extension Double: RedisArgument {
