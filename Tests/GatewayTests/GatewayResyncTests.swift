@@ -1,0 +1,76 @@
+import Foundation
+import LocalRedis
+import RedisClient
+import SSEProtocol
+import Testing
+
+@Suite("Gateway resync and subscription lifecycle (real redis-server and sse-gateway)")
+struct GatewayResyncTests {
+    /// A Last-Event-ID older than the retained history gets `event: resync` (history-trimmed), then live events.
+    @Test func idOlderThanRetainedHistoryGetsResyncThenLiveEvents() async throws {
+        try await withLocalRedis { redis in
+            let node = try await GatewayProcess.start(redis: redis)
+            let publisher = try await TestPublisher.connect(redis)
+            defer { publisher.close() }
+            let ids = try await publisher.publishBatch((0..<40).map { (topic: "short", data: "old-\($0)") }, maxLength: 10)
+            let client = try await SSETestClient.open(
+                port: node.port, path: "/sse?topic=short", headers: [("Last-Event-ID", ids[0])])
+            try await client.waitForEvents(1)
+            #expect(client.events[0] == .init(id: nil, event: "resync", data: #"{"reason":"history-trimmed","topics":["short"]}"#))
+            let live = try await publisher.publish("short", "new")
+            try await client.waitForEvents(2)
+            #expect(client.events == [client.events[0], .init(id: live, event: nil, data: "new")])
+            // A recent id inside the retained window replays exactly, with no resync.
+            let recent = try await SSETestClient.open(
+                port: node.port, path: "/sse?topic=short", headers: [("Last-Event-ID", ids[37])])
+            try await recent.waitForEvents(3)
+            #expect(recent.events.map(\.id) == [ids[38], ids[39], live])
+            let metrics = try await node.metrics()
+            #expect(metrics["resyncs"] as? Int == 1)
+            #expect(metrics["replayed_events"] as? Int == 3)
+            client.close()
+            recent.close()
+        }
+    }
+
+    /// An id Redis does not know (its data was flushed) gets `event: resync` (unknown-last-event-id).
+    @Test func idUnknownToRedisGetsResync() async throws {
+        try await withLocalRedis { redis in
+            let node = try await GatewayProcess.start(redis: redis)
+            let publisher = try await TestPublisher.connect(redis)
+            defer { publisher.close() }
+            let old = try await publisher.publish("lost", "before the flush")
+            try await publisher.connection.send("FLUSHALL")
+            let client = try await SSETestClient.open(
+                port: node.port, path: "/sse?topic=lost", headers: [("Last-Event-ID", old)])
+            try await client.waitForEvents(1)
+            #expect(client.events == [.init(id: nil, event: "resync", data: #"{"reason":"unknown-last-event-id"}"#)])
+            let next = try await publisher.publish("lost", "after the flush")
+            try await client.waitForEvents(2)
+            #expect(client.events.last == .init(id: next, event: nil, data: "after the flush"))
+            client.close()
+        }
+    }
+
+    /// The node subscribes to a topic when its first stream arrives and unsubscribes when the last one leaves.
+    @Test func nodeSubscribesOnlyWhileTopicHasStreams() async throws {
+        try await withLocalRedis { redis in
+            let node = try await GatewayProcess.start(redis: redis)
+            let publisher = try await TestPublisher.connect(redis)
+            defer { publisher.close() }
+            try await publisher.waitForSubscribers(["solo"], count: 0)
+            let first = try await SSETestClient.open(port: node.port, path: "/sse?topic=solo")
+            let second = try await SSETestClient.open(port: node.port, path: "/sse?topic=solo&topic=duo")
+            try await publisher.waitForSubscribers(["solo", "duo"], count: 1)
+            second.close()
+            try await publisher.waitForSubscribers(["duo"], count: 0)
+            try await publisher.waitForSubscribers(["solo"], count: 1)
+            first.close()
+            try await publisher.waitForSubscribers(["solo"], count: 0)
+            try await waitUntil("metrics show no topics") {
+                let redisFigures = try await node.metrics()["redis"] as? [String: Any]
+                return redisFigures?["subscribed_topics"] as? Int == 0
+            }
+        }
+    }
+}
