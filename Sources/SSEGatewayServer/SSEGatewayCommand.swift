@@ -20,7 +20,8 @@ struct SSEGatewayCommand: AsyncParsableCommand {
     @Option(help: "Node name in metrics and logs [SSE_NODE_ID, default hostname-pid].") var nodeID: String?
     @Option(help: "Heartbeat comment after this many idle seconds [SSE_HEARTBEAT_SECONDS, default 15].")
     var heartbeat: Double?
-    @Option(help: "Events kept per topic for replay [SSE_HISTORY_LENGTH, default 1000].") var historyLength: Int?
+    @Option(help: "History length publishers keep per topic; bounds one replay at 2N+100 events [SSE_HISTORY_LENGTH, default 1000].")
+    var historyLength: Int?
     @Option(help: "retry: hint in milliseconds, plus up to 50 % jitter [SSE_RETRY_MS, default 2000].")
     var retryMs: Int?
     @Option(help: "Unsent bytes before a client is cut as too slow [SSE_MAX_UNSENT_BYTES, default 1048576].")

@@ -149,6 +149,9 @@ struct GatewayStreamTests {
             #expect(metrics["replayed_events"] as? Int == 0)
             #expect(metrics["resyncs"] as? Int == 0)
             #expect(metrics["rejected_requests"] as? Int == 1)
+            #expect(metrics["stream_requests"] as? Int == 4)
+            #expect(metrics["rejected_stream_requests"] as? Int == 1)
+            #expect(metrics["error_rate"] as? Double == 0.25)
             #expect((metrics["average_connection_duration_seconds"] as? Double ?? 0) > 0)
             #expect((metrics["uptime_seconds"] as? Double ?? 0) > 0)
             #expect(metrics["events_per_second"] is Double || metrics["events_per_second"] is Int)
@@ -167,6 +170,10 @@ struct GatewayStreamTests {
                 #expect(prometheus.body.contains(line + "\n"), "missing \(line) in:\n\(prometheus.body)")
             }
             #expect(try await HTTPProbe.get(port: node.port, path: "/healthz").body == "ok\n")
+            let head = try await HTTPProbe.get(port: node.port, path: "/healthz", method: "HEAD")
+            #expect(head.status == 200)
+            #expect(head.header("Content-Length") == "3")
+            #expect(head.body == "")
             #expect(try await HTTPProbe.get(port: node.port, path: "/readyz").body == "ready\n")
             for client in clients { client.close() }
         }

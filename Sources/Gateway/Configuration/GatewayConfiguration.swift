@@ -11,7 +11,9 @@ public struct GatewayConfiguration: Sendable {
     public var nodeID: String
     /// A comment is sent on a stream idle this long, so proxies keep it open (`--heartbeat`, `SSE_HEARTBEAT_SECONDS`).
     public var heartbeatInterval: Duration = .seconds(15)
-    /// Events kept per topic for replay (`--history-length`, `SSE_HISTORY_LENGTH`); trimmed approximately.
+    /// The history length publishers keep per topic (`--history-length`, `SSE_HISTORY_LENGTH`). Retention itself is
+    /// the `maxlen` each reliable publish passes (ssectl uses the same variable); a node uses this to bound one
+    /// replay at `2 × N + 100` events per topic: a client further behind gets `resync` instead.
     public var historyLength = 1_000
     /// The `retry:` hint sent when a stream opens (`--retry-ms`, `SSE_RETRY_MS`); a random 0–50 % is added per
     /// client so reconnects spread out.

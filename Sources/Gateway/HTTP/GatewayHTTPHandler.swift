@@ -18,6 +18,10 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
     private var headTimeout: Scheduled<Void>?
     private var stream: SSEConnection?
     private var headerTooLarge = false
+    /// The request being answered is a `GET /sse` (its refusals count in the stream error rate).
+    private var answeringStream = false
+    /// The request being answered is a `HEAD`: headers only.
+    private var answeringHead = false
 
     init(gateway: Gateway, responseEncoder: HTTPResponseEncoder) {
         self.gateway = gateway
@@ -82,12 +86,17 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         let stats = gateway.stats
         stats.requests.add(1, ordering: .relaxed)
         let keepAlive = requestHead.isKeepAlive
+        answeringStream = false
+        answeringHead = false
         if headerTooLarge {
             reject(HTTPError(.requestHeaderFieldsTooLarge, "request headers too large: at most \(gateway.configuration.maxHeaderBytes) bytes"), context: context)
             return
         }
         let uri = requestHead.uri
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        answeringHead = requestHead.method == .HEAD
+        answeringStream = path == "/sse" && requestHead.method == .GET
+        if answeringStream { stats.streamRequests.add(1, ordering: .relaxed) }
         let query = uri.firstIndex(of: "?").map { QueryString(uri[uri.index(after: $0)...]) } ?? QueryString("")
 
         let allowed: [HTTPMethod]
@@ -110,7 +119,8 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
             respond(.ok, "ok\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
         case "/readyz":
             if let reason = gateway.notReadyReason {
-                reject(HTTPError(.serviceUnavailable, "not ready: \(reason)", headers: [("Retry-After", "1")]), context: context, keepAlive: keepAlive)
+                // An answer to the probe, not a failed request: not counted as rejected.
+                respond(HTTPError(.serviceUnavailable, "not ready: \(reason)", headers: [("Retry-After", "1")]), keepAlive: keepAlive, context: context)
             } else {
                 respond(.ok, "ready\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
             }
@@ -199,6 +209,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
 
     private func reject(_ error: any Error, context: ChannelHandlerContext, keepAlive: Bool = false) {
         gateway.stats.rejectedRequests.add(1, ordering: .relaxed)
+        if answeringStream { gateway.stats.rejectedStreamRequests.add(1, ordering: .relaxed) }
         let failure = error as? HTTPError ?? HTTPError(.internalServerError, "internal error")
         respond(failure, keepAlive: keepAlive, context: context)
     }
@@ -219,7 +230,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         headers.add(contentsOf: extraHeaders)
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        if !body.isEmpty {
+        if !body.isEmpty && !answeringHead {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         }
         let channel = context.channel

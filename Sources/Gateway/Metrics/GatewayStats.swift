@@ -14,9 +14,13 @@ public final class GatewayStats: Sendable {
     /// Sum of the durations of closed streams, in milliseconds.
     let closedDurationMilliseconds = Atomic<Int>(0)
     let closedConnections = Atomic<Int>(0)
-    /// HTTP requests answered (any path), and those answered with an error status.
+    /// HTTP requests answered (any path), and those answered with an error status (a `/readyz` 503 is an answer,
+    /// not an error, and is not counted).
     let requests = Atomic<Int>(0)
     let rejectedRequests = Atomic<Int>(0)
+    /// `GET /sse` requests, and those refused (4xx/5xx) before a stream opened.
+    let streamRequests = Atomic<Int>(0)
+    let rejectedStreamRequests = Atomic<Int>(0)
     /// Streams that ended because of an error on our side or the client's (slow consumer, write error, replay
     /// failure).
     let streamErrors = Atomic<Int>(0)
@@ -42,12 +46,13 @@ public final class GatewayStats: Sendable {
 
     var eventsPerSecond: Double { rate.withLock { $0.perSecond } }
 
-    /// Fraction of `/sse` requests and streams that ended in an error: rejected requests (4xx/5xx) plus streams
-    /// cut by an error, over all requests. 0 when nothing has been asked yet.
+    /// Fraction of `/sse` requests that ended in an error: refused with 4xx/5xx, or opened and then cut by an
+    /// error (slow consumer, failed replay), over all `/sse` requests. Probes and scrapes do not count; 0 before
+    /// the first `/sse` request.
     var errorRate: Double {
-        let total = requests.load(ordering: .relaxed)
+        let total = streamRequests.load(ordering: .relaxed)
         guard total > 0 else { return 0 }
-        let errors = rejectedRequests.load(ordering: .relaxed) + streamErrors.load(ordering: .relaxed)
+        let errors = rejectedStreamRequests.load(ordering: .relaxed) + streamErrors.load(ordering: .relaxed)
         return Double(errors) / Double(total)
     }
 

@@ -34,6 +34,8 @@ final class MetricsBridge: Sendable {
             counter("sse_messages_received_total") { $0.messagesReceived.load(ordering: .relaxed) },
             counter("sse_requests_total") { $0.requests.load(ordering: .relaxed) },
             counter("sse_rejected_requests_total") { $0.rejectedRequests.load(ordering: .relaxed) },
+            counter("sse_stream_requests_total") { $0.streamRequests.load(ordering: .relaxed) },
+            counter("sse_rejected_stream_requests_total") { $0.rejectedStreamRequests.load(ordering: .relaxed) },
             counter("sse_stream_errors_total") { $0.streamErrors.load(ordering: .relaxed) },
             counter("sse_slow_consumer_disconnects_total") { $0.slowConsumerDisconnects.load(ordering: .relaxed) },
             counter("sse_replayed_events_total") { $0.replayedEvents.load(ordering: .relaxed) },

@@ -28,6 +28,8 @@ struct MetricsSnapshot: Encodable {
     var errorRate: Double
     var requestsTotal: Int
     var rejectedRequests: Int
+    var streamRequests: Int
+    var rejectedStreamRequests: Int
     var streamErrors: Int
     var slowConsumerDisconnects: Int
     var replayedEvents: Int
@@ -48,6 +50,8 @@ struct MetricsSnapshot: Encodable {
         case errorRate = "error_rate"
         case requestsTotal = "requests_total"
         case rejectedRequests = "rejected_requests"
+        case streamRequests = "stream_requests"
+        case rejectedStreamRequests = "rejected_stream_requests"
         case streamErrors = "stream_errors"
         case slowConsumerDisconnects = "slow_consumer_disconnects"
         case replayedEvents = "replayed_events"
@@ -70,6 +74,8 @@ struct MetricsSnapshot: Encodable {
         errorRate = (stats.errorRate * 10000).rounded() / 10000
         requestsTotal = stats.requests.load(ordering: .relaxed)
         rejectedRequests = stats.rejectedRequests.load(ordering: .relaxed)
+        streamRequests = stats.streamRequests.load(ordering: .relaxed)
+        rejectedStreamRequests = stats.rejectedStreamRequests.load(ordering: .relaxed)
         streamErrors = stats.streamErrors.load(ordering: .relaxed)
         slowConsumerDisconnects = stats.slowConsumerDisconnects.load(ordering: .relaxed)
         replayedEvents = stats.replayedEvents.load(ordering: .relaxed)
