@@ -65,10 +65,13 @@ public final class Gateway: Service, Sendable {
         subscriber.start()
         let installer = Task { [history, logger] in await history.installLibrary(logger: logger) }
 
-        let sampler = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) {
-            [stats, metrics] _ in
-            stats.sampleRate()
-            metrics.sync()
+        // Sampled from a task, not an event loop: a loop busy fanning out must not starve the figures.
+        let sampler = Task { [stats, metrics] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                stats.sampleRate()
+                metrics.sync()
+            }
         }
         let server = try await bind()
         logger.info(

@@ -61,6 +61,8 @@ struct GatewayResyncTests {
             try await publisher.waitForSubscribers(["solo"], count: 0)
             let first = try await SSETestClient.open(port: node.port, path: "/sse?topic=solo")
             let second = try await SSETestClient.open(port: node.port, path: "/sse?topic=solo&topic=duo")
+            try await first.waitUntilConnected()
+            try await second.waitUntilConnected()
             try await publisher.waitForSubscribers(["solo", "duo"], count: 1)
             second.close()
             try await publisher.waitForSubscribers(["duo"], count: 0)

@@ -11,7 +11,7 @@ struct GatewayStreamTests {
             let publisher = try await TestPublisher.connect(redis)
             defer { publisher.close() }
             let client = try await SSETestClient.open(port: node.port, path: "/sse?topic=alpha&topic=beta")
-            try await publisher.waitForSubscribers(["alpha", "beta"])
+            try await client.waitUntilConnected()
 
             let first = try await publisher.publish("alpha", "one")
             let second = try await publisher.publish("beta", "line1\nline2\r\nline3\rline4", event: "update")
@@ -52,7 +52,7 @@ struct GatewayStreamTests {
             let publisher = try await TestPublisher.connect(redis)
             defer { publisher.close() }
             let bystander = try await SSETestClient.open(port: node.port, path: "/sse?topic=calm")
-            try await publisher.waitForSubscribers(["calm"])
+            try await bystander.waitUntilConnected()
             let port = node.port
 
             func expectError(
@@ -130,7 +130,7 @@ struct GatewayStreamTests {
             let clients = try await (0..<3).asyncMap { _ in
                 try await SSETestClient.open(port: node.port, path: "/sse?topic=m1&topic=m2")
             }
-            try await publisher.waitForSubscribers(["m1", "m2"])
+            for client in clients { try await client.waitUntilConnected() }
             _ = try await publisher.publishBatch((0..<10).map { (topic: $0 % 2 == 0 ? "m1" : "m2", data: "e\($0)") })
             for client in clients { try await client.waitForEvents(10) }
             clients[0].close()

@@ -174,7 +174,6 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         opening.writeString("\r\n")
         let retry = configuration.retryMilliseconds
         SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &opening)
-        SSEEncoder.comment("connected to \(configuration.nodeID)", into: &opening)
         context.writeAndFlush(NIOAny(opening), promise: nil)
 
         let connection = SSEConnection(
@@ -190,6 +189,12 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
             hub.leave(closed.topics, loop: loopIndex)
         }
         let joined = hub.join(request.topics, loop: loopIndex)
+        // The opening comment is a promise to the client: every event published after it arrives on this stream.
+        // So it is sent once the topics are registered on this loop and subscribed in Redis.
+        var connected = ByteBuffer()
+        SSEEncoder.comment("connected to \(configuration.nodeID)", into: &connected)
+        let bound = NIOLoopBound(connection, eventLoop: context.eventLoop)
+        joined.hop(to: context.eventLoop).whenSuccess { [connected] in bound.value.writeControl(connected) }
         if let lastEventID = request.lastEventID {
             gateway.replay(connection, topics: request.topics, after: lastEventID, once: joined)
         }

@@ -16,6 +16,9 @@ final class LoopHub {
     private var heartbeatTask: RepeatedTask?
     private let heartbeatFrame: ByteBuffer
     private var drainWaiters: [EventLoopPromise<Void>] = []
+    /// Streams written to since the last flush pass, flushed once at the end of the loop tick.
+    private var unflushed: [SSEConnection] = []
+    private var flushScheduled = false
 
     init(index: Int, eventLoop: any EventLoop, stats: GatewayStats, heartbeatInterval: Duration) {
         self.index = index
@@ -63,14 +66,30 @@ final class LoopHub {
         }
     }
 
-    /// Writes one event frame to every stream of `topic` on this loop.
+    /// Writes one event frame to every stream of `topic` on this loop; the flush follows once per tick.
     func deliver(topic: Topic, frame: ByteBuffer, id: EventID?) {
         guard let streams = byTopic[topic] else { return }
         var sent = 0
         for connection in streams.values where connection.deliver(frame, id: id) {
             sent += 1
+            unflushed.append(connection)
         }
-        if sent > 0 { stats.eventsSent.add(sent, ordering: .relaxed) }
+        guard sent > 0 else { return }
+        stats.eventsSent.add(sent, ordering: .relaxed)
+        if !flushScheduled {
+            flushScheduled = true
+            // Queued behind the deliveries already waiting on this loop, so a burst is flushed once.
+            eventLoop.assumeIsolated().execute { [self] in flushWritten() }
+        }
+    }
+
+    private func flushWritten() {
+        flushScheduled = false
+        var seen = Set<ObjectIdentifier>()
+        for connection in unflushed where seen.insert(ObjectIdentifier(connection)).inserted {
+            connection.flushAndCheck()
+        }
+        unflushed.removeAll(keepingCapacity: unflushed.count < 4096)
     }
 
     /// Sends a control frame (a resync notice) to every stream of the topics, or of all topics when nil.

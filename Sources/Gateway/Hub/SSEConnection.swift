@@ -44,6 +44,9 @@ final class SSEConnection {
     }
 
     /// Sends a live frame (or parks it during replay). Returns whether a frame was written.
+    ///
+    /// The frame is written but not flushed: the loop's ``LoopHub`` flushes every stream it wrote to once, after
+    /// the burst of messages that arrived in the same loop tick, so a burst costs one syscall per client.
     @discardableResult
     func deliver(_ frame: ByteBuffer, id: EventID?) -> Bool {
         switch state {
@@ -52,7 +55,14 @@ final class SSEConnection {
                 if let last = lastSentID, id <= last { return false }
                 lastSentID = id
             }
-            write(frame)
+            context.write(NIOAny(frame), promise: nil)
+            // NIO counts written-but-unflushed bytes too: past the high water mark, flush now; if the socket
+            // still cannot take enough, the client is too slow.
+            if !context.channel.isWritable {
+                context.flush()
+                lastWrite = .now()
+                if !context.channel.isWritable { cutSlowConsumer() }
+            }
             return true
         case .replaying(var parked, let bytes):
             let total = bytes + frame.readableBytes
@@ -114,7 +124,9 @@ final class SSEConnection {
         flushAndCheck()
     }
 
-    private func flushAndCheck() {
+    /// Flushes frames written by ``deliver(_:id:)``.
+    func flushAndCheck() {
+        guard isOpen else { return }
         context.flush()
         lastWrite = .now()
         // NIO marks the channel unwritable once more than the high water mark (the byte limit) is queued.

@@ -27,6 +27,10 @@ final class SSETestClient: Sendable {
     private let state = Mutex(State())
     let channel: any Channel
 
+    /// Test clients parse on their own loops (not NIO's two-thread singleton), so a suite moving many megabytes
+    /// does not delay another suite's reads and closes.
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 8)
+
     private init(channel: any Channel) {
         self.channel = channel
     }
@@ -37,7 +41,7 @@ final class SSETestClient: Sendable {
         port: Int, path: String, headers: [(String, String)] = [], reading: Bool = true, rawRequest: String? = nil
     ) async throws -> SSETestClient {
         let box = Locked<SSETestClient?>(nil)
-        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: group)
             .channelOption(.autoRead, value: reading)
         if !reading { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4096) }
         let channel = try await bootstrap.channelInitializer { channel in
@@ -115,6 +119,13 @@ final class SSETestClient: Sendable {
 
     func close() {
         channel.close(promise: nil)
+    }
+
+    /// Waits for the opening `: connected to …` comment: from then on every published event reaches this stream.
+    func waitUntilConnected(timeout: Duration = .seconds(15)) async throws {
+        try await waitUntil("the stream's opening comment", timeout: timeout) {
+            comments.contains { $0.hasPrefix("connected to ") }
+        }
     }
 
     /// Waits until `count` events have arrived.
