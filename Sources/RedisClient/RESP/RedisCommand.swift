@@ -22,9 +22,10 @@ public struct RedisCommand: Sendable, Hashable {
             count += 1
         }
         self.count = count
-        storage = []
-        storage.reserveCapacity(4 * count + total)
-        storage.append(contentsOf: repeatElement(0, count: 4 * count))
+        storage = Array(unsafeUninitializedCapacity: 4 * count + total) { buffer, initialized in
+            buffer.baseAddress!.initialize(repeating: 0, count: 4 * count)
+            initialized = 4 * count
+        }
         var index = 0
         append(name, at: &index)
         for argument in repeat each arguments {
