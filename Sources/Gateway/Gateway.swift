@@ -76,7 +76,9 @@ public final class Gateway: Service, Sendable {
         let server = try await bind()
         logger.info(
             "gateway listening",
-            metadata: ["sse.address": "\(configuration.host):\(port ?? 0)", "redis.url": "\(redisConfiguration.displayURL)"])
+            metadata: [
+                "sse.address": "\(configuration.host):\(port ?? 0)", "redis.url": "\(redisConfiguration.displayURL)",
+            ])
 
         try await withGracefulShutdownHandler {
             try await server.closeFuture.get()
@@ -105,7 +107,8 @@ public final class Gateway: Service, Sendable {
                     let encoder = HTTPResponseEncoder()
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(encoder)
-                    try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try operations.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try operations.addHandler(GatewayHTTPHandler(gateway: self, responseEncoder: encoder))
                 }
             }

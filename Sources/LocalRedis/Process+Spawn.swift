@@ -60,7 +60,9 @@ public func freeLoopbackPort() throws -> Int {
             bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
         }
     }
-    guard bound else { throw LocalRedisError.system("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
+    guard bound else {
+        throw LocalRedisError.system("cannot bind a loopback port: \(String(cString: strerror(errno)))")
+    }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 

@@ -35,7 +35,8 @@ struct Publish: AsyncParsableCommand {
 
     func run() async throws {
         let topic = try Topic(validating: self.topic)
-        let length = try Setting.resolve(historyLength, environment: "SSE_HISTORY_LENGTH", default: 1000, expected: "a count")
+        let length = try Setting.resolve(
+            historyLength, environment: "SSE_HISTORY_LENGTH", default: 1000, expected: "a count")
         let client = try redis.client()
         defer { Task { await client.close() } }
         let id = try await History(runner: client).publish(topic, event: event, data: data, maxLength: length)

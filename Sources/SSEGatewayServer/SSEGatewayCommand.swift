@@ -20,7 +20,10 @@ struct SSEGatewayCommand: AsyncParsableCommand {
     @Option(help: "Node name in metrics and logs [SSE_NODE_ID, default hostname-pid].") var nodeID: String?
     @Option(help: "Heartbeat comment after this many idle seconds [SSE_HEARTBEAT_SECONDS, default 15].")
     var heartbeat: Double?
-    @Option(help: "History length publishers keep per topic; bounds one replay at 2N+100 events [SSE_HISTORY_LENGTH, default 1000].")
+    @Option(
+        help:
+            "History length publishers keep per topic; bounds one replay at 2N+100 events [SSE_HISTORY_LENGTH, default 1000]."
+    )
     var historyLength: Int?
     @Option(help: "retry: hint in milliseconds, plus up to 50 % jitter [SSE_RETRY_MS, default 2000].")
     var retryMs: Int?
@@ -41,25 +44,52 @@ struct SSEGatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = GatewayConfiguration(
-            nodeID: try Setting.resolve(nodeID, environment: "SSE_NODE_ID", default: GatewayConfiguration.defaultNodeID(), expected: "a name"))
+            nodeID: try Setting.resolve(
+                nodeID, environment: "SSE_NODE_ID", default: GatewayConfiguration.defaultNodeID(), expected: "a name"))
         let defaults = configuration
-        configuration.host = try Setting.resolve(host, environment: "SSE_HOST", default: defaults.host, expected: "an address")
-        configuration.port = try Setting.resolve(port, environment: "SSE_PORT", default: defaults.port, expected: "a port number")
-        configuration.redisURL = try Setting.resolve(redisURL, environment: "SSE_REDIS_URL", default: defaults.redisURL, expected: "redis://host:port[/db]")
-        configuration.heartbeatInterval = .milliseconds(Int64(1000 * (try Setting.resolve(heartbeat, environment: "SSE_HEARTBEAT_SECONDS", default: 15.0, expected: "seconds"))))
-        configuration.historyLength = try Setting.resolve(historyLength, environment: "SSE_HISTORY_LENGTH", default: defaults.historyLength, expected: "a count")
-        configuration.retryMilliseconds = try Setting.resolve(retryMs, environment: "SSE_RETRY_MS", default: defaults.retryMilliseconds, expected: "milliseconds")
-        configuration.maxUnsentBytes = try Setting.resolve(maxUnsentBytes, environment: "SSE_MAX_UNSENT_BYTES", default: defaults.maxUnsentBytes, expected: "bytes")
-        configuration.maxConnections = try Setting.resolve(maxConnections, environment: "SSE_MAX_CONNECTIONS", default: defaults.maxConnections, expected: "a count")
-        configuration.maxTopicsPerConnection = try Setting.resolve(maxTopics, environment: "SSE_MAX_TOPICS", default: defaults.maxTopicsPerConnection, expected: "a count")
-        configuration.allowedOrigins = Setting.resolveList(allowedOrigins, environment: "SSE_ALLOWED_ORIGINS", default: defaults.allowedOrigins)
-        configuration.drainWindow = .milliseconds(Int64(1000 * (try Setting.resolve(drainSeconds, environment: "SSE_DRAIN_SECONDS", default: 10.0, expected: "seconds"))))
-        configuration.requestHeadTimeout = .milliseconds(Int64(1000 * (try Setting.resolve(requestTimeout, environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10.0, expected: "seconds"))))
-        configuration.maxHeaderBytes = try Setting.resolve(maxHeaderBytes, environment: "SSE_MAX_HEADER_BYTES", default: defaults.maxHeaderBytes, expected: "bytes")
-        configuration.threads = try Setting.resolve(threads, environment: "SSE_THREADS", default: defaults.threads, expected: "a count")
-        let level = try Setting.resolve(logLevel, environment: "SSE_LOG_LEVEL", default: "info", expected: "a log level")
+        configuration.host = try Setting.resolve(
+            host, environment: "SSE_HOST", default: defaults.host, expected: "an address")
+        configuration.port = try Setting.resolve(
+            port, environment: "SSE_PORT", default: defaults.port, expected: "a port number")
+        configuration.redisURL = try Setting.resolve(
+            redisURL, environment: "SSE_REDIS_URL", default: defaults.redisURL, expected: "redis://host:port[/db]")
+        configuration.heartbeatInterval = .milliseconds(
+            Int64(
+                1000
+                    * (try Setting.resolve(
+                        heartbeat, environment: "SSE_HEARTBEAT_SECONDS", default: 15.0, expected: "seconds"))))
+        configuration.historyLength = try Setting.resolve(
+            historyLength, environment: "SSE_HISTORY_LENGTH", default: defaults.historyLength, expected: "a count")
+        configuration.retryMilliseconds = try Setting.resolve(
+            retryMs, environment: "SSE_RETRY_MS", default: defaults.retryMilliseconds, expected: "milliseconds")
+        configuration.maxUnsentBytes = try Setting.resolve(
+            maxUnsentBytes, environment: "SSE_MAX_UNSENT_BYTES", default: defaults.maxUnsentBytes, expected: "bytes")
+        configuration.maxConnections = try Setting.resolve(
+            maxConnections, environment: "SSE_MAX_CONNECTIONS", default: defaults.maxConnections, expected: "a count")
+        configuration.maxTopicsPerConnection = try Setting.resolve(
+            maxTopics, environment: "SSE_MAX_TOPICS", default: defaults.maxTopicsPerConnection, expected: "a count")
+        configuration.allowedOrigins = Setting.resolveList(
+            allowedOrigins, environment: "SSE_ALLOWED_ORIGINS", default: defaults.allowedOrigins)
+        configuration.drainWindow = .milliseconds(
+            Int64(
+                1000
+                    * (try Setting.resolve(
+                        drainSeconds, environment: "SSE_DRAIN_SECONDS", default: 10.0, expected: "seconds"))))
+        configuration.requestHeadTimeout = .milliseconds(
+            Int64(
+                1000
+                    * (try Setting.resolve(
+                        requestTimeout, environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10.0, expected: "seconds"))
+            ))
+        configuration.maxHeaderBytes = try Setting.resolve(
+            maxHeaderBytes, environment: "SSE_MAX_HEADER_BYTES", default: defaults.maxHeaderBytes, expected: "bytes")
+        configuration.threads = try Setting.resolve(
+            threads, environment: "SSE_THREADS", default: defaults.threads, expected: "a count")
+        let level = try Setting.resolve(
+            logLevel, environment: "SSE_LOG_LEVEL", default: "info", expected: "a log level")
         guard let parsedLevel = Logger.Level(rawValue: level) else {
-            throw ValidationError("log level \"\(level)\" is invalid: use trace, debug, info, notice, warning, error or critical")
+            throw ValidationError(
+                "log level \"\(level)\" is invalid: use trace, debug, info, notice, warning, error or critical")
         }
 
         LoggingSystem.bootstrap { label in

@@ -1,6 +1,7 @@
 import Foundation
 import LocalRedis
 import RedisClient
+import SSEProtocol
 import Synchronization
 import Testing
 
@@ -38,7 +39,9 @@ struct GatewayResilienceTests {
                     let items = (0..<50).map { (topic: topics[Int.random(in: 0..<3)], data: "b\(batch)-\($0)") }
                     let ids = try await publisher.publishBatch(items)
                     published.withLock { list in
-                        for (id, item) in zip(ids, items) { list.append(Published(id: id, topic: item.topic, data: item.data)) }
+                        for (id, item) in zip(ids, items) {
+                            list.append(Published(id: id, topic: item.topic, data: item.data))
+                        }
                     }
                     try await Task.sleep(for: .milliseconds(5))
                 }
@@ -66,7 +69,9 @@ struct GatewayResilienceTests {
                                 nodeIndex = 1 - nodeIndex
                                 reconnects += 1
                                 var headers: [(String, String)] = []
-                                if let last = received.last(where: { $0.id != nil })?.id { headers = [("Last-Event-ID", last)] }
+                                if let last = received.last(where: { $0.id != nil })?.id {
+                                    headers = [("Last-Event-ID", last)]
+                                }
                                 client = try await SSETestClient.open(
                                     port: nodes[nodeIndex].port, path: "/sse?\(query)", headers: headers)
                             } else {
@@ -171,7 +176,8 @@ struct GatewayResilienceTests {
             let payload = String(repeating: "x", count: 8192)
             var ids: [String] = []
             for batch in 0..<30 {
-                ids += try await publisher.publishBatch((0..<100).map { (topic: "flood", data: "\(batch)-\($0)-\(payload)") })
+                ids += try await publisher.publishBatch(
+                    (0..<100).map { (topic: "flood", data: "\(batch)-\($0)-\(payload)") })
             }
             // Redis has given up on the frozen node's subscription (no subscriber left on the channel).
             try await publisher.waitForSubscribers(["flood"], count: 0)
@@ -202,7 +208,8 @@ struct GatewayResilienceTests {
             defer { publisher.close() }
             // The slow client also follows "heavy", which carries 8 MiB: more than the 64 KiB limit plus all the
             // kernel will buffer for a client that reads nothing. The 100 readers follow "wide" only.
-            let slow = try await SSETestClient.open(port: node.port, path: "/sse?topic=wide&topic=heavy", reading: false)
+            let slow = try await SSETestClient.open(
+                port: node.port, path: "/sse?topic=wide&topic=heavy", reading: false)
             let readers = try await (0..<100).asyncMap { _ in
                 try await SSETestClient.open(port: node.port, path: "/sse?topic=wide")
             }
@@ -212,7 +219,8 @@ struct GatewayResilienceTests {
             let big = String(repeating: "h", count: 100 * 1024)
             var ids: [String] = []
             for batch in 0..<8 {
-                ids += try await publisher.publishBatch((0..<50).map { (topic: "wide", data: "\(batch)-\($0)-\(small)") })
+                ids += try await publisher.publishBatch(
+                    (0..<50).map { (topic: "wide", data: "\(batch)-\($0)-\(small)") })
                 _ = try await publisher.publishBatch((0..<10).map { (topic: "heavy", data: "\(batch)-\($0)-\(big)") })
             }
             try await waitUntil("the slow consumer is counted", timeout: .seconds(30)) {
@@ -234,7 +242,8 @@ struct GatewayResilienceTests {
     /// closed spread over the window, exit 0 within the window plus 5 s.
     @Test func sigtermDrainsStreamsAcrossTheWindow() async throws {
         try await withLocalRedis { redis in
-            let node = try await GatewayProcess.start(redis: redis, arguments: ["--drain-seconds", "2", "--retry-ms", "1000"])
+            let node = try await GatewayProcess.start(
+                redis: redis, arguments: ["--drain-seconds", "2", "--retry-ms", "1000"])
             let publisher = try await TestPublisher.connect(redis)
             defer { publisher.close() }
             let clients = try await (0..<12).asyncMap { _ in
@@ -297,5 +306,3 @@ struct SSEHistoryPublisher {
         return "\(id)"
     }
 }
-
-import SSEProtocol

@@ -12,11 +12,14 @@ struct GatewayResyncTests {
             let node = try await GatewayProcess.start(redis: redis)
             let publisher = try await TestPublisher.connect(redis)
             defer { publisher.close() }
-            let ids = try await publisher.publishBatch((0..<40).map { (topic: "short", data: "old-\($0)") }, maxLength: 10)
+            let ids = try await publisher.publishBatch(
+                (0..<40).map { (topic: "short", data: "old-\($0)") }, maxLength: 10)
             let client = try await SSETestClient.open(
                 port: node.port, path: "/sse?topic=short", headers: [("Last-Event-ID", ids[0])])
             try await client.waitForEvents(1)
-            #expect(client.events[0] == .init(id: nil, event: "resync", data: #"{"reason":"history-trimmed","topics":["short"]}"#))
+            #expect(
+                client.events[0]
+                    == .init(id: nil, event: "resync", data: #"{"reason":"history-trimmed","topics":["short"]}"#))
             let live = try await publisher.publish("short", "new")
             try await client.waitForEvents(2)
             #expect(client.events == [client.events[0], .init(id: live, event: nil, data: "new")])

@@ -62,24 +62,31 @@ struct GatewayStreamTests {
                 #expect(response.status == status, "\(method) \(path)")
                 #expect(response.body == body + "\n", "\(method) \(path)")
             }
-            try await expectError("/sse", status: 400, body: "missing topic: use /sse?topic=NAME (repeat topic= for several)")
+            try await expectError(
+                "/sse", status: 400, body: "missing topic: use /sse?topic=NAME (repeat topic= for several)")
             try await expectError(
                 "/sse?topic=a%20b", status: 400,
                 body: #"topic "a b" is invalid: use letters, digits and - _ . : (1–128 characters)"#)
             try await expectError(
                 "/sse?topic=\(String(repeating: "x", count: 129))", status: 400,
-                body: #"topic ""# + String(repeating: "x", count: 129) + #"" is invalid: use letters, digits and - _ . : (1–128 characters)"#)
+                body: #"topic ""# + String(repeating: "x", count: 129)
+                    + #"" is invalid: use letters, digits and - _ . : (1–128 characters)"#)
             try await expectError(
-                "/sse?topic=a&topic=b&topic=c&topic=d", status: 400, body: "too many topics: 4 given, at most 3 per stream")
+                "/sse?topic=a&topic=b&topic=c&topic=d", status: 400,
+                body: "too many topics: 4 given, at most 3 per stream")
             try await expectError(
                 "/sse?topic=a", headers: [("Last-Event-ID", "yesterday")], status: 400,
-                body: #"Last-Event-ID "yesterday" is malformed: expected <milliseconds>-<sequence>, e.g. 1700000000000-0"#)
+                body:
+                    #"Last-Event-ID "yesterday" is malformed: expected <milliseconds>-<sequence>, e.g. 1700000000000-0"#
+            )
             try await expectError(
                 "/sse?topic=a&lastEventId=12-x", status: 400,
                 body: #"Last-Event-ID "12-x" is malformed: expected <milliseconds>-<sequence>, e.g. 1700000000000-0"#)
             try await expectError("/nope", status: 404, body: "no route for /nope: try /sse?topic=NAME")
-            try await expectError("/sse?topic=a", method: "POST", status: 405, body: "POST not allowed on /sse: use GET, OPTIONS")
-            try await expectError("/healthz", method: "DELETE", status: 405, body: "DELETE not allowed on /healthz: use GET, HEAD")
+            try await expectError(
+                "/sse?topic=a", method: "POST", status: 405, body: "POST not allowed on /sse: use GET, OPTIONS")
+            try await expectError(
+                "/healthz", method: "DELETE", status: 405, body: "DELETE not allowed on /healthz: use GET, HEAD")
             try await expectError(
                 "/sse?topic=a", headers: [("Origin", "https://evil.example")], status: 403,
                 body: #"origin "https://evil.example" is not allowed: add it to SSE_ALLOWED_ORIGINS"#)
@@ -106,7 +113,8 @@ struct GatewayStreamTests {
             #expect(refused.body == "node at its limit of 3 streams\n")
 
             // A request head that never completes is closed after the timeout.
-            let slow = try await SSETestClient.open(port: port, path: "", rawRequest: "GET /sse?topic=calm HTTP/1.1\r\n")
+            let slow = try await SSETestClient.open(
+                port: port, path: "", rawRequest: "GET /sse?topic=calm HTTP/1.1\r\n")
             let started = ContinuousClock.now
             try await waitUntil("incomplete request closed") { slow.isClosed }
             #expect(ContinuousClock.now - started < .seconds(3))
@@ -164,7 +172,8 @@ struct GatewayStreamTests {
             #expect(prometheus.status == 200)
             let label = "{node=\"test-\(node.port)\"}"
             for line in [
-                "sse_connections_total\(label) 3", "sse_events_sent_total\(label) 30", "sse_active_connections\(label) 2.0",
+                "sse_connections_total\(label) 3", "sse_events_sent_total\(label) 30",
+                "sse_active_connections\(label) 2.0",
                 "sse_redis_connected\(label) 1.0", "sse_rejected_requests_total\(label) 1",
             ] {
                 #expect(prometheus.body.contains(line + "\n"), "missing \(line) in:\n\(prometheus.body)")

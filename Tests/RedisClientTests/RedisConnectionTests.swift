@@ -158,7 +158,8 @@ struct RedisConnectionTests {
     @Test func connectsOverAUnixSocket() async throws {
         let socketPath = "/tmp/redis-test-\(try freeLoopbackPort()).sock"
         try await withLocalRedis(.init(extraArguments: ["--unixsocket", socketPath, "--unixsocketperm", "700"])) { _ in
-            let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: "unix://\(socketPath)"))
+            let connection = try await RedisConnection.connect(
+                configuration: RedisConfiguration(url: "unix://\(socketPath)"))
             defer { connection.closeNow() }
             #expect(try await connection.send("ECHO", "over a socket").string == "over a socket")
         }

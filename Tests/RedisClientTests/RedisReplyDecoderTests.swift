@@ -7,9 +7,10 @@ import Testing
 @Suite("Reply decoder and command encoder (hiredis, no I/O)")
 struct RedisReplyDecoderTests {
     /// Every RESP2 type, nested arrays, a nil bulk and a nil array, with binary payloads.
-    static let stream: [UInt8] = Array(
-        ("+OK\r\n-ERR unknown command 'FOO'\r\n:42\r\n:-7\r\n$5\r\nhe\0lo\r\n$0\r\n\r\n$-1\r\n*-1\r\n"
-            + "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$4\r\na\r\nb\r\n*2\r\n*1\r\n:1\r\n*0\r\n").utf8)
+    static let stream: [UInt8] =
+        Array(
+            ("+OK\r\n-ERR unknown command 'FOO'\r\n:42\r\n:-7\r\n$5\r\nhe\0lo\r\n$0\r\n\r\n$-1\r\n*-1\r\n"
+                + "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$4\r\na\r\nb\r\n*2\r\n*1\r\n:1\r\n*0\r\n").utf8)
         + Array("$3\r\n".utf8) + [0xff, 0xfe, 0x00] + Array("\r\n".utf8)
 
     static let expected: [RedisReply] = [
@@ -21,7 +22,9 @@ struct RedisReplyDecoderTests {
         .bulk(ByteBuffer()),
         .null,
         .null,
-        .array([.bulk(ByteBuffer(string: "message")), .bulk(ByteBuffer(string: "ch")), .bulk(ByteBuffer(string: "a\r\nb"))]),
+        .array([
+            .bulk(ByteBuffer(string: "message")), .bulk(ByteBuffer(string: "ch")), .bulk(ByteBuffer(string: "a\r\nb")),
+        ]),
         .array([.array([.integer(1)]), .array([])]),
         .bulk(ByteBuffer([0xff, 0xfe, 0x00])),
     ]

@@ -30,7 +30,9 @@ struct RedisSubscriberTests {
                         let publisher = try await RedisConnection.connect(configuration: server.configuration)
                         defer { publisher.closeNow() }
                         for batch in 0..<20 {
-                            let commands = (0..<100).map { RedisCommand("PUBLISH", "orders:\(name)", "\(name)\(batch * 100 + $0)") }
+                            let commands = (0..<100).map {
+                                RedisCommand("PUBLISH", "orders:\(name)", "\(name)\(batch * 100 + $0)")
+                            }
                             let replies = try await publisher.pipeline(commands)
                             #expect(replies.allSatisfy { $0 == .integer(1) })
                         }
@@ -41,7 +43,9 @@ struct RedisSubscriberTests {
             try await waitUntil("4,000 messages") { log.messages.count == 4000 }
             for name in ["a", "b"] {
                 let received = log.all.compactMap { event -> String? in
-                    guard case .message(let channel, let payload) = event, channel == "orders:\(name)" else { return nil }
+                    guard case .message(let channel, let payload) = event, channel == "orders:\(name)" else {
+                        return nil
+                    }
                     return String(buffer: payload)
                 }
                 #expect(received == (0..<2000).map { "\(name)\($0)" })
@@ -68,7 +72,8 @@ struct RedisSubscriberTests {
             #expect(
                 patternEvents == [
                     .patternMessage(pattern: "news.*", channel: "news.sport", payload: ByteBuffer(string: "goal")),
-                    .patternMessage(pattern: "news.*", channel: "news.art", payload: ByteBuffer(string: "line1\nline2")),
+                    .patternMessage(
+                        pattern: "news.*", channel: "news.art", payload: ByteBuffer(string: "line1\nline2")),
                 ])
             try await subscriber.punsubscribe(["news.*"])
             #expect(try await publisher.send("PUBLISH", "news.sport", "after") == .integer(0))
@@ -84,14 +89,18 @@ struct RedisSubscriberTests {
             try await subscriber.subscribe(["one"])
             let publisher = try await RedisConnection.connect(configuration: server.configuration)
             defer { publisher.closeNow() }
-            #expect(try await publisher.send("PUBSUB", "NUMSUB", "one", "two") == .array([
-                .bulk(ByteBuffer(string: "one")), .integer(1), .bulk(ByteBuffer(string: "two")), .integer(0),
-            ]))
+            #expect(
+                try await publisher.send("PUBSUB", "NUMSUB", "one", "two")
+                    == .array([
+                        .bulk(ByteBuffer(string: "one")), .integer(1), .bulk(ByteBuffer(string: "two")), .integer(0),
+                    ]))
             try await subscriber.subscribe(["two"])
             try await subscriber.unsubscribe(["one"])
-            #expect(try await publisher.send("PUBSUB", "NUMSUB", "one", "two") == .array([
-                .bulk(ByteBuffer(string: "one")), .integer(0), .bulk(ByteBuffer(string: "two")), .integer(1),
-            ]))
+            #expect(
+                try await publisher.send("PUBSUB", "NUMSUB", "one", "two")
+                    == .array([
+                        .bulk(ByteBuffer(string: "one")), .integer(0), .bulk(ByteBuffer(string: "two")), .integer(1),
+                    ]))
             #expect(await subscriber.subscriptions().channels == ["two"])
             // Subscribe, unsubscribe and subscribe again without waiting: the last word wins.
             async let first: Void = subscriber.subscribe(["three"])
@@ -130,7 +139,9 @@ struct RedisSubscriberTests {
             #expect(try await after.send("PUBLISH", "live.x", "pattern-after") == .integer(1))
             try await waitUntil("messages after the restart") { log.messages == ["before", "after"] }
             try await waitUntil("pattern message after the restart") {
-                log.all.last == .patternMessage(pattern: "live.*", channel: "live.x", payload: ByteBuffer(string: "pattern-after"))
+                log.all.last
+                    == .patternMessage(
+                        pattern: "live.*", channel: "live.x", payload: ByteBuffer(string: "pattern-after"))
             }
             // The order of lifecycle events: connected, disconnected (once), reconnected.
             let lifecycle = log.all.filter {
@@ -167,7 +178,8 @@ struct RedisSubscriberTests {
 
     @Test func killedSubscriberConnectionComesBack() async throws {
         // Redis kills a subscriber client (as it does past the pubsub output-buffer limit); it must come back.
-        try await withLocalRedis(.init(extraArguments: ["--client-output-buffer-limit", "pubsub 1mb 512kb 1"])) { server in
+        try await withLocalRedis(.init(extraArguments: ["--client-output-buffer-limit", "pubsub 1mb 512kb 1"])) {
+            server in
             let log = EventLog()
             let subscriber = Self.makeSubscriber(server, log: log)
             subscriber.start()

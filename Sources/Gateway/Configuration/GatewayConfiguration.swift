@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Everything a gateway node can be told, with production defaults. Each field has one command-line flag and one
 /// environment variable (see the README's table); the executable fills it, the library only reads it.
 public struct GatewayConfiguration: Sendable {
@@ -54,4 +56,3 @@ public struct GatewayConfiguration: Sendable {
 #if canImport(Glibc)
     import Glibc
 #endif
-import NIOCore

@@ -48,7 +48,9 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
             headTimeout?.cancel()
             headTimeout = nil
             head = requestHead
-            let size = requestHead.headers.reduce(requestHead.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            let size = requestHead.headers.reduce(requestHead.uri.utf8.count) {
+                $0 + $1.name.utf8.count + $1.value.utf8.count + 4
+            }
             headerTooLarge = size > gateway.configuration.maxHeaderBytes
         case .body:
             break  // bodies are not used by any route; they are read and dropped
@@ -89,7 +91,11 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         answeringStream = false
         answeringHead = false
         if headerTooLarge {
-            reject(HTTPError(.requestHeaderFieldsTooLarge, "request headers too large: at most \(gateway.configuration.maxHeaderBytes) bytes"), context: context)
+            reject(
+                HTTPError(
+                    .requestHeaderFieldsTooLarge,
+                    "request headers too large: at most \(gateway.configuration.maxHeaderBytes) bytes"),
+                context: context)
             return
         }
         let uri = requestHead.uri
@@ -104,13 +110,17 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         case "/sse": allowed = [.GET, .OPTIONS]
         case "/sse-metrics", "/metrics", "/healthz", "/readyz": allowed = [.GET, .HEAD]
         default:
-            reject(HTTPError(.notFound, "no route for \(path): try /sse?topic=NAME"), context: context, keepAlive: keepAlive)
+            reject(
+                HTTPError(.notFound, "no route for \(path): try /sse?topic=NAME"), context: context,
+                keepAlive: keepAlive)
             return
         }
         guard allowed.contains(requestHead.method) else {
             let names = allowed.map(\.rawValue).joined(separator: ", ")
             reject(
-                HTTPError(.methodNotAllowed, "\(requestHead.method.rawValue) not allowed on \(path): use \(names)", headers: [("Allow", names)]),
+                HTTPError(
+                    .methodNotAllowed, "\(requestHead.method.rawValue) not allowed on \(path): use \(names)",
+                    headers: [("Allow", names)]),
                 context: context, keepAlive: keepAlive)
             return
         }
@@ -120,14 +130,19 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         case "/readyz":
             if let reason = gateway.notReadyReason {
                 // An answer to the probe, not a failed request: not counted as rejected.
-                respond(HTTPError(.serviceUnavailable, "not ready: \(reason)", headers: [("Retry-After", "1")]), keepAlive: keepAlive, context: context)
+                respond(
+                    HTTPError(.serviceUnavailable, "not ready: \(reason)", headers: [("Retry-After", "1")]),
+                    keepAlive: keepAlive, context: context)
             } else {
-                respond(.ok, "ready\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
+                respond(
+                    .ok, "ready\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, context: context)
             }
         case "/sse-metrics":
             respond(.ok, gateway.metricsJSON(), contentType: "application/json", keepAlive: keepAlive, context: context)
         case "/metrics":
-            respond(.ok, gateway.prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive, context: context)
+            respond(
+                .ok, gateway.prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8",
+                keepAlive: keepAlive, context: context)
         default:
             if requestHead.method == .OPTIONS {
                 preflight(requestHead, context: context, keepAlive: keepAlive)
@@ -146,20 +161,26 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         let request: StreamRequest
         do {
             corsHeaders = try gateway.cors.headers(for: requestHead)
-            request = try StreamRequest(head: requestHead, query: query, maxTopics: configuration.maxTopicsPerConnection)
+            request = try StreamRequest(
+                head: requestHead, query: query, maxTopics: configuration.maxTopicsPerConnection)
         } catch {
             reject(error, context: context)
             return
         }
         if let reason = gateway.notReadyReason {
-            reject(HTTPError(.serviceUnavailable, "node not ready: \(reason)", headers: [("Retry-After", "2")]), context: context)
+            reject(
+                HTTPError(.serviceUnavailable, "node not ready: \(reason)", headers: [("Retry-After", "2")]),
+                context: context)
             return
         }
         // Reserve a slot atomically: concurrent accepts on other loops cannot overshoot the limit.
         let (_, active) = stats.activeConnections.add(1, ordering: .relaxed)
         if active > configuration.maxConnections {
             stats.activeConnections.subtract(1, ordering: .relaxed)
-            reject(HTTPError(.serviceUnavailable, "node at its limit of \(configuration.maxConnections) streams", headers: [("Retry-After", "5")]), context: context)
+            reject(
+                HTTPError(
+                    .serviceUnavailable, "node at its limit of \(configuration.maxConnections) streams",
+                    headers: [("Retry-After", "5")]), context: context)
             return
         }
         stats.connectionsTotal.add(1, ordering: .relaxed)
@@ -203,7 +224,10 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
     private func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {
         do {
             var headers = try gateway.cors.headers(for: requestHead)
-            headers += [("Access-Control-Allow-Methods", "GET"), ("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control"), ("Access-Control-Max-Age", "600")]
+            headers += [
+                ("Access-Control-Allow-Methods", "GET"),
+                ("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control"), ("Access-Control-Max-Age", "600"),
+            ]
             respond(.noContent, "", contentType: nil, keepAlive: keepAlive, extraHeaders: headers, context: context)
         } catch {
             reject(error, context: context, keepAlive: keepAlive)
@@ -220,8 +244,12 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
     }
 
     private func respond(_ failure: HTTPError, keepAlive: Bool, context: ChannelHandlerContext) {
-        gateway.logger.debug("rejected request", metadata: ["http.status": "\(failure.status.code)", "http.reason": "\(failure.message)"])
-        respond(failure.status, failure.message + "\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive, extraHeaders: failure.headers, context: context)
+        gateway.logger.debug(
+            "rejected request",
+            metadata: ["http.status": "\(failure.status.code)", "http.reason": "\(failure.message)"])
+        respond(
+            failure.status, failure.message + "\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive,
+            extraHeaders: failure.headers, context: context)
     }
 
     private func respond(
@@ -234,9 +262,11 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         headers.add(name: "Cache-Control", value: "no-store")
         headers.add(contentsOf: extraHeaders)
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if !body.isEmpty && !answeringHead {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in

@@ -73,7 +73,8 @@ final class TopicRegistry {
                         for topic in newTopics where topics[topic] != nil { topics[topic]!.confirmed = true }
                     }
                     if case .failure(let error) = result {
-                        logger.warning("subscribe failed", metadata: ["sse.topics": "\(newTopics)", "error": "\(error)"])
+                        logger.warning(
+                            "subscribe failed", metadata: ["sse.topics": "\(newTopics)", "error": "\(error)"])
                     }
                     releaseWaiters()
                 }

@@ -114,7 +114,8 @@ final class RedisChannelHandler: ChannelInboundHandler {
             }
         } catch {
             logger.error(
-                "closing Redis connection: undecodable reply", metadata: ["redis.address": "\(address)", "error": "\(error)"])
+                "closing Redis connection: undecodable reply",
+                metadata: ["redis.address": "\(address)", "error": "\(error)"])
             close(context: context, reason: error)
         }
     }

@@ -54,7 +54,8 @@ public final class RedisClient: RedisCommandRunner {
             case .connecting(let future):
                 return future
             case .closed:
-                return eventLoopGroup.any().makeFailedFuture(RedisError.connectionClosed(address: configuration.address))
+                return eventLoopGroup.any().makeFailedFuture(
+                    RedisError.connectionClosed(address: configuration.address))
             case .idle, .connected:
                 let future = RedisConnection.connectFuture(
                     configuration: configuration, eventLoop: eventLoopGroup.any(), logger: logger)

@@ -125,7 +125,9 @@ extension RedisConfiguration {
             guard let close = rest.firstIndex(of: "]") else { throw fail("unclosed \"[\" in IPv6 host") }
             host = rest[rest.index(after: rest.startIndex)..<close]
             let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw fail("unexpected \"\(after)\" after IPv6 host")
             }
         } else if let colon = rest.lastIndex(of: ":") {

@@ -22,7 +22,8 @@ extension RedisConnection {
         logger: Logger = Logger(label: "redis"),
         onPush: (@Sendable (RedisReply) -> Void)? = nil
     ) async throws -> RedisConnection {
-        try await connectFuture(configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush).get()
+        try await connectFuture(configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
+            .get()
     }
 
     /// The future form of ``connect(configuration:eventLoop:logger:onPush:)``; fails only with ``RedisError``.
@@ -56,7 +57,8 @@ extension RedisConnection {
         }.flatMap { channel in
             channel.pipeline.handler(type: RedisChannelHandler.self).map { handler in
                 RedisConnection(
-                    configuration: configuration, channel: channel, handler: NIOLoopBound(handler, eventLoop: eventLoop))
+                    configuration: configuration, channel: channel, handler: NIOLoopBound(handler, eventLoop: eventLoop)
+                )
             }
         }.flatMap { connection in
             handshake(connection, deadline: deadline, timeoutMilliseconds: timeoutMilliseconds)

@@ -67,7 +67,8 @@ extension RedisReply: CustomStringConvertible {
         case .error(let text): return "error(\(text))"
         case .integer(let value): return "integer(\(value))"
         case .bulk(let bytes):
-            let shown = bytes.readableBytes > 64 ? "\(bytes.readableBytes) bytes" : String(reflecting: String(buffer: bytes))
+            let shown =
+                bytes.readableBytes > 64 ? "\(bytes.readableBytes) bytes" : String(reflecting: String(buffer: bytes))
             return "bulk(\(shown))"
         case .null: return "null"
         case .array(let elements): return "array[\(elements.map(\.description).joined(separator: ", "))]"

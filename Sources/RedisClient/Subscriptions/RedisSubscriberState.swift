@@ -160,7 +160,9 @@ final class RedisSubscriberState {
         failedAttempts += 1
         logger.warning(
             "Redis subscriber cannot connect",
-            metadata: ["redis.address": "\(configuration.address)", "error": "\(error)", "attempt": "\(failedAttempts)"])
+            metadata: [
+                "redis.address": "\(configuration.address)", "error": "\(error)", "attempt": "\(failedAttempts)",
+            ])
         if !reportedOutage {
             reportedOutage = true
             onEvent(.disconnected(error))
@@ -229,7 +231,8 @@ final class RedisSubscriberState {
         guard case .connected(let connection, _) = phase else { return }
         if NIODeadline.now() - lastActivity > interval * 2 {
             logger.warning(
-                "Redis subscriber connection silent, replacing it", metadata: ["redis.address": "\(configuration.address)"])
+                "Redis subscriber connection silent, replacing it",
+                metadata: ["redis.address": "\(configuration.address)"])
             connection.closeNow()
         } else {
             connection.sendWithoutReply(RedisCommand("PING"))
@@ -249,7 +252,8 @@ final class RedisSubscriberState {
             guard case .bulk(let pattern) = parts[1], case .bulk(let channel) = parts[2],
                 case .bulk(let payload) = parts[3]
             else { return }
-            onEvent(.patternMessage(pattern: String(buffer: pattern), channel: String(buffer: channel), payload: payload))
+            onEvent(
+                .patternMessage(pattern: String(buffer: pattern), channel: String(buffer: channel), payload: payload))
         case (4, _):
             break  // pong: liveness only
         default:

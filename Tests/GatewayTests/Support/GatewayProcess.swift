@@ -16,7 +16,8 @@ final class GatewayProcess: Sendable {
 
     /// The built binary: a sibling of the running test bundle.
     static var executable: String {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let me =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("sse-gateway").path
     }
 

@@ -1,9 +1,9 @@
+import Foundation
 import LocalRedis
 import NIOCore
 import NIOPosix
 import SSEProtocol
 import Synchronization
-import Foundation
 
 /// A raw HTTP/1.1 client for tests: sends a request as written and records every byte of the answer, parsing the
 /// status, the headers and (for event streams) the SSE events as they arrive.
