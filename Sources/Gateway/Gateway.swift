@@ -122,11 +122,11 @@ public final class Gateway: Service, Sendable {
     private func drain(server: any Channel) {
         stats.draining.store(true, ordering: .relaxed)
         let window = configuration.drainWindow
-        logger.info("draining", metadata: ["sse.drain_window_ms": "\(window.milliseconds)"])
+        logger.info("draining", metadata: ["sse.drain_window": "\(window)"])
         hub.drain(window: window, retryMilliseconds: configuration.retryMilliseconds).whenComplete { _ in
             server.close(promise: nil)
         }
-        server.eventLoop.scheduleTask(in: .milliseconds(window.milliseconds + 4000)) {
+        server.eventLoop.scheduleTask(in: TimeAmount(window) + .seconds(4)) {
             server.close(promise: nil)
         }
     }

@@ -34,7 +34,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
     }
 
     private func armHeadTimeout(context: ChannelHandlerContext) {
-        let timeout = TimeAmount.milliseconds(gateway.configuration.requestHeadTimeout.milliseconds)
+        let timeout = TimeAmount(gateway.configuration.requestHeadTimeout)
         let channel = context.channel
         headTimeout = context.eventLoop.scheduleTask(in: timeout) {
             channel.close(promise: nil)

@@ -57,10 +57,6 @@ public final class Hub: Sendable {
         loops[loopIndex[ObjectIdentifier(eventLoop)]!].value
     }
 
-    func index(of eventLoop: any EventLoop) -> Int {
-        loopIndex[ObjectIdentifier(eventLoop)]!
-    }
-
     /// Registers a stream's topics on the node; completes (on the hub loop) once Redis confirms the subscriptions.
     func join(_ topics: [Topic], loop: Int) -> EventLoopFuture<Void> {
         let promise = hubLoop.makePromise(of: Void.self)
@@ -79,25 +75,12 @@ public final class Hub: Sendable {
         registry.value.handle(event)
     }
 
-    /// Streams open on the node, summed over the loops.
-    func streamCounts() -> EventLoopFuture<Int> {
-        let futures = loops.map { box in box.eventLoop.submit { box.value.connectionCount } }
-        return EventLoopFuture.reduce(0, futures, on: hubLoop, +)
-    }
-
     /// Drains every loop; completes when all streams are closed.
     func drain(window: Duration, retryMilliseconds: Int) -> EventLoopFuture<Void> {
-        let amount = TimeAmount.milliseconds(window.milliseconds)
+        let amount = TimeAmount(window)
         let futures = loops.map { box in
             box.eventLoop.flatSubmit { box.value.drain(window: amount, retryMilliseconds: retryMilliseconds) }
         }
         return EventLoopFuture.andAllComplete(futures, on: hubLoop)
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -24,13 +24,11 @@ final class LoopHub {
         self.index = index
         self.eventLoop = eventLoop
         self.stats = stats
-        self.heartbeatInterval = .milliseconds(heartbeatInterval.milliseconds)
+        self.heartbeatInterval = TimeAmount(heartbeatInterval)
         var frame = ByteBuffer()
         SSEEncoder.comment("heartbeat", into: &frame)
         self.heartbeatFrame = frame
     }
-
-    var connectionCount: Int { connections.count }
 
     func start(hub: NIOLoopBound<LoopHub>) {
         // One timer per loop, not per stream: every tick, streams idle for a whole interval get a comment.

@@ -192,8 +192,6 @@ final class RedisChannelHandler: ChannelInboundHandler {
         }
     }
 
-    /// Number of commands waiting for replies (for tests and metrics).
-    var pendingCount: Int { pending.count }
 }
 
 extension RedisChannelHandler.Pending {
