@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "sse-gateway", targets: ["SSEGatewayServer"]),
         .executable(name: "ssectl", targets: ["SSECtl"]),
         .executable(name: "redis-bench", targets: ["RedisBench"]),
+        .executable(name: "sse-publisher", targets: ["SSEPublisherServer"]),
+        .executable(name: "sse-load", targets: ["SSELoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -19,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // hiredis 0.14 (Debian's libhiredis-dev): only its RESP encoder and reply reader are used.
@@ -120,6 +124,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test helpers shared by the integration suites: real server processes, a raw SSE client, publishing.
+        .target(
+            name: "SSETestSupport",
+            dependencies: [
+                "LocalRedis",
+                "RedisClient",
+                "SSEProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
@@ -127,7 +142,74 @@ let package = Package(
                 "SSEProtocol",
                 "RedisClient",
                 "LocalRedis",
+                "SSETestSupport",
                 "SSEGatewayServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The publisher service: the demo MVC board, form handling, the model in Redis, the publish API.
+        .target(
+            name: "Publisher",
+            dependencies: [
+                "RedisClient",
+                "SSEProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        .executableTarget(
+            name: "SSEPublisherServer",
+            dependencies: [
+                "Publisher",
+                "ServerSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "PublisherTests",
+            dependencies: [
+                "Publisher",
+                "SSEProtocol",
+                "RedisClient",
+                "LocalRedis",
+                "SSETestSupport",
+                "SSEPublisherServer",
+                "SSEGatewayServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The SSE load generator (benchmarks): many connections, gap/duplicate checks, latency percentiles.
+        .executableTarget(
+            name: "SSELoad",
+            dependencies: [
+                "SSEProtocol",
+                "RedisClient",
+                "ServerSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // End-to-end: real redis-server, gateway nodes, publisher and nginx (and a headless browser).
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: [
+                "SSEProtocol",
+                "RedisClient",
+                "LocalRedis",
+                "SSETestSupport",
+                "SSEGatewayServer",
+                "SSEPublisherServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -2,6 +2,7 @@ import Foundation
 import LocalRedis
 import RedisClient
 import SSEProtocol
+import SSETestSupport
 import Synchronization
 import Testing
 

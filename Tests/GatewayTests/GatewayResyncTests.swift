@@ -2,6 +2,7 @@ import Foundation
 import LocalRedis
 import RedisClient
 import SSEProtocol
+import SSETestSupport
 import Testing
 
 @Suite("Gateway resync and subscription lifecycle (real redis-server and sse-gateway)")

@@ -1,6 +1,7 @@
 import Foundation
 import LocalRedis
 import RedisClient
+import SSETestSupport
 import Testing
 
 @Suite("Gateway streams, errors and metrics (real redis-server and sse-gateway)")

@@ -5,10 +5,10 @@ import SSEProtocol
 import Synchronization
 
 /// Test-side publishing and waiting helpers over a real Redis.
-struct TestPublisher: Sendable {
-    let connection: RedisConnection
+public struct TestPublisher: Sendable {
+    public let connection: RedisConnection
 
-    static func connect(_ server: LocalRedisServer) async throws -> TestPublisher {
+    public static func connect(_ server: LocalRedisServer) async throws -> TestPublisher {
         let connection = try await RedisConnection.connect(configuration: server.configuration)
         try await History(runner: connection).install()
         return TestPublisher(connection: connection)
@@ -16,14 +16,16 @@ struct TestPublisher: Sendable {
 
     /// Publishes reliably; returns the id.
     @discardableResult
-    func publish(_ topic: String, _ data: String, event: String? = nil) async throws -> String {
+    public func publish(_ topic: String, _ data: String, event: String? = nil) async throws -> String {
         let id = try await History(runner: connection).publish(
             try Topic(validating: topic), event: event, data: data, maxLength: 10_000)
         return "\(id)"
     }
 
     /// Publishes many events in one pipeline; returns their ids in order.
-    func publishBatch(_ items: [(topic: String, data: String)], maxLength: Int = 100_000) async throws -> [String] {
+    public func publishBatch(_ items: [(topic: String, data: String)], maxLength: Int = 100_000) async throws
+        -> [String]
+    {
         let commands = try items.map { item in
             History.publishCommand(try Topic(validating: item.topic), event: nil, data: item.data, maxLength: maxLength)
         }
@@ -31,7 +33,7 @@ struct TestPublisher: Sendable {
     }
 
     /// Waits until Redis reports `count` subscribers (nodes) on each topic's channel.
-    func waitForSubscribers(_ topics: [String], count: Int = 1) async throws {
+    public func waitForSubscribers(_ topics: [String], count: Int = 1) async throws {
         try await waitUntil("\(count) node(s) subscribed to \(topics)") {
             let reply = try await connection.send(
                 RedisCommand("PUBSUB", arguments: ["NUMSUB"] + topics.map { "sse:{\($0)}" }))
@@ -40,18 +42,18 @@ struct TestPublisher: Sendable {
         }
     }
 
-    func close() { connection.closeNow() }
+    public func close() { connection.closeNow() }
 }
 
 /// A `Mutex` that closures and tasks can share.
-final class Locked<Value: Sendable>: Sendable {
+public final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
-    init(_ value: Value) { mutex = Mutex(value) }
+    public init(_ value: Value) { mutex = Mutex(value) }
 
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+    public func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
         mutex.withLock { value in body(&value) }
     }
 
-    var value: Value { mutex.withLock { $0 } }
+    public var value: Value { mutex.withLock { $0 } }
 }

@@ -1,21 +1,20 @@
 import Foundation
 import LocalRedis
 import Synchronization
-import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A real `sse-gateway` process (the one `swift test` built beside the test bundle) on a free loopback port.
-final class GatewayProcess: Sendable {
-    let port: Int
-    let logPath: String
+public final class GatewayProcess: Sendable {
+    public let port: Int
+    public let logPath: String
     private let pid = Mutex<pid_t>(0)
     private let exitStatus = Mutex<Int32?>(nil)
 
     /// The built binary: a sibling of the running test bundle.
-    static var executable: String {
+    public static var executable: String {
         let me =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("sse-gateway").path
@@ -23,7 +22,7 @@ final class GatewayProcess: Sendable {
 
     /// Starts a node on `redis` with extra flags and waits until `/readyz` answers 200 (or `/healthz` if
     /// `waitForReady` is false).
-    static func start(redis: LocalRedisServer, arguments: [String] = [], waitForReady: Bool = true) async throws
+    public static func start(redis: LocalRedisServer, arguments: [String] = [], waitForReady: Bool = true) async throws
         -> GatewayProcess
     {
         let port = try freeLoopbackPort()
@@ -60,20 +59,20 @@ final class GatewayProcess: Sendable {
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         let running = pid.withLock { $0 }
         if running > 0 { Glibc.kill(running, number) }
     }
 
     /// SIGKILL and reap.
-    func kill() {
+    public func kill() {
         signal(SIGCONT)
         signal(SIGKILL)
         _ = waitForExit(timeout: .seconds(5))
     }
 
     /// The exit status once the process has ended (non-blocking).
-    func reapIfExited() -> Int32? {
+    public func reapIfExited() -> Int32? {
         if let status = exitStatus.withLock({ $0 }) { return status }
         let running = pid.withLock { $0 }
         guard running > 0 else { return nil }
@@ -87,7 +86,7 @@ final class GatewayProcess: Sendable {
 
     /// Waits for the process to end; nil if it is still running after `timeout`.
     @discardableResult
-    func waitForExit(timeout: Duration) -> Int32? {
+    public func waitForExit(timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let status = reapIfExited() { return status }
@@ -96,17 +95,19 @@ final class GatewayProcess: Sendable {
         return reapIfExited()
     }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// The node's `/sse-metrics` JSON.
-    func metrics() async throws -> [String: Any] {
+    public func metrics() async throws -> [String: Any] {
         let response = try await HTTPProbe.get(port: port, path: "/sse-metrics")
-        #expect(response.status == 200)
+        guard response.status == 200 else {
+            throw GatewayProcessError(message: "/sse-metrics on port \(port) answered \(response.status)")
+        }
         return try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any] ?? [:]
     }
 }
 
-struct GatewayProcessError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+public struct GatewayProcessError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }

@@ -7,29 +7,35 @@ import Synchronization
 
 /// A raw HTTP/1.1 client for tests: sends a request as written and records every byte of the answer, parsing the
 /// status, the headers and (for event streams) the SSE events as they arrive.
-final class SSETestClient: Sendable {
-    struct Event: Hashable, Sendable {
-        var id: String?
-        var event: String?
-        var data: String
+public final class SSETestClient: Sendable {
+    public struct Event: Hashable, Sendable {
+        public var id: String?
+        public var event: String?
+        public var data: String
+
+        public init(id: String? = nil, event: String? = nil, data: String) {
+            self.id = id
+            self.event = event
+            self.data = data
+        }
     }
 
     private struct State {
         var raw: [UInt8] = []
         var headEnd: Int?
         var decoder = SSEDecoder()
-        var events: [Event] = []
-        var comments: [String] = []
-        var retries: [Int] = []
+        public var events: [Event] = []
+        public var comments: [String] = []
+        public var retries: [Int] = []
         var closed = false
     }
 
     private let state = Mutex(State())
-    let channel: any Channel
+    public let channel: any Channel
 
     /// Test clients parse on their own loops (not NIO's two-thread singleton), so a suite moving many megabytes
     /// does not delay another suite's reads and closes.
-    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 8)
+    public static let group = MultiThreadedEventLoopGroup(numberOfThreads: 8)
 
     private init(channel: any Channel) {
         self.channel = channel
@@ -37,7 +43,7 @@ final class SSETestClient: Sendable {
 
     /// Connects and sends `GET path`. With `reading: false` the client reads nothing after the head is sent, and
     /// its receive buffer is tiny, so the server's unsent bytes pile up (a slow consumer).
-    static func open(
+    public static func open(
         port: Int, path: String, headers: [(String, String)] = [], reading: Bool = true, rawRequest: String? = nil
     ) async throws -> SSETestClient {
         let box = Locked<SSETestClient?>(nil)
@@ -84,29 +90,29 @@ final class SSETestClient: Sendable {
 
     fileprivate func closedByPeer() { state.withLock { $0.closed = true } }
 
-    var isClosed: Bool { state.withLock { $0.closed } }
-    var events: [Event] { state.withLock { $0.events } }
-    var comments: [String] { state.withLock { $0.comments } }
-    var retries: [Int] { state.withLock { $0.retries } }
-    var lastID: String? { events.last { $0.id != nil }?.id }
+    public var isClosed: Bool { state.withLock { $0.closed } }
+    public var events: [Event] { state.withLock { $0.events } }
+    public var comments: [String] { state.withLock { $0.comments } }
+    public var retries: [Int] { state.withLock { $0.retries } }
+    public var lastID: String? { events.last { $0.id != nil }?.id }
 
     /// The response head as text (status line and headers), once complete.
-    var head: String? {
+    public var head: String? {
         state.withLock { state in state.headEnd.map { String(decoding: state.raw[..<$0], as: UTF8.self) } }
     }
 
     /// The body bytes after the head, exactly as received.
-    var body: [UInt8] {
+    public var body: [UInt8] {
         state.withLock { state in state.headEnd.map { Array(state.raw[$0...]) } ?? [] }
     }
 
-    var status: Int? {
+    public var status: Int? {
         guard let head, let line = head.split(separator: "\r\n").first else { return nil }
         let parts = line.split(separator: " ")
         return parts.count > 1 ? Int(parts[1]) : nil
     }
 
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         guard let head else { return nil }
         for line in head.split(separator: "\r\n").dropFirst() {
             let pair = line.split(separator: ":", maxSplits: 1)
@@ -117,19 +123,19 @@ final class SSETestClient: Sendable {
         return nil
     }
 
-    func close() {
+    public func close() {
         channel.close(promise: nil)
     }
 
     /// Waits for the opening `: connected to …` comment: from then on every published event reaches this stream.
-    func waitUntilConnected(timeout: Duration = .seconds(15)) async throws {
+    public func waitUntilConnected(timeout: Duration = .seconds(15)) async throws {
         try await waitUntil("the stream's opening comment", timeout: timeout) {
             comments.contains { $0.hasPrefix("connected to ") }
         }
     }
 
     /// Waits until `count` events have arrived.
-    func waitForEvents(_ count: Int, timeout: Duration = .seconds(15)) async throws {
+    public func waitForEvents(_ count: Int, timeout: Duration = .seconds(15)) async throws {
         try await waitUntil("\(count) events (have \(events.count))", timeout: timeout) {
             events.count >= count
         }
@@ -154,12 +160,12 @@ private final class Recorder: ChannelInboundHandler {
 }
 
 /// Plain HTTP requests (`Connection: close`), answered in full.
-enum HTTPProbe {
-    struct Response {
-        var status: Int
-        var head: String
-        var body: String
-        func header(_ name: String) -> String? {
+public enum HTTPProbe {
+    public struct Response {
+        public var status: Int
+        public var head: String
+        public var body: String
+        public func header(_ name: String) -> String? {
             for line in head.split(separator: "\r\n").dropFirst() {
                 let pair = line.split(separator: ":", maxSplits: 1)
                 if pair.count == 2, pair[0].lowercased() == name.lowercased() {
@@ -170,7 +176,7 @@ enum HTTPProbe {
         }
     }
 
-    static func get(port: Int, path: String, method: String = "GET", headers: [(String, String)] = [])
+    public static func get(port: Int, path: String, method: String = "GET", headers: [(String, String)] = [])
         async throws -> Response
     {
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
@@ -178,7 +184,7 @@ enum HTTPProbe {
         return try await send(port: port, raw: request + "\r\n")
     }
 
-    static func send(port: Int, raw: String) async throws -> Response {
+    public static func send(port: Int, raw: String) async throws -> Response {
         let client = try await SSETestClient.open(port: port, path: "", rawRequest: raw)
         try await waitUntil("response to \(raw.prefix(40)) closed", timeout: .seconds(10)) { client.isClosed }
         let head = client.head ?? ""
