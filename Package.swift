@@ -122,6 +122,10 @@ let package = Package(
                 "SSEProtocol",
                 "ServerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Test helpers shared by the integration suites: real server processes, a raw SSE client, publishing.
@@ -144,6 +148,7 @@ let package = Package(
                 "LocalRedis",
                 "SSETestSupport",
                 "SSEGatewayServer",
+                "SSECtl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

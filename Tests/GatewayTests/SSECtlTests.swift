@@ -1,0 +1,109 @@
+import Foundation
+import LocalRedis
+import SSETestSupport
+import Testing
+
+/// `ssectl patch` and `ssectl tail` against a real redis-server and a real gateway node.
+@Suite("ssectl (real redis-server and sse-gateway)")
+struct SSECtlTests {
+    /// The built `ssectl`, beside the test bundle like the gateway.
+    static var executable: String {
+        URL(fileURLWithPath: GatewayProcess.executable).deletingLastPathComponent().appendingPathComponent("ssectl")
+            .path
+    }
+
+    /// Runs `ssectl` to the end; returns its exit status, standard output and standard error.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func tailPrintsThePatchAndThePlainEventThatPatchAndPublishSent() async throws {
+        let redis = try await LocalRedisServer.start()
+        defer { redis.stop() }
+        let node = try await GatewayProcess.start(redis: redis)
+        let outputPath = NSTemporaryDirectory() + "ssectl-tail-\(node.port).out"
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+
+        let tail = Process()
+        tail.executableURL = URL(fileURLWithPath: Self.executable)
+        tail.arguments = ["tail", "--count", "2", "http://127.0.0.1:\(node.port)/sse?topic=board"]
+        tail.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        try tail.run()
+        defer { if tail.isRunning { tail.terminate() } }
+
+        let publisher = try await TestPublisher.connect(redis)
+        defer { publisher.close() }
+        try await publisher.waitForSubscribers(["board"])
+
+        let patch = try Self.run([
+            "patch", "--redis-url", redis.url, "board", "--html", "posts=<li>a</li>\n<li>b</li>", "--js",
+            "postCount=2", "--exec", "notify(\"hi\")",
+        ])
+        #expect(patch.status == 0, "\(patch.error)")
+        let plain = try Self.run(["publish", "--redis-url", redis.url, "--event", "note", "board", "hi there"])
+        #expect(plain.status == 0, "\(plain.error)")
+        let patchID = patch.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let plainID = plain.output.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        try await waitUntil("ssectl tail exits after 2 events") { !tail.isRunning }
+        #expect(tail.terminationStatus == 0)
+        let printed = try String(contentsOfFile: outputPath, encoding: .utf8)
+        #expect(
+            printed == """
+                id: \(patchID)
+                data: {"html":{"posts":"<li>a</li>\\n<li>b</li>"},"js":{"postCount":2,"exec":"notify(\\"hi\\")"}}
+
+                id: \(plainID)
+                event: note
+                data: hi there
+
+
+                """)
+    }
+
+    @Test func patchRejectsBadEntriesWithOneLineReasons() throws {
+        let cases: [([String], String)] = [
+            (
+                ["patch", "board", "--js", "exec=1"],
+                "Error: --js exec=…: \"exec\" is reserved for code; use --exec CODE"
+            ),
+            (
+                ["patch", "board", "--js", "n=abc"],
+                "Error: --js n=abc: the value is not JSON (quote strings: --js n='\"text\"')"
+            ),
+            (["patch", "board", "--html", "=x"], "Error: --html =x: expected ID=HTML"),
+            (["patch", "board", "--html", "a b=x"], "Error: --html a b=x: element id \"a b\" must not contain spaces"),
+            (["patch", "board"], "Error: nothing to publish: give --html, --js or --exec"),
+        ]
+        for (arguments, message) in cases {
+            let result = try Self.run(arguments)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.error.split(separator: "\n").first.map(String.init) == message)
+        }
+    }
+
+    @Test func tailReportsAnHTTPErrorAndExitsWithStatusOne() async throws {
+        let redis = try await LocalRedisServer.start()
+        defer { redis.stop() }
+        let node = try await GatewayProcess.start(redis: redis)
+        let result = try Self.run(["tail", "http://127.0.0.1:\(node.port)/sse"])
+        #expect(result.status == 1)
+        #expect(result.output == "")
+        #expect(
+            result.error
+                == "ssectl: HTTP 400 Bad Request\nssectl: missing topic: use /sse?topic=NAME (repeat topic= for several)\n"
+        )
+    }
+}
