@@ -198,7 +198,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         context.writeAndFlush(NIOAny(opening), promise: nil)
 
         let connection = SSEConnection(
-            context: context, topics: request.topics, replaying: request.lastEventID != nil,
+            context: context, topics: request.topics, dialect: request.dialect, replaying: request.lastEventID != nil,
             lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
         stream = connection
         let hub = gateway.hub
@@ -207,9 +207,9 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         loopHub.add(connection)
         connection.onClose = { closed in
             loopHub.remove(closed)
-            hub.leave(closed.topics, loop: loopIndex)
+            hub.leave(closed.topics, loop: loopIndex, dialect: closed.dialect)
         }
-        let joined = hub.join(request.topics, loop: loopIndex)
+        let joined = hub.join(request.topics, loop: loopIndex, dialect: request.dialect)
         // The opening comment is a promise to the client: every event published after it arrives on this stream.
         // So it is sent once the topics are registered on this loop and subscribed in Redis.
         var connected = ByteBuffer()
@@ -217,7 +217,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         let bound = NIOLoopBound(connection, eventLoop: context.eventLoop)
         joined.hop(to: context.eventLoop).whenSuccess { [connected] in bound.value.writeControl(connected) }
         if let lastEventID = request.lastEventID {
-            gateway.replay(connection, topics: request.topics, after: lastEventID, once: joined)
+            hub.replay(connection, topics: request.topics, after: lastEventID, once: joined)
         }
     }
 

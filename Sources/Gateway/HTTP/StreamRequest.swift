@@ -1,10 +1,12 @@
 import NIOHTTP1
 import SSEProtocol
 
-/// A validated `GET /sse` request: its topics and where to resume.
+/// A validated `GET /sse` request: its topics, where to resume and the dialect to speak.
 struct StreamRequest {
     var topics: [Topic]
     var lastEventID: EventID?
+    /// `dialect=` (the first one when repeated); ``Dialect/engine`` when absent.
+    var dialect = Dialect.engine
 
     /// Parses and validates; the error is the one-line 400 body.
     init(head: HTTPRequestHead, query: QueryString, maxTopics: Int) throws(HTTPError) {
@@ -31,6 +33,13 @@ struct StreamRequest {
         if let raw = header ?? query.first("lastEventId"), !raw.isEmpty {
             do {
                 lastEventID = try EventID(parsing: raw)
+            } catch {
+                throw HTTPError(.badRequest, "\(error)")
+            }
+        }
+        if let name = query.first("dialect") {
+            do {
+                dialect = try Dialect(parameter: name)
             } catch {
                 throw HTTPError(.badRequest, "\(error)")
             }

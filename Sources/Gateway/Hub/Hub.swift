@@ -14,6 +14,8 @@ public final class Hub: Sendable {
     let registry: NIOLoopBoundBox<TopicRegistry>
     let stats: GatewayStats
     let logger: Logger
+    /// History reads for replays (``replay(_:topics:after:once:)``).
+    let history: HistoryReader
 
     init(
         eventLoops: [any EventLoop], hubLoop: any EventLoop, stats: GatewayStats,
@@ -32,6 +34,7 @@ public final class Hub: Sendable {
         self.hubLoop = hubLoop
         self.stats = stats
         self.logger = logger
+        self.history = history
         let registry = TopicRegistry(
             loops: boxes, hubLoop: hubLoop, stats: stats, history: history, logger: logger)
         self.registry = NIOLoopBoundBox.makeBoxSendingValue(registry, eventLoop: hubLoop)
@@ -57,17 +60,18 @@ public final class Hub: Sendable {
         loops[loopIndex[ObjectIdentifier(eventLoop)]!].value
     }
 
-    /// Registers a stream's topics on the node; completes (on the hub loop) once Redis confirms the subscriptions.
-    func join(_ topics: [Topic], loop: Int) -> EventLoopFuture<Void> {
+    /// Registers a stream's topics and dialect on the node; completes (on the hub loop) once Redis confirms the
+    /// subscriptions.
+    func join(_ topics: [Topic], loop: Int, dialect: Dialect) -> EventLoopFuture<Void> {
         let promise = hubLoop.makePromise(of: Void.self)
         let registry = self.registry
-        hubLoop.execute { registry.value.join(topics, loop: loop, promise: promise) }
+        hubLoop.execute { registry.value.join(topics, loop: loop, dialect: dialect, promise: promise) }
         return promise.futureResult
     }
 
-    func leave(_ topics: [Topic], loop: Int) {
+    func leave(_ topics: [Topic], loop: Int, dialect: Dialect) {
         let registry = self.registry
-        hubLoop.execute { registry.value.leave(topics, loop: loop) }
+        hubLoop.execute { registry.value.leave(topics, loop: loop, dialect: dialect) }
     }
 
     /// Called for every subscriber event, on the hub loop.

@@ -4,8 +4,8 @@ import SSEProtocol
 
 /// The streams of one event loop and their topics. Confined to that loop: no locks on the fan-out path.
 ///
-/// The node-level ``Hub`` hops here once per message per loop; each subscribed stream then gets the same encoded
-/// frame (a copy-on-write `ByteBuffer`, never re-encoded).
+/// The node-level ``Hub`` hops here once per message per loop with the message's frames, one per dialect in use;
+/// each subscribed stream then gets its dialect's frame (a copy-on-write `ByteBuffer`, never re-encoded).
 final class LoopHub {
     let index: Int
     let eventLoop: any EventLoop
@@ -64,11 +64,14 @@ final class LoopHub {
         }
     }
 
-    /// Writes one event frame to every stream of `topic` on this loop; the flush follows once per tick.
-    func deliver(topic: Topic, frame: ByteBuffer, id: EventID?) {
+    /// Writes one event to every stream of `topic` on this loop, each in its dialect; the flush follows once per
+    /// tick. A stream whose dialect has no frame joined after the hub encoded the message (before its opening
+    /// comment, so it was promised nothing) and is skipped, as a stream on a loop the hub did not hop to would be.
+    func deliver(topic: Topic, frames: DialectFrames, id: EventID?) {
         guard let streams = byTopic[topic] else { return }
         var sent = 0
-        for connection in streams.values where connection.deliver(frame, id: id) {
+        for connection in streams.values {
+            guard let frame = frames[connection.dialect], connection.deliver(frame, id: id) else { continue }
             sent += 1
             unflushed.append(connection)
         }

@@ -16,6 +16,8 @@ final class SSEConnection {
 
     let context: ChannelHandlerContext
     let topics: [Topic]
+    /// The wire format the client asked for; the hub hands each stream its dialect's frame of every event.
+    let dialect: Dialect
     let openedAt = NIODeadline.now()
     private(set) var lastWrite = NIODeadline.now()
     private(set) var state: State
@@ -27,11 +29,12 @@ final class SSEConnection {
     var onClose: ((SSEConnection) -> Void)?
 
     init(
-        context: ChannelHandlerContext, topics: [Topic], replaying: Bool, lastEventID: EventID?, maxUnsentBytes: Int,
-        stats: GatewayStats
+        context: ChannelHandlerContext, topics: [Topic], dialect: Dialect, replaying: Bool,
+        lastEventID: EventID?, maxUnsentBytes: Int, stats: GatewayStats
     ) {
         self.context = context
         self.topics = topics
+        self.dialect = dialect
         self.state = replaying ? .replaying(parked: [], bytes: 0) : .live
         self.lastSentID = lastEventID
         self.maxUnsentBytes = maxUnsentBytes
@@ -79,10 +82,10 @@ final class SSEConnection {
         }
     }
 
-    /// Ends the replay: sends the history frames, then the parked live frames newer than what was sent.
-    /// Returns the number of history frames sent.
-    @discardableResult
+    /// Ends the replay: sends the history frames (already in the stream's dialect), then the parked live frames
+    /// newer than what was sent. Returns the number of history frames sent.
     /// With `resetLastID` (after a resync) the client's id is forgotten: it came from data Redis no longer has.
+    @discardableResult
     func finishReplay(history: [(frame: ByteBuffer, id: EventID)], resetLastID: Bool = false) -> Int {
         guard case .replaying(let parked, _) = state else { return 0 }
         state = .live

@@ -6,13 +6,18 @@ import SSEProtocol
 /// Node-level topic state, confined to the hub loop (the Redis subscriber's loop).
 ///
 /// It subscribes a topic when its first local stream arrives and unsubscribes when the last leaves, knows which
-/// loops hold streams of each topic, and after a Redis reconnect backfills every topic from history after the last
-/// reliable id the node relayed (the subscriber connection delivers all topics in one id-ordered stream, so one id
-/// marks the node's position on every topic).
+/// loops hold streams of each topic and which dialects they speak (so a message is encoded once per dialect in use,
+/// and parsed as a patch only when a non-engine dialect is), and after a Redis reconnect backfills every topic from
+/// history after the last reliable id the node relayed (the subscriber connection delivers all topics in one
+/// id-ordered stream, so one id marks the node's position on every topic).
 final class TopicRegistry {
     private struct Entry {
         var streamsPerLoop: [Int]
         var streams: Int
+        /// Streams of the topic on this node per dialect; a dialect leaves ``dialects`` when its count reaches 0.
+        var streamsPerDialect: [Dialect: Int] = [:]
+        /// The dialects with at least one stream of the topic on this node.
+        var dialects: DialectSet = []
         /// Redis has confirmed the subscription on the current connection.
         var confirmed = false
     }
@@ -54,7 +59,7 @@ final class TopicRegistry {
 
     // MARK: Streams joining and leaving
 
-    func join(_ requested: [Topic], loop: Int, promise: EventLoopPromise<Void>) {
+    func join(_ requested: [Topic], loop: Int, dialect: Dialect, promise: EventLoopPromise<Void>) {
         var newTopics: [Topic] = []
         for topic in requested {
             if topics[topic] == nil {
@@ -63,6 +68,8 @@ final class TopicRegistry {
             }
             topics[topic]!.streamsPerLoop[loop] += 1
             topics[topic]!.streams += 1
+            topics[topic]!.streamsPerDialect[dialect, default: 0] += 1
+            topics[topic]!.dialects.insert(DialectSet(dialect))
         }
         stats.subscribedTopics.store(topics.count, ordering: .relaxed)
         waiters.append(Waiter(topics: Set(requested), promise: promise))
@@ -82,12 +89,17 @@ final class TopicRegistry {
         releaseWaiters()
     }
 
-    func leave(_ left: [Topic], loop: Int) {
+    func leave(_ left: [Topic], loop: Int, dialect: Dialect) {
         var gone: [Topic] = []
         for topic in left {
             guard var entry = topics[topic] else { continue }
             entry.streamsPerLoop[loop] -= 1
             entry.streams -= 1
+            entry.streamsPerDialect[dialect, default: 1] -= 1
+            if entry.streamsPerDialect[dialect] == 0 {
+                entry.streamsPerDialect.removeValue(forKey: dialect)
+                entry.dialects.remove(DialectSet(dialect))
+            }
             if entry.streams == 0 {
                 topics.removeValue(forKey: topic)
                 gone.append(topic)
@@ -151,23 +163,23 @@ final class TopicRegistry {
         releaseWaiters()
     }
 
-    /// Encodes an event once and hands the frame to each loop holding streams of the topic (one hop per loop).
+    /// Encodes an event once per dialect the topic's streams use and hands the frames to each loop holding streams
+    /// of the topic (one hop per loop). An engine-only topic costs one encode and no parsing.
     private func relay(_ topic: Topic, _ event: ServerSentEvent) {
         if let id = event.id {
             if let last = lastRelayedID, id <= last { return }  // already relayed (backfill seam)
             lastRelayedID = id
         }
         guard let entry = topics[topic] else { return }
-        var encoded = allocator.buffer(capacity: event.data.readableBytes + 64)
-        SSEEncoder.event(event, into: &encoded)
-        let frame = encoded
+        let frames = DialectFrames(encoding: event, for: entry.dialects, allocator: allocator)
+        stats.countEncodes(frames.encoded)
         let id = event.id
         for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
             let box = loops[index]
             if box.eventLoop.inEventLoop {
-                box.value.deliver(topic: topic, frame: frame, id: id)
+                box.value.deliver(topic: topic, frames: frames, id: id)
             } else {
-                box.eventLoop.execute { box.value.deliver(topic: topic, frame: frame, id: id) }
+                box.eventLoop.execute { box.value.deliver(topic: topic, frames: frames, id: id) }
             }
         }
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import SSEProtocol
 import Synchronization
 
 /// The node's figures, shared by every event loop. Counters are atomics updated once per batch (one per message
@@ -33,6 +34,13 @@ public final class GatewayStats: Sendable {
     let subscribedTopics = Atomic<Int>(0)
     let backfilledEvents = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
+    /// Live messages encoded into each dialect's frame by the hub: at most one per dialect per message, and only
+    /// for dialects some stream of the topic uses. A plain event is encoded once and counted as `engine`, whatever
+    /// dialects share it.
+    let engineEncodes = Atomic<Int>(0)
+    let htmxEncodes = Atomic<Int>(0)
+    let datastarEncodes = Atomic<Int>(0)
+    let turboEncodes = Atomic<Int>(0)
     private let rate = Mutex(RateWindow())
 
     public init() {}
@@ -45,6 +53,23 @@ public final class GatewayStats: Sendable {
     }
 
     var eventsPerSecond: Double { rate.withLock { $0.perSecond } }
+
+    /// Counts one encode for each dialect in `encoded`.
+    func countEncodes(_ encoded: DialectSet) {
+        if encoded.contains(.engine) { engineEncodes.add(1, ordering: .relaxed) }
+        if encoded.contains(.htmx) { htmxEncodes.add(1, ordering: .relaxed) }
+        if encoded.contains(.datastar) { datastarEncodes.add(1, ordering: .relaxed) }
+        if encoded.contains(.turbo) { turboEncodes.add(1, ordering: .relaxed) }
+    }
+
+    func dialectEncodes(_ dialect: Dialect) -> Int {
+        switch dialect {
+        case .engine: engineEncodes.load(ordering: .relaxed)
+        case .htmx: htmxEncodes.load(ordering: .relaxed)
+        case .datastar: datastarEncodes.load(ordering: .relaxed)
+        case .turbo: turboEncodes.load(ordering: .relaxed)
+        }
+    }
 
     /// Fraction of `/sse` requests that ended in an error: refused with 4xx/5xx, or opened and then cut by an
     /// error (slow consumer, failed replay), over all `/sse` requests. Probes and scrapes do not count; 0 before

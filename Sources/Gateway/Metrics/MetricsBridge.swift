@@ -1,4 +1,5 @@
 import CoreMetrics
+import SSEProtocol
 import Synchronization
 
 /// Publishes ``GatewayStats`` through swift-metrics (and so to Prometheus when the executable bootstraps it).
@@ -18,32 +19,37 @@ final class MetricsBridge: Sendable {
     init(stats: GatewayStats, nodeID: String) {
         self.stats = stats
         let dimensions = [("node", nodeID)]
-        func counter(_ name: String, _ read: @escaping @Sendable (GatewayStats) -> Int)
-            -> (String, CoreMetrics.Counter, @Sendable (GatewayStats) -> Int)
-        {
-            (name, CoreMetrics.Counter(label: name, dimensions: dimensions), read)
+        func counter(
+            _ name: String, _ extra: [(String, String)] = [], _ read: @escaping @Sendable (GatewayStats) -> Int
+        ) -> (String, CoreMetrics.Counter, @Sendable (GatewayStats) -> Int) {
+            let key = ([name] + extra.map { "\($0.0)=\($0.1)" }).joined(separator: ",")
+            return (key, CoreMetrics.Counter(label: name, dimensions: dimensions + extra), read)
         }
         func gauge(_ name: String, _ read: @escaping @Sendable (GatewayStats) -> Double)
             -> (CoreMetrics.Gauge, @Sendable (GatewayStats) -> Double)
         {
             (CoreMetrics.Gauge(label: name, dimensions: dimensions), read)
         }
-        counters = [
-            counter("sse_connections_total") { $0.connectionsTotal.load(ordering: .relaxed) },
-            counter("sse_events_sent_total") { $0.eventsSent.load(ordering: .relaxed) },
-            counter("sse_messages_received_total") { $0.messagesReceived.load(ordering: .relaxed) },
-            counter("sse_requests_total") { $0.requests.load(ordering: .relaxed) },
-            counter("sse_rejected_requests_total") { $0.rejectedRequests.load(ordering: .relaxed) },
-            counter("sse_stream_requests_total") { $0.streamRequests.load(ordering: .relaxed) },
-            counter("sse_rejected_stream_requests_total") { $0.rejectedStreamRequests.load(ordering: .relaxed) },
-            counter("sse_stream_errors_total") { $0.streamErrors.load(ordering: .relaxed) },
-            counter("sse_slow_consumer_disconnects_total") { $0.slowConsumerDisconnects.load(ordering: .relaxed) },
-            counter("sse_replayed_events_total") { $0.replayedEvents.load(ordering: .relaxed) },
-            counter("sse_resyncs_total") { $0.resyncs.load(ordering: .relaxed) },
-            counter("sse_heartbeats_sent_total") { $0.heartbeatsSent.load(ordering: .relaxed) },
-            counter("sse_redis_reconnects_total") { $0.redisReconnects.load(ordering: .relaxed) },
-            counter("sse_redis_backfilled_events_total") { $0.backfilledEvents.load(ordering: .relaxed) },
-        ]
+        counters =
+            [
+                counter("sse_connections_total") { $0.connectionsTotal.load(ordering: .relaxed) },
+                counter("sse_events_sent_total") { $0.eventsSent.load(ordering: .relaxed) },
+                counter("sse_messages_received_total") { $0.messagesReceived.load(ordering: .relaxed) },
+                counter("sse_requests_total") { $0.requests.load(ordering: .relaxed) },
+                counter("sse_rejected_requests_total") { $0.rejectedRequests.load(ordering: .relaxed) },
+                counter("sse_stream_requests_total") { $0.streamRequests.load(ordering: .relaxed) },
+                counter("sse_rejected_stream_requests_total") { $0.rejectedStreamRequests.load(ordering: .relaxed) },
+                counter("sse_stream_errors_total") { $0.streamErrors.load(ordering: .relaxed) },
+                counter("sse_slow_consumer_disconnects_total") { $0.slowConsumerDisconnects.load(ordering: .relaxed) },
+                counter("sse_replayed_events_total") { $0.replayedEvents.load(ordering: .relaxed) },
+                counter("sse_resyncs_total") { $0.resyncs.load(ordering: .relaxed) },
+                counter("sse_heartbeats_sent_total") { $0.heartbeatsSent.load(ordering: .relaxed) },
+                counter("sse_redis_reconnects_total") { $0.redisReconnects.load(ordering: .relaxed) },
+                counter("sse_redis_backfilled_events_total") { $0.backfilledEvents.load(ordering: .relaxed) },
+            ]
+            + Dialect.allCases.map { dialect in
+                counter("sse_dialect_encodes_total", [("dialect", dialect.rawValue)]) { $0.dialectEncodes(dialect) }
+            }
         gauges = [
             gauge("sse_active_connections") { Double($0.activeConnections.load(ordering: .relaxed)) },
             gauge("sse_uptime_seconds") { $0.uptimeSeconds },

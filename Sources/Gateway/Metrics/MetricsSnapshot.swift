@@ -1,4 +1,5 @@
 import Foundation
+import SSEProtocol
 
 /// The figures of `GET /sse-metrics`, read from ``GatewayStats`` at one moment.
 struct MetricsSnapshot: Encodable {
@@ -35,6 +36,8 @@ struct MetricsSnapshot: Encodable {
     var replayedEvents: Int
     var resyncs: Int
     var heartbeatsSent: Int
+    /// Live messages encoded per dialect (see ``GatewayStats/countEncodes(_:)``), keyed by dialect name.
+    var dialectEncodes: [String: Int]
     var redis: Redis
 
     enum CodingKeys: String, CodingKey {
@@ -57,6 +60,7 @@ struct MetricsSnapshot: Encodable {
         case replayedEvents = "replayed_events"
         case resyncs
         case heartbeatsSent = "heartbeats_sent"
+        case dialectEncodes = "dialect_encodes"
         case redis
     }
 
@@ -81,6 +85,8 @@ struct MetricsSnapshot: Encodable {
         replayedEvents = stats.replayedEvents.load(ordering: .relaxed)
         resyncs = stats.resyncs.load(ordering: .relaxed)
         heartbeatsSent = stats.heartbeatsSent.load(ordering: .relaxed)
+        dialectEncodes = Dictionary(
+            uniqueKeysWithValues: Dialect.allCases.map { ($0.rawValue, stats.dialectEncodes($0)) })
         redis = Redis(
             connected: stats.redisConnected.load(ordering: .relaxed),
             reconnects: stats.redisReconnects.load(ordering: .relaxed),

@@ -1,0 +1,42 @@
+import NIOCore
+import SSEProtocol
+
+extension Hub {
+    /// Sends a reconnecting stream the history after its id, in the stream's dialect, once its topics are
+    /// subscribed, then lets live events through (see ``SSEConnection/finishReplay(history:resetLastID:)``).
+    ///
+    /// History frames are encoded here, per stream, because a replay is one stream's; live frames come from the
+    /// registry, encoded once per dialect per message.
+    func replay(_ connection: SSEConnection, topics: [Topic], after id: EventID, once joined: EventLoopFuture<Void>) {
+        let loop = connection.context.eventLoop
+        let bound = NIOLoopBound(connection, eventLoop: loop)
+        let stats = self.stats
+        let logger = self.logger
+        joined.flatMap { [history] in history.read(topics: topics, after: id) }
+            .hop(to: loop)
+            .whenComplete { result in
+                let connection = bound.value
+                guard connection.isOpen else { return }
+                switch result {
+                case .success(.events(let events)):
+                    let allocator = connection.context.channel.allocator
+                    let frames = events.map { item in
+                        (frame: connection.dialect.frame(for: item.event, allocator: allocator), id: item.event.id!)
+                    }
+                    let sent = connection.finishReplay(history: frames)
+                    stats.replayedEvents.add(sent, ordering: .relaxed)
+                case .success(.unknownID):
+                    connection.writeControl(ResyncNotice.frame(reason: "unknown-last-event-id", topics: nil))
+                    stats.resyncs.add(1, ordering: .relaxed)
+                    connection.finishReplay(history: [], resetLastID: true)
+                case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
+                    connection.writeControl(ResyncNotice.frame(reason: "history-trimmed", topics: [topic]))
+                    stats.resyncs.add(1, ordering: .relaxed)
+                    connection.finishReplay(history: [], resetLastID: true)
+                case .failure(let error):
+                    logger.warning("replay failed, closing the stream", metadata: ["error": "\(error)"])
+                    connection.close(error: true)
+                }
+            }
+    }
+}
