@@ -54,6 +54,37 @@ struct RedisSubscriberTests {
         }
     }
 
+    /// With no channel subscribed Redis answers the health PING with `+PONG`, not a pub/sub push; the connection
+    /// must take it as a sign of life, not as a reply nobody asked for (which would drop and replace it).
+    @Test func idleSubscriberWithoutChannelsSurvivesItsHealthChecks() async throws {
+        try await withLocalRedis { server in
+            let log = EventLog()
+            var options = RedisSubscriber.Options()
+            options.healthCheckInterval = .milliseconds(50)
+            let subscriber = RedisSubscriber(
+                configuration: server.configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.any(),
+                options: options, onEvent: { log.append($0) })
+            subscriber.start()
+            try await waitUntil("connected") { log.connectedCount == 1 }
+            let admin = try await RedisConnection.connect(configuration: server.configuration)
+            defer { admin.closeNow() }
+            try await waitUntil("Redis has answered 6 health PINGs") {
+                let info = try await admin.send("INFO", "commandstats").string ?? ""
+                let line = info.split(separator: "\r\n").first { $0.hasPrefix("cmdstat_ping:") } ?? ""
+                let calls = line.split(separator: ",").first.flatMap { Int($0.split(separator: "=").last ?? "") }
+                return (calls ?? 0) >= 6
+            }
+            // Subscribing afterwards still works on the same connection.
+            try await subscriber.subscribe(["after-idle"])
+            #expect(try await admin.send("PUBLISH", "after-idle", "x") == .integer(1))
+            try await waitUntil("the message") { log.messages.count == 1 }
+            #expect(log.connectedCount == 1)
+            #expect(log.disconnectedCount == 0)
+            #expect(log.reconnectedCount == 0)
+            await subscriber.close()
+        }
+    }
+
     @Test func patternSubscriptionsDeliverTheChannelName() async throws {
         try await withLocalRedis { server in
             let log = EventLog()

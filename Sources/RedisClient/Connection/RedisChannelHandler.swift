@@ -121,7 +121,10 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     private func deliver(_ reply: RedisReply, context: ChannelHandlerContext) {
-        if let onPush, Self.isPush(reply) {
+        // On a subscriber connection a `+PONG` that nobody waits for answers the health PING sent while no channel
+        // is subscribed (Redis only answers with a `pong` push in subscribed mode); the handshake's own PING does
+        // wait for it.
+        if let onPush, Self.isPush(reply) || (pending.isEmpty && reply == .status("PONG")) {
             onPush(reply)
             return
         }
