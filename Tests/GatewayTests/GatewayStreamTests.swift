@@ -42,6 +42,34 @@ struct GatewayStreamTests {
         }
     }
 
+    /// Idle streams get a heartbeat each interval: a comment by default, an `event: heartbeat` with
+    /// `heartbeat=event` (what engine.js asks for, since EventSource hides comments); a stream that is written to
+    /// gets none. An unknown `heartbeat=` value is a 400.
+    @Test func idleStreamsGetHeartbeatsAsCommentsOrAsEvents() async throws {
+        try await withLocalRedis { redis in
+            let node = try await GatewayProcess.start(redis: redis, arguments: ["--heartbeat", "0.2"])
+            let comments = try await SSETestClient.open(port: node.port, path: "/sse?topic=idle")
+            let events = try await SSETestClient.open(port: node.port, path: "/sse?topic=idle&heartbeat=event")
+            try await comments.waitUntilConnected()
+            try await events.waitUntilConnected()
+            try await waitUntil("two heartbeats on each stream") {
+                comments.comments.filter { $0 == "heartbeat" }.count >= 2 && events.events.count >= 2
+            }
+            #expect(comments.events.isEmpty)
+            #expect(Set(comments.comments) == ["heartbeat", "connected to test-\(node.port)"])
+            #expect(Set(events.events) == [.init(id: nil, event: "heartbeat", data: "")])
+            #expect(events.comments == ["connected to test-\(node.port)"])
+            let raw = String(decoding: events.body, as: UTF8.self)
+            #expect(raw.contains("\n\nevent: heartbeat\ndata:\n\n"))
+
+            let response = try await HTTPProbe.get(port: node.port, path: "/sse?topic=idle&heartbeat=loud")
+            #expect(response.status == 400)
+            #expect(response.body == "heartbeat \"loud\" is unknown: use comment or event\n")
+            comments.close()
+            events.close()
+        }
+    }
+
     @Test func badRequestsGetOneLineErrorsAndOtherStreamsGoOn() async throws {
         try await withLocalRedis { redis in
             let node = try await GatewayProcess.start(

@@ -198,7 +198,8 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         context.writeAndFlush(NIOAny(opening), promise: nil)
 
         let connection = SSEConnection(
-            context: context, topics: request.topics, dialect: request.dialect, replaying: request.lastEventID != nil,
+            context: context, topics: request.topics, dialect: request.dialect,
+            heartbeatAsEvent: request.heartbeatAsEvent, replaying: request.lastEventID != nil,
             lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
         stream = connection
         let hub = gateway.hub

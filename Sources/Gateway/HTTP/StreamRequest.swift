@@ -7,6 +7,9 @@ struct StreamRequest {
     var lastEventID: EventID?
     /// `dialect=` (the first one when repeated); ``Dialect/engine`` when absent.
     var dialect = Dialect.engine
+    /// `heartbeat=event`: heartbeats as `event: heartbeat` instead of comments, for clients that watch for silence
+    /// (`EventSource` never reports comments to the page). `heartbeat=comment` is the default.
+    var heartbeatAsEvent = false
 
     /// Parses and validates; the error is the one-line 400 body.
     init(head: HTTPRequestHead, query: QueryString, maxTopics: Int) throws(HTTPError) {
@@ -36,6 +39,12 @@ struct StreamRequest {
             } catch {
                 throw HTTPError(.badRequest, "\(error)")
             }
+        }
+        switch query.first("heartbeat") {
+        case nil, "comment": heartbeatAsEvent = false
+        case "event": heartbeatAsEvent = true
+        case let other?:
+            throw HTTPError(.badRequest, "heartbeat \"\(other.prefix(40))\" is unknown: use comment or event")
         }
         if let name = query.first("dialect") {
             do {

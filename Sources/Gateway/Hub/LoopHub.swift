@@ -15,6 +15,8 @@ final class LoopHub {
     private var connections: [ObjectIdentifier: SSEConnection] = [:]
     private var heartbeatTask: RepeatedTask?
     private let heartbeatFrame: ByteBuffer
+    /// `event: heartbeat` with empty data (an empty `data:` line makes EventSource dispatch it).
+    private let heartbeatEventFrame: ByteBuffer
     private var drainWaiters: [EventLoopPromise<Void>] = []
     /// Streams written to since the last flush pass, flushed once at the end of the loop tick.
     private var unflushed: [SSEConnection] = []
@@ -28,6 +30,7 @@ final class LoopHub {
         var frame = ByteBuffer()
         SSEEncoder.comment("heartbeat", into: &frame)
         self.heartbeatFrame = frame
+        self.heartbeatEventFrame = ByteBuffer(string: "event: heartbeat\ndata:\n\n")
     }
 
     func start(hub: NIOLoopBound<LoopHub>) {
@@ -113,7 +116,10 @@ final class LoopHub {
         let now = NIODeadline.now()
         var sent = 0
         for connection in connections.values
-        where connection.heartbeatIfIdle(now: now, interval: heartbeatInterval, frame: heartbeatFrame) {
+        where connection.heartbeatIfIdle(
+            now: now, interval: heartbeatInterval,
+            frame: connection.heartbeatAsEvent ? heartbeatEventFrame : heartbeatFrame)
+        {
             sent += 1
         }
         if sent > 0 { stats.heartbeatsSent.add(sent, ordering: .relaxed) }

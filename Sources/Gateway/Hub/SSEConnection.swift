@@ -18,6 +18,8 @@ final class SSEConnection {
     let topics: [Topic]
     /// The wire format the client asked for; the hub hands each stream its dialect's frame of every event.
     let dialect: Dialect
+    /// Heartbeats as `event: heartbeat` rather than comments (`heartbeat=event`).
+    let heartbeatAsEvent: Bool
     let openedAt = NIODeadline.now()
     private(set) var lastWrite = NIODeadline.now()
     private(set) var state: State
@@ -29,12 +31,14 @@ final class SSEConnection {
     var onClose: ((SSEConnection) -> Void)?
 
     init(
-        context: ChannelHandlerContext, topics: [Topic], dialect: Dialect, replaying: Bool,
+        context: ChannelHandlerContext, topics: [Topic], dialect: Dialect, heartbeatAsEvent: Bool = false,
+        replaying: Bool,
         lastEventID: EventID?, maxUnsentBytes: Int, stats: GatewayStats
     ) {
         self.context = context
         self.topics = topics
         self.dialect = dialect
+        self.heartbeatAsEvent = heartbeatAsEvent
         self.state = replaying ? .replaying(parked: [], bytes: 0) : .live
         self.lastSentID = lastEventID
         self.maxUnsentBytes = maxUnsentBytes

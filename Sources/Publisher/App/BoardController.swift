@@ -1,0 +1,127 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import SSEProtocol
+
+/// The demo board's controller: the page (`GET /`), the model for a page that must reload it (`GET /model`), and
+/// the post form (`POST /add_post`).
+///
+/// A post is answered according to who sent it, so one form works three ways:
+///
+/// | client | recognised by | success | invalid |
+/// | --- | --- | --- | --- |
+/// | plain HTML form | neither header | 303 to `/` | 422, the page with the errors and what was typed |
+/// | htmx (`hx-post`) | `HX-Request: true` | 200, a blank form (swapped over the old one) | 422, the error list * |
+/// | engine.js (`data-post`) | `X-Engine-Request` | 200, an empty error list | 422, the error list |
+///
+/// \* with `HX-Retarget: #post-errors` and `HX-Reswap: outerHTML`, so htmx replaces the list, not the form.
+///
+/// htmx 2 swaps a 4xx answer only when told to: a page posting with htmx adds
+/// `{"code":"422","swap":true}` to `htmx.config.responseHandling`.
+struct BoardController: Sendable {
+    enum Client: Equatable {
+        case plainForm
+        case htmx
+        case engine
+
+        init(_ request: Request) {
+            if request.header("HX-Request") == "true" {
+                self = .htmx
+            } else if request.header("X-Engine-Request") != nil {
+                self = .engine
+            } else {
+                self = .plainForm
+            }
+        }
+    }
+
+    /// Largest form body accepted: far above 40 + 280 characters even when every byte is percent-encoded.
+    static let maximumFormBytes = 16 * 1024
+
+    let store: BoardStore
+    let publisher: BoardPublisher
+    let views: BoardViews
+    let settings: BoardViews.PageSettings
+    let logger: Logger
+
+    func page(_ request: Request) async throws -> Response {
+        let snapshot = try await store.snapshot()
+        return .html(views.page(snapshot, form: .blank, settings: settings))
+    }
+
+    /// `{"id":"<newest board event id or null>","patch":{…}}`: the model as a patch, and the id it is current as
+    /// of, so engine.js can apply it and then only the events newer than that id.
+    func model(_ request: Request) async throws -> Response {
+        let snapshot = try await store.snapshot()
+        let id = snapshot.lastEventID.map { JSONText.string("\($0)") } ?? "null"
+        return .json("{\"id\":\(id),\"patch\":\(BoardPatches.model(snapshot, views: views).json())}")
+    }
+
+    func addPost(_ request: Request) async throws -> Response {
+        let client = Client(request)
+        try request.requireContentType("application/x-www-form-urlencoded")
+        let body = try await request.bodyBytes(limit: Self.maximumFormBytes)
+        let fields: FormFields
+        do {
+            fields = try FormFields(decoding: body)
+        } catch {
+            throw PublisherError(.badRequest, error.description)
+        }
+        let form = PostForm(fields: fields)
+        guard form.isValid else {
+            logger.debug("post refused", metadata: ["board.errors": "\(form.errors.map(\.message))"])
+            return try await invalid(form, client: client)
+        }
+
+        let snapshot = try await store.add(author: form.authorOrAnonymous, text: form.text)
+        guard let post = snapshot.posts.first, post.version == snapshot.version else {
+            throw PublisherError(
+                .internalServerError, "post #\(snapshot.version) is missing from the list Redis returned")
+        }
+        let outcome: BoardPublisher.Outcome
+        do {
+            outcome = try await publisher.publish(
+                version: snapshot.version, render: BoardPatches.render(snapshot, views: views),
+                notice: BoardPatches.notice(for: post))
+        } catch {
+            logger.error(
+                "post stored but not published",
+                metadata: ["board.version": "\(snapshot.version)", "error": "\(error)"])
+            throw PublisherError(
+                .serviceUnavailable,
+                "post #\(snapshot.version) was stored but its update was not published: "
+                    + PublisherError.oneLine("\(error)"),
+                headers: [.retryAfter: "1"])
+        }
+        logger.info(
+            "post added",
+            metadata: [
+                "board.version": "\(snapshot.version)", "board.posts": "\(snapshot.postCount)",
+                "board.publish": "\(outcome)",
+            ])
+
+        switch client {
+        case .plainForm:
+            return Response(
+                status: .seeOther, headers: [.location: "/", .cacheControl: "no-store", .contentLength: "0"])
+        case .htmx:
+            return .html(views.form(.blank, htmx: true))
+        case .engine:
+            return .html(views.errors(.blank))
+        }
+    }
+
+    private func invalid(_ form: PostForm, client: Client) async throws -> Response {
+        switch client {
+        case .plainForm:
+            let snapshot = try await store.snapshot()
+            return .html(views.page(snapshot, form: form, settings: settings), status: .unprocessableContent)
+        case .htmx:
+            return .html(
+                views.errors(form), status: .unprocessableContent,
+                headers: [HTTPField.Name("HX-Retarget")!: "#post-errors", HTTPField.Name("HX-Reswap")!: "outerHTML"])
+        case .engine:
+            return .html(views.errors(form), status: .unprocessableContent)
+        }
+    }
+}

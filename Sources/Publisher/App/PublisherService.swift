@@ -1,0 +1,109 @@
+import Hummingbird
+import Logging
+import RedisClient
+import ServiceLifecycle
+
+/// The publisher as one `Service`: the HTTP server (Hummingbird) with the board, the publish API and the probes,
+/// plus the Redis connections they share.
+///
+/// Run it in a `ServiceGroup`; on graceful shutdown (SIGTERM/SIGINT there) the server stops accepting, finishes the
+/// requests in flight, and the Redis connections are closed. Start-up does not wait for Redis: the server listens
+/// at once (`/healthz` answers, `/readyz` says why it is not ready), and the function libraries are loaded in the
+/// background, retried until Redis answers.
+public struct PublisherService: Service {
+    let configuration: PublisherConfiguration
+    let logger: Logger
+
+    /// Seconds a client connection may sit idle (between requests, or mid-request without sending) before it is
+    /// closed. Longer than nginx's upstream keep-alive (60 s by default), so nginx always closes an idle upstream
+    /// connection first and never sends a request (a POST it cannot retry) on one this side is closing.
+    static let idleTimeoutSeconds: Int64 = 75
+
+    public init(configuration: PublisherConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try configuration.validate()
+        let resources = try PublisherResources.directory()
+        let views = try await BoardViews.load(directory: resources + "/templates")
+        let engine = EngineScript(text: try PublisherResources.engineScript())
+        let redisConfiguration = try RedisConfiguration(
+            url: configuration.redisURL, connectTimeout: configuration.redisTimeout)
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let transactions = TransactionConnection(
+            configuration: redisConfiguration, timeout: configuration.redisTimeout, logger: logger)
+        let store = BoardStore(
+            redis: redis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
+
+        let board = BoardController(
+            store: store,
+            publisher: BoardPublisher(
+                transactions: transactions, historyLength: configuration.historyLength, logger: logger),
+            views: views,
+            settings: .init(
+                topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,
+                heartbeatSeconds: configuration.heartbeatSeconds, engineVersion: engine.fingerprint),
+            logger: logger)
+        let publish = PublishController(
+            token: configuration.enabledPublishToken.map(BearerToken.init), store: store,
+            historyLength: configuration.historyLength, logger: logger)
+        let responder = PublisherResponder(
+            board: board, publish: publish, datastar: DatastarTestController(), health: HealthController(store: store),
+            engine: engine, logger: logger)
+
+        let logger = self.logger
+        let app = Application(
+            responder: responder,
+            // Connections idle this long are closed, so abandoned keep-alive connections cannot pile up.
+            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: { channel in
+                logger.info(
+                    "listening",
+                    metadata: [
+                        "sse.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                        "sse.publish_api": "\(configuration.enabledPublishToken == nil ? "disabled" : "enabled")",
+                    ])
+            },
+            logger: logger)
+
+        logger.info("starting", metadata: ["sse.redis": "\(redisConfiguration.displayURL)"])
+        let installer = Task { await Self.installLibraries(store, logger: logger) }
+        defer { installer.cancel() }
+        try await app.run()
+        installer.cancel()
+        await transactions.close()
+        await redis.close()
+        logger.info("stopped")
+    }
+
+    /// Loads the `sse` and `board` libraries, retrying (100 ms doubling to 2 s) until Redis answers or the service
+    /// stops.
+    static func installLibraries(_ store: BoardStore, logger: Logger) async {
+        var delay = Duration.milliseconds(100)
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await store.install()
+                logger.info("Redis function libraries loaded", metadata: ["sse.libraries": "sse, board"])
+                return
+            } catch {
+                failures += 1
+                if failures == 1 || failures % 10 == 0 {
+                    logger.warning(
+                        "cannot load the Redis function libraries yet",
+                        metadata: ["error": "\(error)", "sse.attempts": "\(failures)"])
+                }
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+        }
+    }
+}
+
+extension PublisherService: CustomStringConvertible {
+    /// What ServiceLifecycle logs for the service: no settings, so the publish token never reaches a log.
+    public var description: String { "PublisherService" }
+}

@@ -1,0 +1,93 @@
+/// Settings of the publisher service (`sse-publisher`); each has one flag and one environment variable (see
+/// `SSEPublisherCommand`), and the README's configuration table lists them.
+public struct PublisherConfiguration: Sendable {
+    /// Address to listen on.
+    public var host = "127.0.0.1"
+    /// Port to listen on; `0` picks a free one (the log line `listening` names it).
+    public var port = 8090
+    /// Where the board's model lives and where events are published.
+    public var redisURL = "redis://127.0.0.1:6379"
+    /// Bearer token `POST /publish` requires; nil (or empty) disables the publish API, which then answers 503.
+    ///
+    /// Prefer the environment variable to the flag: a flag is visible to every user of the machine in `ps`.
+    public var publishToken: String?
+    /// Base URL of the gateway the page's `engine.js` connects to, e.g. `http://127.0.0.1:8080`; empty means the
+    /// page's own origin (production: nginx serves the publisher and the gateway's `/sse` on one origin).
+    ///
+    /// A different origin must be allowed by the gateway (`SSE_ALLOWED_ORIGINS`).
+    public var publicSSEURL = ""
+    /// The gateway's heartbeat interval in seconds, which the page assumes: `engine.js` treats a stream that sent
+    /// nothing for two intervals as dead. Keep it equal to the gateway's `SSE_HEARTBEAT_SECONDS`.
+    public var heartbeatSeconds = 15.0
+    /// History cap (`maxlen`) passed with every reliable publish; the same meaning as `ssectl --history-length`.
+    public var historyLength = 1000
+    /// Posts the board keeps and shows (newest first); older ones are trimmed from Redis on each post.
+    public var boardLength = 50
+    /// Longest wait for one Redis round trip made by a request (seconds). Past it the request answers 503 and the
+    /// connection is closed, so a hung Redis cannot pile up waiting requests.
+    public var redisTimeoutSeconds = 2.0
+
+    public init() {}
+
+    /// Checks the values that have rules beyond their type; the message names the setting and what it expects.
+    public func validate() throws(PublisherConfigurationError) {
+        guard (0...65535).contains(port) else {
+            throw .init("port \(port) is invalid: expected 0–65535")
+        }
+        guard heartbeatSeconds > 0 else {
+            throw .init("heartbeat \(heartbeatSeconds) is invalid: expected a positive number of seconds")
+        }
+        guard historyLength >= 1 else {
+            throw .init("history length \(historyLength) is invalid: expected at least 1")
+        }
+        guard (1...1000).contains(boardLength) else {
+            throw .init("board length \(boardLength) is invalid: expected 1–1000 posts")
+        }
+        guard redisTimeoutSeconds > 0 else {
+            throw .init("Redis timeout \(redisTimeoutSeconds) is invalid: expected a positive number of seconds")
+        }
+        let url = publicSSEURL
+        guard url.isEmpty || url.hasPrefix("http://") || url.hasPrefix("https://") || url.hasPrefix("/") else {
+            throw .init(
+                "public SSE URL \(url.debugDescription) is invalid: expected http://…, https://…, a path or nothing")
+        }
+        guard !url.contains(where: { $0 == "\"" || $0 == "<" || $0 == ">" || $0.isWhitespace }) else {
+            throw .init(
+                "public SSE URL \(url.debugDescription) is invalid: it contains a space, quote or angle bracket")
+        }
+    }
+
+    /// ``publicSSEURL`` without a trailing slash, so `engine.js` can append `/sse?…`.
+    var sseBaseURL: String {
+        var url = publicSSEURL
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// The token, when the publish API is enabled.
+    var enabledPublishToken: String? {
+        guard let publishToken, !publishToken.isEmpty else { return nil }
+        return publishToken
+    }
+
+    var redisTimeout: Duration { .milliseconds(Int64(redisTimeoutSeconds * 1000)) }
+}
+
+extension PublisherConfiguration: CustomStringConvertible {
+    /// The settings for logs, with the publish token shown only as set or not.
+    public var description: String {
+        "host=\(host) port=\(port) redis=\(redisURL.contains("@") ? "(with credentials)" : redisURL) "
+            + "publishToken=\(enabledPublishToken == nil ? "unset" : "set") sseURL=\(publicSSEURL.debugDescription) "
+            + "heartbeat=\(heartbeatSeconds)s historyLength=\(historyLength) boardLength=\(boardLength) "
+            + "redisTimeout=\(redisTimeoutSeconds)s"
+    }
+}
+
+/// A setting whose value breaks its rule, e.g. `board length 0 is invalid: expected 1–1000 posts`.
+public struct PublisherConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,116 @@
+import Logging
+import RedisClient
+import SSEProtocol
+
+/// Publishes the board's patches on topic `board` so that a render of an older model version never overwrites a
+/// newer one on any page, however many publisher processes post at once.
+///
+/// **The problem.** Two posts, A then B, are stored as model versions 7 and 8 (``BoardStore/add(author:text:)``
+/// returns the list at exactly its version). Each request then renders its list and publishes it. If A's request
+/// is slower (another process, a GC pause, a slow render), A's render of version 7 could be published after B's
+/// render of version 8, and every page would end showing the board without B's post.
+///
+/// **The scheme: publish only what is newer than the last publish, atomically.** `board:{board}:published` holds
+/// the version whose render was last published. On its own dedicated connection (``TransactionConnection``) a
+/// request does `WATCH published`, `GET published`, and if its version is newer, one `MULTI`: `SET published V`
+/// and the `FCALL sse_publish` of each render patch, then `EXEC`. If another process published in between, `EXEC`
+/// aborts (the watched key changed) and the request looks again. If the published version is already newer, the
+/// render is superseded: the newer render already contains this post, so it is dropped. Versions come from one
+/// `HINCRBY` and are unique, so the published version only ever grows, and so does what clients see. The
+/// notification patch (one per post, it says who posted) is published either way; it does not show model state.
+///
+/// **Why not a Redis function.** The check and the publish must be one atomic step, but a function cannot call
+/// another library's function (`FCALL` is not allowed in scripts), and copying `sse_publish` would fork the Redis
+/// contract. `MULTI` can run `FCALL`, so `WATCH`/`MULTI` gives the atomic step without a second copy.
+///
+/// **Failure.** If Redis lost the `sse` library, the `FCALL`s inside `EXEC` fail while the `SET` has run; the
+/// library is loaded and the transaction retried, now also accepting `published == V` (only this request can have
+/// written V). Any other error leaves `published` possibly ahead of what was sent: the list on pages then lags
+/// until the next post, which renders the whole list again.
+struct BoardPublisher: Sendable {
+    /// What happened to a post's patches.
+    enum Outcome: Sendable, Equatable {
+        /// The render patches and the notification went out, with these ids, in order.
+        case published([EventID])
+        /// A newer version was already published (by `version`); only the notification went out.
+        case superseded(by: Int64, notice: EventID)
+    }
+
+    let transactions: TransactionConnection
+    let historyLength: Int
+    let logger: Logger
+
+    /// How often a transaction is retried when `EXEC` aborts because another process published meanwhile.
+    static let maximumAttempts = 10
+
+    func publish(version: Int64, render: [Patch], notice: Patch) async throws -> Outcome {
+        let topic = BoardLibrary.topic
+        let maxLength = historyLength
+        let key = BoardLibrary.publishedKey
+        let outcome = try await transactions.run("the board publish") { connection -> Outcome in
+            var ownClaim = false
+            for _ in 0..<Self.maximumAttempts {
+                let head = try await connection.pipeline([RedisCommand("WATCH", key), RedisCommand("GET", key)])
+                try head[0].throwingServerError()
+                let published = try Self.version(in: head[1].throwingServerError(), key: key)
+                if published > version || (published == version && !ownClaim) {
+                    try await connection.send(RedisCommand("UNWATCH"))
+                    let id = try await History(runner: connection).publish(
+                        topic, event: nil, data: notice.json(), maxLength: maxLength)
+                    return .superseded(by: published, notice: id)
+                }
+                let publishes = (render + [notice]).map {
+                    History.publishCommand(topic, event: nil, data: $0.json(), maxLength: maxLength)
+                }
+                let replies = try await connection.pipeline(
+                    [RedisCommand("MULTI"), RedisCommand("SET", key, version)] + publishes + [RedisCommand("EXEC")])
+                let exec = replies[replies.count - 1]
+                let publishReplies = exec.array?.dropFirst() ?? []
+                // A missing function may be refused when queued (EXEC then aborts) or fail inside EXEC.
+                if replies.contains(where: Self.isMissingFunction)
+                    || publishReplies.contains(where: Self.isMissingFunction)
+                {
+                    try await History(runner: connection).install()
+                    ownClaim = true
+                    continue
+                }
+                for reply in replies { try reply.throwingServerError() }
+                guard exec.array != nil else {
+                    guard exec.isNull else { throw RedisError.unexpectedReply(command: "EXEC", reply: "\(exec)") }
+                    continue  // another process published between WATCH and EXEC: look again
+                }
+                return .published(try publishReplies.map(History.eventID(fromPublishReply:)))
+            }
+            throw RedisError.unexpectedReply(
+                command: "EXEC", reply: "aborted \(Self.maximumAttempts) times: \(key) kept changing")
+        }
+        switch outcome {
+        case .published(let ids):
+            logger.debug(
+                "board render published",
+                metadata: ["sse.topic": "\(topic)", "board.version": "\(version)", "sse.event_ids": "\(ids)"])
+        case .superseded(let newer, let id):
+            logger.debug(
+                "board render superseded",
+                metadata: [
+                    "sse.topic": "\(topic)", "board.version": "\(version)", "board.published": "\(newer)",
+                    "sse.event_id": "\(id)",
+                ])
+        }
+        return outcome
+    }
+
+    /// The stored version, 0 when the key does not exist yet.
+    static func version(in reply: RedisReply, key: String) throws -> Int64 {
+        if reply.isNull { return 0 }
+        guard let version = reply.int else {
+            throw RedisError.unexpectedReply(command: "GET \(key)", reply: "\(reply)")
+        }
+        return version
+    }
+
+    static func isMissingFunction(_ reply: RedisReply) -> Bool {
+        if case .error(let message) = reply { return message.contains("Function not found") }
+        return false
+    }
+}

@@ -1,0 +1,97 @@
+import SSEProtocol
+import Testing
+
+@testable import Publisher
+
+@Suite("Publisher parsing and checks: JSON, forms, posts, tokens, times")
+struct PublisherParsingTests {
+    @Test func jsonKeepsMemberOrderNumbersAsWrittenAndRefusesWhatRFC8259Refuses() throws {
+        let value = try JSONValue(parsing: #" {"b": [1.50, -0, 2e+3, true, null], "a": "\u00e9\ud83c\udf89\n\/"} "#)
+        #expect(value.members?.map(\.name) == ["b", "a"])
+        #expect(value.text == #"{"b":[1.50,-0,2e+3,true,null],"a":"é🎉\n/"}"#)
+        let refused: [(String, String)] = [
+            ("01", "malformed JSON at byte 1: expected the end of the input"),
+            ("[1,]", "malformed JSON at byte 3: expected a value"),
+            ("1.", "malformed JSON at byte 2: expected a digit after \".\""),
+            ("\"a\u{01}\"", "malformed JSON at byte 2: expected no control character inside a string (escape it)"),
+            (#""\x""#, #"malformed JSON at byte 2: expected one of " \ / b f n r t u after a backslash"#),
+            (#""\udc00""#, "malformed JSON at byte 7: expected no lone low surrogate"),
+            ("tru", "malformed JSON at byte 3: expected \"true\""),
+            (
+                String(repeating: "[", count: 65) + String(repeating: "]", count: 65),
+                "malformed JSON at byte 64: expected at most 64 nested levels"
+            ),
+        ]
+        for (text, message) in refused {
+            #expect(throws: JSONSyntaxError.self, "\(text)") { try JSONValue(parsing: text) }
+            do {
+                _ = try JSONValue(parsing: text)
+            } catch {
+                #expect(error.description == message, "\(text)")
+            }
+        }
+        // Invalid UTF-8 (an overlong slash, a lone continuation byte) is refused, not repaired.
+        #expect(throws: JSONSyntaxError.self) { try JSONValue(parsing: [0x22, 0xC0, 0xAF, 0x22]) }
+        #expect(throws: JSONSyntaxError.self) { try JSONValue(parsing: [0x22, 0x80, 0x22]) }
+    }
+
+    @Test func formFieldsDecodeLikeABrowserEncodes() throws {
+        let fields = try FormFields(decoding: "author=J%C3%BCrgen+M&text=a%2Bb%3Dc%26d&&empty&author=second")
+        #expect(fields["author"] == "Jürgen M")
+        #expect(fields["text"] == "a+b=c&d")
+        #expect(fields["empty"] == "")
+        #expect(fields.pairs.count == 4)
+        #expect(throws: FormFieldsError.malformedEscape("%G1")) { try FormFields(decoding: "a=%G1") }
+        #expect(throws: FormFieldsError.notUTF8) { try FormFields(decoding: "a=%C3") }
+    }
+
+    @Test func postFormsTrimNormaliseAndDefaultTheAuthor() throws {
+        let form = PostForm(fields: try FormFields(decoding: "author=+++&text=%0D%0A+line+one%0D%0Aline+two%0D+"))
+        #expect(form.isValid)
+        #expect(form.author == "")
+        #expect(form.authorOrAnonymous == "anonymous")
+        #expect(form.text == "line one\nline two")
+        let separator = PostForm(fields: try FormFields(decoding: "text=a%E2%80%A8b"))
+        #expect(separator.errors == [.init(field: "text", message: "text must not contain control characters")])
+    }
+
+    @Test func bearerTokensMatchOnlyExactlyWhateverTheirLength() {
+        let token = BearerToken("s3cret")
+        #expect(token.matches("s3cret"))
+        for wrong in ["", "s3cre", "s3cret ", "s3cret\0", "S3cret", "s3cretX", "x3cret"] {
+            #expect(!token.matches(wrong), "\(wrong.debugDescription)")
+        }
+        #expect(BearerToken.presented(in: nil) == .missing)
+        #expect(BearerToken.presented(in: "Bearer") == .notBearer)
+        #expect(BearerToken.presented(in: "Basic abc") == .notBearer)
+        #expect(BearerToken.presented(in: "  BEARER   abc  ") == .token("abc"))
+    }
+
+    @Test func postTimesAreUTCToTheSecondWithoutALocale() {
+        #expect(PostTime(milliseconds: 0).text == "1970-01-01 00:00:00 UTC")
+        #expect(PostTime(milliseconds: 951_782_400_999).iso8601 == "2000-02-29T00:00:00Z")
+        #expect(PostTime(milliseconds: 1_795_245_410_376).text == "2026-11-21 07:16:50 UTC")
+        #expect(PostTime(milliseconds: -1).text == "1969-12-31 23:59:59 UTC")
+        #expect(PostTime(milliseconds: 4_102_444_800_000).iso8601 == "2100-01-01T00:00:00Z")
+    }
+
+    @Test func noticeScriptsEscapeMarkupCharacters() {
+        let post = Post(version: 1, author: "</script><b>\"&'", text: "", createdAt: 0)
+        #expect(
+            BoardPatches.notice(for: post).json()
+                == #"{"js":{"exec":"window.engine && engine.notify(\"New post by \\u003c/script\\u003e\\u003cb\\u003e\\\"\\u0026'\")"}}"#
+        )
+    }
+
+    @Test func aPublishedPatchIsOneTheGatewayReadsAsThatPatch() throws {
+        let request = try PublishRequest(
+            body: Array(#"{"topic":"t","html":{"x":"<p>1</p>"},"js":{"n":[1, {"k" : 2}],"exec":"f()"}}"#.utf8))
+        #expect(request.eventName == nil)
+        let event = ServerSentEvent(data: request.data)
+        #expect(
+            Patch(event: event)
+                == Patch(
+                    html: [.init(id: "x", html: "<p>1</p>")], variables: [.init(name: "n", json: #"[1,{"k":2}]"#)],
+                    exec: "f()"))
+    }
+}

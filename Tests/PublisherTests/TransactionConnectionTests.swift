@@ -1,0 +1,58 @@
+import LocalRedis
+import Logging
+import RedisClient
+import Testing
+
+@testable import Publisher
+
+@Suite("The transaction connection: one turn at a time, bounded waits (real redis-server)")
+struct TransactionConnectionTests {
+    @Test func turnsRunOneAtATimeInArrivalOrder() async throws {
+        try await withLocalRedis { redis in
+            let transactions = TransactionConnection(
+                configuration: redis.configuration, timeout: .seconds(5), logger: Logger(label: "test"))
+            let order = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try await transactions.run("turn \(index)") { connection in
+                            // WATCH then a separate round trip: another turn interleaving here would break it.
+                            try await connection.send("WATCH", "k")
+                            let before = try await connection.send("INCR", "k").int ?? -1
+                            try await connection.send("UNWATCH")
+                            let after = try await connection.send("GET", "k").int ?? -1
+                            return [before == after ? 1 : 0]
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0 += $1 }
+            }
+            #expect(order == Array(repeating: 1, count: 20))
+            await transactions.close()
+        }
+    }
+
+    @Test func aWaiterGivesUpAfterTheTimeoutAndTheNextTurnConnectsAgain() async throws {
+        try await withLocalRedis { redis in
+            let transactions = TransactionConnection(
+                configuration: redis.configuration, timeout: .seconds(1), logger: Logger(label: "test"))
+            let holder = Task {
+                try await transactions.run("holder") { connection in
+                    try await connection.send("PING")
+                    try await Task.sleep(for: .milliseconds(1600))  // past the deadline: its connection is closed
+                    return connection.isActive
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            let started = ContinuousClock.now
+            await #expect(throws: RedisTimeoutError.self) {
+                try await transactions.run("waiter") { connection in try await connection.send("PING") }
+            }
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .milliseconds(900) && waited < .milliseconds(1500), "\(waited)")
+            #expect(try await holder.value == false)
+            let reply = try await transactions.run("after") { connection in try await connection.send("PING") }
+            #expect(reply == .status("PONG"))
+            await transactions.close()
+        }
+    }
+}
