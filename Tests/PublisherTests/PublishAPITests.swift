@@ -128,6 +128,10 @@ struct PublishAPITests {
                 (#"{"topic":"news","html":{"a":1}}"#, 422, #"html["a"] is a number: expected a string of HTML"#),
                 (#"{"topic":"news","html":{"a":"x","a":"y"}}"#, 422, #"html id "a" is given twice"#),
                 (
+                    #"{"topic":"news","js":{"n":{"a":1,"a":2}}}"#, 422,
+                    #"js "n" repeats a member name inside its value: each name once per object"#
+                ),
+                (
                     #"{"topic":"news","js":[]}"#, 422,
                     #"js is an array: expected an object such as {"postCount":3,"exec":"code"}"#
                 ),

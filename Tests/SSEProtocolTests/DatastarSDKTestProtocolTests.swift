@@ -106,7 +106,7 @@ struct DatastarSDKTestProtocolTests {
     @Test(arguments: [
         (
             "{",
-            #"Datastar SDK test body is not valid JSON: unexpected end of input, expected a member name at byte 1; expected {"events":[…]}"#
+            #"Datastar SDK test body is not valid JSON: malformed JSON at byte 1: expected a member name in double quotes; expected {"events":[…]}"#
         ),
         (
             #"{"events":{}}"#,

@@ -63,7 +63,7 @@ struct PatchParsingTests {
     @Test(arguments: [
         (
             "nope",
-            "patch is not valid JSON: unexpected 'n', expected a value at byte 0; expected {\"html\":{…},\"js\":{…}}"
+            #"patch is not valid JSON: malformed JSON at byte 1: expected "null"; expected {"html":{…},"js":{…}}"#
         ),
         ("[]", "patch is not a JSON object: expected {\"html\":{…},\"js\":{…}}"),
         (#"{"css":{}}"#, #"patch has member "css": expected only "html" and "js""#),

@@ -46,7 +46,7 @@ struct PublishRequest: Sendable, Equatable {
     init(body: [UInt8]) throws(PublishRequestError) {
         let value: JSONValue
         do {
-            value = try JSONValue(parsing: body)
+            value = try JSONValue.parse(bytes: body, options: .publisher)
         } catch {
             throw .malformed(error.description)
         }
@@ -55,11 +55,11 @@ struct PublishRequest: Sendable, Equatable {
         }
         var seen = Set<String>()
         for member in members {
-            guard Self.members.contains(member.name) else {
+            guard Self.members.contains(member.key) else {
                 throw .invalid(
-                    "unknown member \(PublisherError.quoted(member.name)): expected topic, event, data, html or js")
+                    "unknown member \(PublisherError.quoted(member.key)): expected topic, event, data, html or js")
             }
-            guard seen.insert(member.name).inserted else { throw .invalid("member \"\(member.name)\" is given twice") }
+            guard seen.insert(member.key).inserted else { throw .invalid("member \"\(member.key)\" is given twice") }
         }
 
         guard let topicValue = value["topic"] else { throw .invalid("missing topic: give \"topic\": \"NAME\"") }
@@ -118,17 +118,17 @@ struct PublishRequest: Sendable, Equatable {
             }
             var ids = Set<String>()
             for fragment in fragments {
-                let id = PublisherError.quoted(fragment.name)
-                guard Patch.isValidElementID(fragment.name) else {
+                let id = PublisherError.quoted(fragment.key)
+                guard Patch.isValidElementID(fragment.key) else {
                     throw .invalid(
                         "html id \(id) is invalid: use 1–\(Patch.maximumElementIDLength) bytes without whitespace or "
                             + "control characters")
                 }
-                guard ids.insert(fragment.name).inserted else { throw .invalid("html id \(id) is given twice") }
+                guard ids.insert(fragment.key).inserted else { throw .invalid("html id \(id) is given twice") }
                 guard let markup = fragment.value.stringValue else {
                     throw .invalid("html[\(id)] is \(fragment.value.kind): expected a string of HTML")
                 }
-                patch.html.append(.init(id: fragment.name, html: markup))
+                patch.html.append(.init(id: fragment.key, html: markup))
             }
         }
         if let js {
@@ -139,18 +139,24 @@ struct PublishRequest: Sendable, Equatable {
             }
             var names = Set<String>()
             for entry in entries {
-                let name = PublisherError.quoted(entry.name)
-                guard !entry.name.isEmpty else {
+                let name = PublisherError.quoted(entry.key)
+                guard !entry.key.isEmpty else {
                     throw .invalid("js has an empty name: expected a variable name or exec")
                 }
-                guard names.insert(entry.name).inserted else { throw .invalid("js name \(name) is given twice") }
-                if entry.name == "exec" {
+                guard names.insert(entry.key).inserted else { throw .invalid("js name \(name) is given twice") }
+                if entry.key == "exec" {
                     guard let code = entry.value.stringValue else {
                         throw .invalid("js.exec is \(entry.value.kind): expected a string of JavaScript")
                     }
                     patch.exec = code
                 } else {
-                    patch.variables.append(.init(name: entry.name, json: entry.value.text))
+                    // Gateways parse patches strictly: a value repeating a member name inside would make the whole
+                    // patch a plain event there, so it is refused here.
+                    let json = entry.value.compactText
+                    guard (try? JSONValue.parse(json)) != nil else {
+                        throw .invalid("js \(name) repeats a member name inside its value: each name once per object")
+                    }
+                    patch.variables.append(.init(name: entry.key, json: json))
                 }
             }
         }

@@ -1,3 +1,5 @@
+import SSEProtocol
+
 /// One message on the board, as stored in Redis and shown on the page.
 ///
 /// Stored as a JSON object in the board's post list, written by the `board_add` function (``BoardLibrary``):
@@ -22,7 +24,7 @@ struct Post: Sendable, Equatable {
     /// other than this service).
     init(stored bytes: [UInt8]) throws(BoardDataError) {
         let fail = BoardDataError("post entry \(PublisherError.quoted(String(decoding: bytes, as: UTF8.self)))")
-        guard let value = try? JSONValue(parsing: bytes),
+        guard let value = try? JSONValue.parse(bytes: bytes, options: .publisher),
             let version = value["version"]?.integerValue,
             let createdAt = value["at"]?.integerValue,
             let author = value["author"]?.stringValue,

@@ -1,65 +1,55 @@
-/// A JSON value parsed by a small strict scanner that keeps object members in document order.
+/// A JSON value read by a small strict scanner that keeps object members in document order.
 ///
 /// Foundation's `JSONSerialization` returns dictionaries, which lose member order, and a patch's order is part of its
-/// meaning (fragments are applied in the order they were published). The scanner follows RFC 8259 strictly: one
-/// value, no trailing commas, no comments, no leading zeros, no lone surrogates, no raw control characters in strings,
-/// and valid UTF-8 only. It also rejects an object that repeats a member name, because the two readers of such an
-/// object (ours and the browser's) could disagree on which one wins. Nesting is limited to
-/// ``maximumDepth`` levels so hostile input cannot exhaust the stack.
-enum JSONValue: Sendable, Equatable {
+/// meaning (fragments are applied in the order they were published). It also turns numbers into doubles, while a
+/// patch's `js` values must travel as the JSON their publisher wrote (`1.50` stays `1.50`). The scanner follows
+/// RFC 8259 strictly: one value, no trailing commas, no comments, no leading zeros, no lone surrogates, no raw control
+/// characters in strings, and valid UTF-8 only. By default it also rejects an object that repeats a member name,
+/// because two readers of such an object (ours and the browser's) could disagree on which one wins; see
+/// ``ParsingOptions``. Nesting is limited so hostile input cannot exhaust the stack.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The number exactly as written (checked against JSON's grammar), so no precision is lost.
     case number(String)
     case string(String)
     case array([JSONValue])
+    /// Members in document order.
     case object([Member])
 
     /// One `"key": value` pair of an object.
-    struct Member: Sendable, Equatable {
-        var key: String
-        var value: JSONValue
-    }
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: JSONValue
 
-    /// Deepest nesting of arrays and objects accepted.
-    static let maximumDepth = 256
-
-    /// Parses one JSON document (whitespace around the value allowed).
-    static func parse(_ text: String) throws(JSONValue.SyntaxError) -> JSONValue {
-        var text = text
-        let result: Result<JSONValue, JSONValue.SyntaxError> = text.withUTF8 { bytes in
-            var scanner = Scanner(bytes: UnsafeRawBufferPointer(bytes))
-            return Result { () throws(JSONValue.SyntaxError) in try scanner.document() }
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
         }
-        return try result.get()
-    }
-
-    /// Parses one JSON document from raw bytes (which must be UTF-8).
-    static func parse(bytes: UnsafeRawBufferPointer) throws(JSONValue.SyntaxError) -> JSONValue {
-        var scanner = Scanner(bytes: bytes)
-        return try scanner.document()
     }
 
     /// The members of an object, nil for any other value.
-    var members: [Member]? {
+    public var members: [Member]? {
         if case .object(let members) = self { return members }
         return nil
     }
 
-    /// The value of an object's member, nil when absent or when this is not an object.
-    subscript(key: String) -> JSONValue? {
+    /// The value of an object's first member called `key`, nil when absent or when this is not an object.
+    public subscript(key: String) -> JSONValue? {
         members?.first { $0.key == key }?.value
     }
 
-    /// The value as compact JSON text: no whitespace outside strings, members in order, numbers as written, strings
-    /// re-escaped by ``JSONText``.
-    var compactText: String {
+    /// The value as compact JSON text: no whitespace outside strings, members in order, numbers as written.
+    ///
+    /// Strings are re-escaped by ``JSONText``, so the text can be embedded in HTML and JavaScript as it is.
+    public var compactText: String {
         var out = ""
         appendCompact(to: &out)
         return out
     }
 
-    func appendCompact(to out: inout String) {
+    /// Appends ``compactText`` to `out` without building an intermediate string per value.
+    public func appendCompact(to out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
@@ -86,34 +76,101 @@ enum JSONValue: Sendable, Equatable {
 }
 
 extension JSONValue {
-    /// Why a text is not JSON: the reason and the byte offset where the scanner stopped.
-    struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
-        var offset: Int
-        var reason: String
+    /// What a parse accepts beyond RFC 8259's grammar: how deep values may nest and whether names may repeat.
+    public struct ParsingOptions: Sendable, Equatable {
+        /// What to do with an object that names a member twice (RFC 8259 leaves it to the reader).
+        public enum DuplicateMembers: Sendable, Equatable {
+            /// Fail with a ``SyntaxError`` at the second name.
+            case reject
+            /// Keep every member in order; the caller decides (``JSONValue/subscript(key:)`` finds the first).
+            case keep
+        }
 
-        var description: String { "\(reason) at byte \(offset)" }
+        /// Deepest nesting of arrays and objects accepted (default 256); the scanner recurses once per level.
+        public var maximumDepth: Int
+        /// Repeated member names are rejected by default.
+        public var duplicateMembers: DuplicateMembers
+
+        /// Options with the defaults: 256 levels, repeated names rejected.
+        public init(maximumDepth: Int = 256, duplicateMembers: DuplicateMembers = .reject) {
+            self.maximumDepth = maximumDepth
+            self.duplicateMembers = duplicateMembers
+        }
     }
 
-    /// A recursive-descent scanner over UTF-8 bytes.
+    /// Why a text is not JSON: the byte offset where reading stopped and what was expected there.
+    ///
+    /// The description is one line, e.g. `malformed JSON at byte 16: expected a member name in double quotes`.
+    public struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// 0-based offset in the UTF-8 input.
+        public var offset: Int
+        /// What would have been valid there, e.g. `a value` or `"," or "}"`.
+        public var expected: String
+
+        /// A syntax error at `offset` that names what was `expected` there.
+        public init(offset: Int, expected: String) {
+            self.offset = offset
+            self.expected = expected
+        }
+
+        /// `malformed JSON at byte N: expected …`.
+        public var description: String { "malformed JSON at byte \(offset): expected \(expected)" }
+    }
+
+    /// Parses one JSON document (whitespace around the value allowed).
+    public static func parse(
+        _ text: String, options: ParsingOptions = ParsingOptions()
+    ) throws(SyntaxError) -> JSONValue {
+        var text = text
+        let result: Result<JSONValue, SyntaxError> = text.withUTF8 { bytes in
+            Result { () throws(SyntaxError) in try parse(bytes: UnsafeRawBufferPointer(bytes), options: options) }
+        }
+        return try result.get()
+    }
+
+    /// Parses one JSON document from UTF-8 bytes without copying them.
+    public static func parse(
+        bytes: UnsafeRawBufferPointer, options: ParsingOptions = ParsingOptions()
+    ) throws(SyntaxError) -> JSONValue {
+        var scanner = Scanner(bytes: bytes, options: options)
+        return try scanner.document()
+    }
+
+    /// Parses one JSON document from UTF-8 bytes held in any collection (copied once if not contiguous).
+    public static func parse(
+        bytes: some Collection<UInt8>, options: ParsingOptions = ParsingOptions()
+    ) throws(SyntaxError) -> JSONValue {
+        let result: Result<JSONValue, SyntaxError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(SyntaxError) in try parse(bytes: UnsafeRawBufferPointer(buffer), options: options) }
+        }
+        if let result { return try result.get() }
+        return try parse(bytes: Array(bytes), options: options)
+    }
+}
+
+extension JSONValue {
+    /// A recursive-descent scanner over UTF-8 bytes; each error names the byte where reading stopped.
     struct Scanner {
         let bytes: UnsafeRawBufferPointer
+        let options: ParsingOptions
         var index = 0
         var depth = 0
 
-        init(bytes: UnsafeRawBufferPointer) {
+        init(bytes: UnsafeRawBufferPointer, options: ParsingOptions) {
             self.bytes = bytes
+            self.options = options
         }
 
-        mutating func document() throws(JSONValue.SyntaxError) -> JSONValue {
+        mutating func document() throws(SyntaxError) -> JSONValue {
             skipWhitespace()
             let value = try self.value()
             skipWhitespace()
-            guard index == bytes.count else { throw failure("unexpected \(found) after the value") }
+            guard index == bytes.count else { throw failure("the end of the input") }
             return value
         }
 
-        private mutating func value() throws(JSONValue.SyntaxError) -> JSONValue {
-            guard index < bytes.count else { throw failure("unexpected end of input, expected a value") }
+        private mutating func value() throws(SyntaxError) -> JSONValue {
+            guard index < bytes.count else { throw failure("a value") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try object()
             case UInt8(ascii: "["): return try array()
@@ -122,11 +179,11 @@ extension JSONValue {
             case UInt8(ascii: "f"): return try literal("false", .bool(false))
             case UInt8(ascii: "n"): return try literal("null", .null)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
-            default: throw failure("unexpected \(found), expected a value")
+            default: throw failure("a value")
             }
         }
 
-        private mutating func object() throws(JSONValue.SyntaxError) -> JSONValue {
+        private mutating func object() throws(SyntaxError) -> JSONValue {
             try enter()
             index += 1
             var members: [Member] = []
@@ -139,20 +196,26 @@ extension JSONValue {
             }
             while true {
                 skipWhitespace()
-                guard peek(UInt8(ascii: "\"")) else { throw failure("unexpected \(found), expected a member name") }
+                guard peek(UInt8(ascii: "\"")) else { throw failure("a member name in double quotes") }
                 let keyOffset = index
                 let key = try string()
-                // Small objects (the common case) are checked by a scan; large ones through a set.
-                if members.count >= 8 {
-                    if keys == nil { keys = Set(members.map(\.key)) }
-                    guard keys!.insert(key).inserted else {
-                        throw SyntaxError(offset: keyOffset, reason: "duplicate member \(key.debugDescription)")
+                if options.duplicateMembers == .reject {
+                    // Small objects (the common case) are checked by a scan; large ones through a set.
+                    let repeated: Bool
+                    if members.count >= 8 {
+                        if keys == nil { keys = Set(members.map(\.key)) }
+                        repeated = !keys!.insert(key).inserted
+                    } else {
+                        repeated = members.contains { $0.key == key }
                     }
-                } else if members.contains(where: { $0.key == key }) {
-                    throw SyntaxError(offset: keyOffset, reason: "duplicate member \(key.debugDescription)")
+                    guard !repeated else {
+                        throw SyntaxError(
+                            offset: keyOffset,
+                            expected: "a new member name, not a second \(SSEProtocolError.quoted(key))")
+                    }
                 }
                 skipWhitespace()
-                guard peek(UInt8(ascii: ":")) else { throw failure("unexpected \(found), expected ':'") }
+                guard peek(UInt8(ascii: ":")) else { throw failure(#"":""#) }
                 index += 1
                 skipWhitespace()
                 members.append(Member(key: key, value: try value()))
@@ -164,12 +227,12 @@ extension JSONValue {
                     depth -= 1
                     return .object(members)
                 } else {
-                    throw failure("unexpected \(found), expected ',' or '}'")
+                    throw failure(#""," or "}""#)
                 }
             }
         }
 
-        private mutating func array() throws(JSONValue.SyntaxError) -> JSONValue {
+        private mutating func array() throws(SyntaxError) -> JSONValue {
             try enter()
             index += 1
             var elements: [JSONValue] = []
@@ -190,57 +253,66 @@ extension JSONValue {
                     depth -= 1
                     return .array(elements)
                 } else {
-                    throw failure("unexpected \(found), expected ',' or ']'")
+                    throw failure(#""," or "]""#)
                 }
             }
         }
 
-        private mutating func enter() throws(JSONValue.SyntaxError) {
+        /// Counts one more level of nesting at the opening bracket, refusing more than the options allow.
+        private mutating func enter() throws(SyntaxError) {
             depth += 1
-            guard depth <= JSONValue.maximumDepth else {
-                throw failure("nesting deeper than \(JSONValue.maximumDepth) levels")
+            guard depth <= options.maximumDepth else {
+                throw failure("at most \(options.maximumDepth) nested levels")
             }
         }
 
         /// A string literal starting at the opening quote; returns its decoded value.
-        private mutating func string() throws(JSONValue.SyntaxError) -> String {
+        ///
+        /// Runs without escapes are copied as they are and checked as UTF-8 once, at the closing quote; the exact
+        /// offset of an invalid byte is searched for only when that check fails.
+        private mutating func string() throws(SyntaxError) -> String {
             let start = index
             index += 1
             var decoded: [UInt8] = []
             var runStart = index
-            while true {
-                guard index < bytes.count else {
-                    throw SyntaxError(offset: start, reason: "unterminated string")
-                }
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    let text: String?
-                    if decoded.isEmpty {
-                        text = String(validating: bytes[runStart..<index], as: UTF8.self)
-                    } else {
+            do throws(SyntaxError) {
+                while true {
+                    guard index < bytes.count else { throw failure("a closing double quote") }
+                    let byte = bytes[index]
+                    if byte == UInt8(ascii: "\"") {
+                        let text: String?
+                        if decoded.isEmpty {
+                            text = String(validating: bytes[runStart..<index], as: UTF8.self)
+                        } else {
+                            decoded.append(contentsOf: bytes[runStart..<index])
+                            text = String(validating: decoded, as: UTF8.self)
+                        }
+                        guard let text else { throw failure("valid UTF-8") }
+                        index += 1
+                        return text
+                    } else if byte == UInt8(ascii: "\\") {
                         decoded.append(contentsOf: bytes[runStart..<index])
-                        text = String(validating: decoded, as: UTF8.self)
+                        try escape(into: &decoded)
+                        runStart = index
+                    } else if byte < 0x20 {
+                        throw failure("no control character inside a string (escape it)")
+                    } else {
+                        index += 1
                     }
-                    guard let text else { throw SyntaxError(offset: start, reason: "string is not valid UTF-8") }
-                    index += 1
-                    return text
-                } else if byte == UInt8(ascii: "\\") {
-                    decoded.append(contentsOf: bytes[runStart..<index])
-                    try escape(into: &decoded)
-                    runStart = index
-                } else if byte < 0x20 {
-                    throw failure("control character U+00\(hex2(byte)) in a string (escape it)")
-                } else {
-                    index += 1
                 }
+            } catch {
+                // Report the earliest problem: an invalid byte before the one that stopped the scan comes first.
+                if let invalid = firstInvalidUTF8(in: start + 1..<error.offset) {
+                    throw SyntaxError(offset: invalid, expected: "valid UTF-8")
+                }
+                throw error
             }
         }
 
-        /// One escape sequence starting at the backslash.
-        private mutating func escape(into decoded: inout [UInt8]) throws(JSONValue.SyntaxError) {
-            let start = index
+        /// One escape sequence starting at the backslash; appends what it stands for as UTF-8.
+        private mutating func escape(into decoded: inout [UInt8]) throws(SyntaxError) {
             index += 1
-            guard index < bytes.count else { throw SyntaxError(offset: start, reason: "unterminated string") }
+            guard index < bytes.count else { throw failure("an escape character") }
             let byte = bytes[index]
             index += 1
             switch byte {
@@ -251,63 +323,62 @@ extension JSONValue {
             case UInt8(ascii: "r"): decoded.append(0x0D)
             case UInt8(ascii: "t"): decoded.append(0x09)
             case UInt8(ascii: "u"):
-                var value = try hex4(at: start)
-                if (0xD800...0xDBFF).contains(value) {
-                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                        bytes[index + 1] == UInt8(ascii: "u")
-                    else { throw SyntaxError(offset: start, reason: "lone surrogate escape") }
-                    index += 2
-                    let low = try hex4(at: start)
-                    guard (0xDC00...0xDFFF).contains(low) else {
-                        throw SyntaxError(offset: start, reason: "lone surrogate escape")
-                    }
-                    value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(value) {
-                    throw SyntaxError(offset: start, reason: "lone surrogate escape")
+                let unit = try hex4()
+                var value = UInt32(unit)
+                if (0xD800...0xDBFF).contains(unit) {
+                    let expected = "a low surrogate escape after \\u\(Self.hex(unit))"
+                    guard peek(UInt8(ascii: "\\")) else { throw failure(expected) }
+                    index += 1
+                    guard peek(UInt8(ascii: "u")) else { throw failure(expected) }
+                    index += 1
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw failure("a low surrogate (\\uDC00–\\uDFFF)") }
+                    value = 0x10000 + ((value - 0xD800) << 10) + (UInt32(low) - 0xDC00)
                 }
-                decoded.append(contentsOf: String(Character(Unicode.Scalar(value)!)).utf8)
+                guard let scalar = Unicode.Scalar(value) else { throw failure("no lone low surrogate") }
+                UTF8.encode(scalar) { decoded.append($0) }
             default:
-                throw SyntaxError(offset: start, reason: "invalid escape in a string")
+                index -= 1
+                throw failure(#"one of " \ / b f n r t u after a backslash"#)
             }
         }
 
-        private mutating func hex4(at escapeStart: Int) throws(JSONValue.SyntaxError) -> UInt32 {
-            guard index + 4 <= bytes.count else {
-                throw SyntaxError(offset: escapeStart, reason: "invalid \\u escape")
-            }
-            var value: UInt32 = 0
+        /// The four hex digits of a `\u` escape.
+        private mutating func hex4() throws(SyntaxError) -> UInt16 {
+            var value: UInt16 = 0
             for _ in 0..<4 {
+                guard index < bytes.count else { throw failure("4 hex digits") }
                 let byte = bytes[index]
                 let digit: UInt8
                 switch byte {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
                 case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
                 case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: throw SyntaxError(offset: escapeStart, reason: "invalid \\u escape")
+                default: throw failure("4 hex digits")
                 }
-                value = value << 4 | UInt32(digit)
+                value = value << 4 | UInt16(digit)
                 index += 1
             }
             return value
         }
 
         /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, returned as written.
-        private mutating func number() throws(JSONValue.SyntaxError) -> String {
+        private mutating func number() throws(SyntaxError) -> String {
             let start = index
             if peek(UInt8(ascii: "-")) { index += 1 }
             if peek(UInt8(ascii: "0")) {
                 index += 1
             } else if digits() == 0 {
-                throw SyntaxError(offset: start, reason: "malformed number")
+                throw failure("a digit")
             }
             if peek(UInt8(ascii: ".")) {
                 index += 1
-                guard digits() > 0 else { throw SyntaxError(offset: start, reason: "malformed number") }
+                guard digits() > 0 else { throw failure(#"a digit after ".""#) }
             }
             if peek(UInt8(ascii: "e")) || peek(UInt8(ascii: "E")) {
                 index += 1
                 if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { index += 1 }
-                guard digits() > 0 else { throw SyntaxError(offset: start, reason: "malformed number") }
+                guard digits() > 0 else { throw failure("a digit in the exponent") }
             }
             return String(decoding: bytes[start..<index], as: UTF8.self)
         }
@@ -318,15 +389,13 @@ extension JSONValue {
             return index - start
         }
 
-        private mutating func literal(_ word: StaticString, _ value: JSONValue) throws(JSONValue.SyntaxError)
-            -> JSONValue
-        {
-            let count = word.utf8CodeUnitCount
-            let expected = UnsafeRawBufferPointer(start: word.utf8Start, count: count)
-            guard index + count <= bytes.count, bytes[index..<index + count].elementsEqual(expected) else {
-                throw failure("unexpected \(found), expected a value")
+        /// `true`, `false` or `null`; a mismatch is reported at the first byte that differs.
+        private mutating func literal(_ word: StaticString, _ value: JSONValue) throws(SyntaxError) -> JSONValue {
+            let expected = UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+            for byte in expected {
+                guard peek(byte) else { throw failure("\"\(word)\"") }
+                index += 1
             }
-            index += count
             return value
         }
 
@@ -343,21 +412,29 @@ extension JSONValue {
             index < bytes.count && bytes[index] == byte
         }
 
-        /// What stands at the current position, for messages.
-        private var found: String {
-            guard index < bytes.count else { return "end of input" }
-            let byte = bytes[index]
-            if byte >= 0x20 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
-            return "byte 0x\(hex2(byte))"
+        /// The offset of the first byte in `range` that does not start a valid UTF-8 sequence (overlong forms,
+        /// encoded surrogates and scalars above U+10FFFF included), nil when the range is valid.
+        private func firstInvalidUTF8(in range: Range<Int>) -> Int? {
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = bytes[range].makeIterator()
+            var offset = range.lowerBound
+            while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let encoded): offset += encoded.count
+                case .emptyInput: return nil
+                case .error: return offset
+                }
+            }
         }
 
-        private func failure(_ reason: String) -> JSONValue.SyntaxError {
-            SyntaxError(offset: index, reason: reason)
+        private func failure(_ expected: String) -> SyntaxError {
+            SyntaxError(offset: index, expected: expected)
         }
 
-        private func hex2(_ byte: UInt8) -> String {
-            let digits = String(byte, radix: 16, uppercase: true)
-            return byte < 0x10 ? "0" + digits : digits
+        /// `unit` as four uppercase hex digits, as in `\uD800`.
+        private static func hex(_ unit: UInt16) -> String {
+            let digits = String(unit, radix: 16, uppercase: true)
+            return String(repeating: "0", count: 4 - digits.count) + digits
         }
     }
 }
