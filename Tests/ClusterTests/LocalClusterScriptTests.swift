@@ -1,0 +1,191 @@
+import Foundation
+import LocalRedis
+import SSETestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension EndToEnd {
+    /// `deploy/local-cluster`, the README's first command, run for real on free ports with its own state folder and
+    /// the binaries this test run built (SSE_BIN_DIR, so it does not build a release on top).
+    @Suite("deploy/local-cluster up, status, down")
+    struct LocalClusterScriptTests {
+        static let script = NginxProcess.repositoryRoot + "/deploy/local-cluster"
+        static let processes = ["redis", "gateway-1", "gateway-2", "gateway-3", "publisher", "nginx"]
+
+        struct Run {
+            var environment: [String: String]
+            var directory: String
+            var httpPort: Int
+
+            func callAsFunction(_ command: String, _ extra: [String: String] = [:]) async throws -> ProgramResult {
+                try await runProgram(
+                    "/bin/bash", [LocalClusterScriptTests.script, command],
+                    environment: environment.merging(extra) { $1 }, timeout: .seconds(180))
+            }
+
+            /// The pid recorded for `name`, if there is a pid file.
+            func pid(_ name: String) -> Int32? {
+                guard let text = try? String(contentsOfFile: "\(directory)/pids/\(name).pid", encoding: .utf8) else {
+                    return nil
+                }
+                return text.split(separator: " ").first.flatMap { Int32($0) }
+            }
+        }
+
+        @Test func upStartsEverythingOnceDownStopsExactlyWhatUpStarted() async throws {
+            let directory = try makeDirectory("local-cluster")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let httpPort = try freeLoopbackPort()
+            let basePort = try freeConsecutivePorts(3)
+            let binaries = URL(fileURLWithPath: GatewayProcess.executable).deletingLastPathComponent().path
+            let run = Run(
+                environment: [
+                    "SSE_HTTP_PORT": "\(httpPort)", "SSE_GATEWAY_BASE_PORT": "\(basePort)",
+                    "SSE_PUBLISHER_PORT": "\(try freeLoopbackPort())", "SSE_REDIS_PORT": "\(try freeLoopbackPort())",
+                    "SSE_RUN_DIR": directory, "SSE_BIN_DIR": binaries, "SSE_GATEWAY_NODES": "3",
+                ], directory: directory, httpPort: httpPort)
+            do {
+                try await exercise(run, httpPort: httpPort, directory: directory)
+            } catch {
+                _ = try? await run("down")
+                throw error
+            }
+        }
+
+        private func exercise(_ run: Run, httpPort: Int, directory: String) async throws {
+            let up = try await run("up")
+            #expect(up.status == 0, "up: \(up.output)")
+            #expect(up.output.contains("Demo:     http://127.0.0.1:\(httpPort)/\n"))
+            #expect(up.output.contains("http://127.0.0.1:\(httpPort)/nodes/3/sse-metrics"))
+            #expect(up.output.contains("Logs:     \(directory)/logs\n"))
+            let pids = Self.processes.map { run.pid($0) }
+            #expect(pids.allSatisfy { $0.map(isAlive) == true }, "every process runs: \(pids)")
+
+            // The cluster works through nginx: three nodes by number, the board, a post reaching a stream.
+            for number in 1...3 {
+                let metrics = try await HTTPProbe.get(port: httpPort, path: "/nodes/\(number)/sse-metrics")
+                let figures = try JSONSerialization.jsonObject(with: Data(metrics.body.utf8)) as? [String: Any]
+                #expect(figures?["node_id"] as? String == "gw-\(number)", "\(metrics.body)")
+            }
+            let page = try await HTTPProbe.get(port: httpPort, path: "/")
+            #expect(page.status == 200 && page.body.contains("id=\"posts\""))
+            let stream = try await SSETestClient.open(port: httpPort, path: "/sse?topic=board")
+            defer { stream.close() }
+            try await stream.waitUntilConnected()
+            let body = "author=Ada&text=" + PublisherProcess.formEncoded("hello from the run command")
+            let posted = try await HTTPProbe.send(
+                port: httpPort,
+                raw: "POST /add_post HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                    + body)
+            #expect(posted.status == 303)
+            try await stream.waitForEvents(1)
+            #expect(stream.events.contains { $0.data.contains("hello from the run command") })
+            // The publish API, with the token up generated.
+            let token = try String(contentsOfFile: directory + "/publish-token", encoding: .utf8)
+            #expect(token.count == 32)
+            let json = #"{"topic":"board","data":"via the publish API"}"#
+            let published = try await HTTPProbe.send(
+                port: httpPort,
+                raw: "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    + "Authorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(json.utf8.count)\r\n\r\n" + json)
+            #expect(published.status == 202, "\(published.head)\(published.body)")
+            try await waitUntil("the published event on the stream") {
+                stream.events.contains { $0.data == "via the publish API" }
+            }
+
+            // Twice is safe: nothing new starts, nothing restarts.
+            let again = try await run("up")
+            #expect(again.status == 0, "second up: \(again.output)")
+            #expect(!again.output.contains("starting"), "\(again.output)")
+            #expect(Self.processes.map { run.pid($0) } == pids)
+
+            let status = try await run("status")
+            #expect(status.status == 0)
+            for name in Self.processes {
+                #expect(statusLine(status.output, name)?.hasSuffix(" ready") == true, "\(name): \(status.output)")
+            }
+            #expect(status.output.contains("Logs: \(directory)/logs"))
+
+            // A node that died is started again by the next `up`; the others are left alone.
+            let second = try #require(run.pid("gateway-2"))
+            kill(second, SIGKILL)
+            try await waitUntil("gateway-2 gone") { !isAlive(second) }
+            let healed = try await run("up")
+            #expect(healed.status == 0, "\(healed.output)")
+            #expect(healed.output.contains("starting gateway-2") && !healed.output.contains("starting gateway-1"))
+            let newSecond = run.pid("gateway-2")
+            #expect(newSecond != nil && newSecond != second && newSecond.map(isAlive) == true)
+            #expect(run.pid("gateway-1") == pids[1] && run.pid("nginx") == pids[5])
+
+            // Fewer nodes: nginx is reloaded without node 3, which then drains and stops.
+            let third = try #require(run.pid("gateway-3"))
+            let shrunk = try await run("up", ["SSE_GATEWAY_NODES": "2"])
+            #expect(shrunk.status == 0, "\(shrunk.output)")
+            #expect(shrunk.output.contains("reloading nginx"))
+            #expect(!isAlive(third) && run.pid("gateway-3") == nil)
+            #expect(run.pid("nginx") == pids[5])
+            try await waitUntil("nginx serves the new configuration") {
+                (try? await HTTPProbe.get(port: httpPort, path: "/nodes/3/sse-metrics"))?.status == 404
+            }
+
+            // And back to three: a new node 3 joins nginx's pool.
+            let grown = try await run("up")
+            #expect(grown.status == 0, "\(grown.output)")
+            #expect(grown.output.contains("starting gateway-3") && grown.output.contains("reloading nginx"))
+            let newThird = run.pid("gateway-3")
+            #expect(newThird != nil && newThird != third && run.pid("nginx") == pids[5])
+            let joined = try await HTTPProbe.get(port: httpPort, path: "/nodes/3/sse-metrics")
+            #expect(joined.status == 200 && joined.body.contains("\"node_id\":\"gw-3\""), "\(joined.body)")
+
+            let down = try await run("down")
+            #expect(down.status == 0, "down: \(down.output)")
+            let recorded = pids.compactMap { $0 } + [newSecond, newThird].compactMap { $0 }
+            #expect(recorded.filter(isAlive).isEmpty, "every process up started has stopped")
+            #expect(Self.processes.allSatisfy { run.pid($0) == nil }, "pid files removed")
+            #expect((try? await HTTPProbe.get(port: httpPort, path: "/lb-healthz")) == nil, "nothing listens any more")
+            let downAgain = try await run("down")
+            #expect(downAgain.status == 0, "down twice is safe: \(downAgain.output)")
+        }
+    }
+}
+
+/// The `status` line of process `name` (columns: name, pid, port, state).
+private func statusLine(_ output: String, _ name: String) -> String? {
+    output.split(separator: "\n").first { $0.split(separator: " ").first.map(String.init) == name }.map(String.init)
+}
+
+/// Whether `pid` is a live process (a zombie, already ended, is not).
+private func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    let state = stat.split(separator: ")").last?.split(separator: " ").first
+    return state != "Z" && state != "X"
+}
+
+/// The first of `count` consecutive loopback ports that were all free a moment ago.
+private func freeConsecutivePorts(_ count: Int) throws -> Int {
+    for _ in 0..<50 {
+        let first = try freeLoopbackPort()
+        if first + count <= 65535 && (1..<count).allSatisfy({ portIsFree(first + $0) }) { return first }
+    }
+    throw ClusterTestError(message: "found no \(count) consecutive free loopback ports in 50 tries")
+}
+
+private func portIsFree(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+}
