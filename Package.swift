@@ -101,7 +101,10 @@ let package = Package(
             ]
         ),
         // Flag/environment resolution and process limits shared by the executables.
-        .target(name: "ServerSupport"),
+        .target(
+            name: "ServerSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "SSEGatewayServer",
             dependencies: [

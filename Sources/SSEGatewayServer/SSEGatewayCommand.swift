@@ -85,18 +85,7 @@ struct SSEGatewayCommand: AsyncParsableCommand {
             maxHeaderBytes, environment: "SSE_MAX_HEADER_BYTES", default: defaults.maxHeaderBytes, expected: "bytes")
         configuration.threads = try Setting.resolve(
             threads, environment: "SSE_THREADS", default: defaults.threads, expected: "a count")
-        let level = try Setting.resolve(
-            logLevel, environment: "SSE_LOG_LEVEL", default: "info", expected: "a log level")
-        guard let parsedLevel = Logger.Level(rawValue: level) else {
-            throw ValidationError(
-                "log level \"\(level)\" is invalid: use trace, debug, info, notice, warning, error or critical")
-        }
-
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = parsedLevel
-            return handler
-        }
+        try Setting.bootstrapLogging(level: logLevel)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "sse-gateway")

@@ -51,23 +51,13 @@ struct SSEPublisherCommand: AsyncParsableCommand {
         configuration.redisTimeoutSeconds = try Setting.resolve(
             redisTimeout, environment: "SSE_REDIS_TIMEOUT_SECONDS", default: defaults.redisTimeoutSeconds,
             expected: "seconds")
-        let level = try Setting.resolve(
-            logLevel, environment: "SSE_LOG_LEVEL", default: "info", expected: "a log level")
-        guard let parsedLevel = Logger.Level(rawValue: level) else {
-            throw ValidationError(
-                "log level \"\(level)\" is invalid: use trace, debug, info, notice, warning, error or critical")
-        }
         do {
             try configuration.validate()
         } catch {
             throw ValidationError(error.description)
         }
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = parsedLevel
-            return handler
-        }
+        try Setting.bootstrapLogging(level: logLevel)
         let logger = Logger(label: "sse-publisher")
         let services = ServiceGroup(
             configuration: .init(

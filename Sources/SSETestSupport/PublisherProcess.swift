@@ -7,18 +7,13 @@ import Synchronization
 #endif
 
 /// A real `sse-publisher` process (the one `swift test` built beside the test bundle) on a free loopback port.
-public final class PublisherProcess: Sendable {
+public final class PublisherProcess: ServerProcess {
     public let port: Int
     public let logPath: String
-    private let pid = Mutex<pid_t>(0)
-    private let exitStatus = Mutex<Int32?>(nil)
+    public let child: ChildProcess
 
     /// The built binary: a sibling of the running test bundle (its resource bundle sits beside it too).
-    public static var executable: String {
-        let me =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("sse-publisher").path
-    }
+    public static var executable: String { ChildProcess.siblingExecutable("sse-publisher") }
 
     /// Starts a publisher on `redis` with extra flags and environment variables, and waits until `/readyz` answers
     /// 200 (or `/healthz`, if `waitForReady` is false).
@@ -28,33 +23,22 @@ public final class PublisherProcess: Sendable {
     ) async throws -> PublisherProcess {
         let port = try freeLoopbackPort()
         let logPath = NSTemporaryDirectory() + "/sse-publisher-\(port).log"
-        let process = PublisherProcess(port: port, logPath: logPath)
-        let child = try spawnProcess(
-            executable, ["--port", String(port), "--redis-url", redis.url, "--log-level", "debug"] + arguments,
-            environment: environment, outputPath: logPath)
-        process.pid.withLock { $0 = child }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if let response = try? await HTTPProbe.get(port: port, path: waitForReady ? "/readyz" : "/healthz"),
-                response.status == 200
-            {
-                return process
-            }
-            if process.reapIfExited() != nil { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        process.kill()
-        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw PublisherProcessError(message: "sse-publisher on port \(port) did not become ready:\n\(log.suffix(3000))")
+        let child = try await ChildProcess.startServer(
+            name: "sse-publisher",
+            arguments: ["--port", String(port), "--redis-url", redis.url, "--log-level", "debug"] + arguments,
+            environment: environment, port: port, logPath: logPath,
+            readyPath: waitForReady ? "/readyz" : "/healthz")
+        return PublisherProcess(port: port, logPath: logPath, child: child)
     }
 
-    private init(port: Int, logPath: String) {
+    private init(port: Int, logPath: String, child: ChildProcess) {
         self.port = port
         self.logPath = logPath
+        self.child = child
     }
 
     deinit {
-        kill()
+        child.kill()
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
@@ -92,47 +76,4 @@ public final class PublisherProcess: Sendable {
         }
         return out
     }
-
-    public func signal(_ number: Int32) {
-        let running = pid.withLock { $0 }
-        if running > 0 { Glibc.kill(running, number) }
-    }
-
-    /// SIGKILL and reap.
-    public func kill() {
-        signal(SIGCONT)
-        signal(SIGKILL)
-        _ = waitForExit(timeout: .seconds(5))
-    }
-
-    /// The exit status once the process has ended (non-blocking).
-    public func reapIfExited() -> Int32? {
-        if let status = exitStatus.withLock({ $0 }) { return status }
-        let running = pid.withLock { $0 }
-        guard running > 0 else { return nil }
-        var status: Int32 = 0
-        guard waitpid(running, &status, WNOHANG) == running else { return nil }
-        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        exitStatus.withLock { $0 = code }
-        pid.withLock { $0 = 0 }
-        return code
-    }
-
-    /// Waits for the process to end; nil if it is still running after `timeout`.
-    @discardableResult
-    public func waitForExit(timeout: Duration) -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let status = reapIfExited() { return status }
-            usleep(10_000)
-        }
-        return reapIfExited()
-    }
-
-    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-}
-
-public struct PublisherProcessError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
 }

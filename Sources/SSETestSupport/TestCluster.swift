@@ -60,7 +60,7 @@ public final class TestCluster: Sendable {
     public func metrics(ofNode number: Int) async throws -> [String: Any] {
         let response = try await HTTPProbe.get(port: nginx.port, path: "/nodes/\(number)/sse-metrics")
         guard response.status == 200 else {
-            throw GatewayProcessError(message: "/nodes/\(number)/sse-metrics answered \(response.status)")
+            throw ServerProcessError(message: "/nodes/\(number)/sse-metrics answered \(response.status)")
         }
         return try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any] ?? [:]
     }

@@ -1,0 +1,107 @@
+import Foundation
+import LocalRedis
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A process a test started: its pid until it is reaped, then its exit status. Signals go only to that pid, and
+/// only while it has not been reaped, so a recycled pid is never hit.
+public final class ChildProcess: Sendable {
+    private let pid: Mutex<pid_t>
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    public init(pid: pid_t) {
+        self.pid = Mutex(pid)
+    }
+
+    /// The pid while the process runs (or has ended but is not reaped yet); nil once reaped.
+    public var processID: pid_t? {
+        let running = pid.withLock { $0 }
+        return running > 0 ? running : nil
+    }
+
+    public func signal(_ number: Int32) {
+        if let running = processID { Glibc.kill(running, number) }
+    }
+
+    /// SIGKILL (after SIGCONT, in case a test stopped it) and reap.
+    public func kill() {
+        signal(SIGCONT)
+        signal(SIGKILL)
+        _ = waitForExit(timeout: .seconds(5))
+    }
+
+    /// The exit status once the process has ended (non-blocking): the exit code, or 128 + the signal number.
+    public func reapIfExited() -> Int32? {
+        if let status = exitStatus.withLock({ $0 }) { return status }
+        guard let running = processID else { return nil }
+        var status: Int32 = 0
+        guard waitpid(running, &status, WNOHANG) == running else { return nil }
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exitStatus.withLock { $0 = code }
+        pid.withLock { $0 = 0 }
+        return code
+    }
+
+    /// Waits for the process to end; nil if it is still running after `timeout`.
+    @discardableResult
+    public func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let status = reapIfExited() { return status }
+            usleep(10_000)
+        }
+        return reapIfExited()
+    }
+
+    /// Starts one of our servers (`executable` beside the test bundle) and waits until `GET readyPath` on `port`
+    /// answers 200; if it exits or 20 s pass first, kills it and throws with the end of its log.
+    static func startServer(
+        name: String, arguments: [String], environment: [String: String] = [:], port: Int, logPath: String,
+        readyPath: String
+    ) async throws -> ChildProcess {
+        let child = ChildProcess(
+            pid: try spawnProcess(
+                siblingExecutable(name), arguments, environment: environment, outputPath: logPath))
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let response = try? await HTTPProbe.get(port: port, path: readyPath), response.status == 200 {
+                return child
+            }
+            if child.reapIfExited() != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        child.kill()
+        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        throw ServerProcessError(message: "\(name) on port \(port) did not become ready:\n\(log.suffix(3000))")
+    }
+
+    /// A program `swift test` built beside the running test bundle.
+    static func siblingExecutable(_ name: String) -> String {
+        let me =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+}
+
+/// One of our servers started by a test; signalling and reaping go through its ``ChildProcess``.
+public protocol ServerProcess: Sendable {
+    var child: ChildProcess { get }
+    var logPath: String { get }
+}
+
+extension ServerProcess {
+    public func signal(_ number: Int32) { child.signal(number) }
+    public func kill() { child.kill() }
+    public func reapIfExited() -> Int32? { child.reapIfExited() }
+    @discardableResult
+    public func waitForExit(timeout: Duration) -> Int32? { child.waitForExit(timeout: timeout) }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+public struct ServerProcessError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
