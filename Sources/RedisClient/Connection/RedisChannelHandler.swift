@@ -98,9 +98,10 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     private func flushNow() {
         guard let context, outbound.readableBytes > 0 else { return }
-        let bytes = outbound
+        // Cleared after the write: when the socket took every byte at once, NIO has already let go of the buffer,
+        // so clearing keeps its storage for the next batch instead of allocating a new one (copy on write).
+        context.writeAndFlush(wrapOutboundOut(outbound), promise: nil)
         outbound.clear()
-        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
 
     // MARK: Inbound
