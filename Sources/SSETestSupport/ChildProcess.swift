@@ -56,26 +56,39 @@ public final class ChildProcess: Sendable {
         return reapIfExited()
     }
 
-    /// Starts one of our servers (`executable` beside the test bundle) and waits until `GET readyPath` on `port`
-    /// answers 200; if it exits or 20 s pass first, kills it and throws with the end of its log.
+    /// Starts one of our servers (`executable` beside the test bundle) on a free loopback port and waits until
+    /// `GET readyPath` answers 200; if it exits or 20 s pass first, kills it and throws with the end of its log.
+    ///
+    /// A free port can be taken by another suite between the check and the server's bind (suites run in
+    /// parallel); a server that exits at once because its address is in use is started again on another port.
     static func startServer(
-        name: String, arguments: [String], environment: [String: String] = [:], port: Int, logPath: String,
+        name: String, arguments: (Int) -> [String], environment: [String: String] = [:], logName: String,
         readyPath: String
-    ) async throws -> ChildProcess {
-        let child = ChildProcess(
-            pid: try spawnProcess(
-                siblingExecutable(name), arguments, environment: environment, outputPath: logPath))
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if let response = try? await HTTPProbe.get(port: port, path: readyPath), response.status == 200 {
-                return child
+    ) async throws -> (child: ChildProcess, port: Int, logPath: String) {
+        var attempt = 1
+        while true {
+            let port = try freeLoopbackPort()
+            let logPath = NSTemporaryDirectory() + "/\(logName)-\(port).log"
+            let child = ChildProcess(
+                pid: try spawnProcess(
+                    siblingExecutable(name), arguments(port), environment: environment, outputPath: logPath))
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if let response = try? await HTTPProbe.get(port: port, path: readyPath), response.status == 200 {
+                    return (child, port, logPath)
+                }
+                if child.reapIfExited() != nil { break }
+                try await Task.sleep(for: .milliseconds(20))
             }
-            if child.reapIfExited() != nil { break }
-            try await Task.sleep(for: .milliseconds(20))
+            child.kill()
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if attempt < 3, log.contains("Address already in use") {
+                attempt += 1
+                try? FileManager.default.removeItem(atPath: logPath)
+                continue
+            }
+            throw ServerProcessError(message: "\(name) on port \(port) did not become ready:\n\(log.suffix(3000))")
         }
-        child.kill()
-        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw ServerProcessError(message: "\(name) on port \(port) did not become ready:\n\(log.suffix(3000))")
     }
 
     /// A program `swift test` built beside the running test bundle.

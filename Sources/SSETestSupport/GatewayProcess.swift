@@ -20,15 +20,12 @@ public final class GatewayProcess: ServerProcess {
     public static func start(redis: LocalRedisServer, arguments: [String] = [], waitForReady: Bool = true) async throws
         -> GatewayProcess
     {
-        let port = try freeLoopbackPort()
-        let logPath = NSTemporaryDirectory() + "/sse-gateway-\(port).log"
-        let child = try await ChildProcess.startServer(
+        let (child, port, logPath) = try await ChildProcess.startServer(
             name: "sse-gateway",
-            arguments: [
-                "--port", String(port), "--redis-url", redis.url, "--node-id", "test-\(port)", "--log-level", "debug",
-            ]
-                + arguments,
-            port: port, logPath: logPath, readyPath: waitForReady ? "/readyz" : "/healthz")
+            arguments: { port in
+                ["--port", String(port), "--redis-url", redis.url, "--node-id", "test-\(port)", "--log-level", "debug"]
+                    + arguments
+            }, logName: "sse-gateway", readyPath: waitForReady ? "/readyz" : "/healthz")
         return GatewayProcess(port: port, logPath: logPath, child: child)
     }
 

@@ -21,13 +21,11 @@ public final class PublisherProcess: ServerProcess {
         redis: LocalRedisServer, arguments: [String] = [], environment: [String: String] = [:],
         waitForReady: Bool = true
     ) async throws -> PublisherProcess {
-        let port = try freeLoopbackPort()
-        let logPath = NSTemporaryDirectory() + "/sse-publisher-\(port).log"
-        let child = try await ChildProcess.startServer(
+        let (child, port, logPath) = try await ChildProcess.startServer(
             name: "sse-publisher",
-            arguments: ["--port", String(port), "--redis-url", redis.url, "--log-level", "debug"] + arguments,
-            environment: environment, port: port, logPath: logPath,
-            readyPath: waitForReady ? "/readyz" : "/healthz")
+            arguments: { port in
+                ["--port", String(port), "--redis-url", redis.url, "--log-level", "debug"] + arguments
+            }, environment: environment, logName: "sse-publisher", readyPath: waitForReady ? "/readyz" : "/healthz")
         return PublisherProcess(port: port, logPath: logPath, child: child)
     }
 
