@@ -129,7 +129,11 @@ struct EngineScriptTests {
           sources[0].onmessage({ data: '{"html":{"posts":"v14"}}', lastEventId: '14-0' });
           assert.strictEqual(posts.innerHTML, 'v11');  // held until the model is in
           answerModel({ id: '13-0', patch: { html: { posts: 'model13' } } });
-          await new Promise((resolve) => setTimeout(resolve, 10));
+          // Wait for the reload to finish (the held events are released), bounded by turns of the event loop.
+          for (let turn = 0; turn < 1000 && connection.reloading !== null; turn++) {
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          assert.strictEqual(connection.reloading, null, 'the model reload finished');
           assert.strictEqual(posts.innerHTML, 'v14');  // model applied, then only the event newer than it
           assert.strictEqual(connection.lastId, '14-0');
           assert.strictEqual(state.textContent, 'live');

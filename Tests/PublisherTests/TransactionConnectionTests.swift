@@ -1,6 +1,7 @@
 import LocalRedis
 import Logging
 import RedisClient
+import SSETestSupport
 import Testing
 
 @testable import Publisher
@@ -37,14 +38,17 @@ struct TransactionConnectionTests {
         try await withLocalRedis { redis in
             let transactions = TransactionConnection(
                 configuration: redis.configuration, timeout: .seconds(1), logger: Logger(label: "test"))
+            let holding = Locked(false)
             let holder = Task {
                 try await transactions.run("holder") { connection in
                     try await connection.send("PING")
-                    try await Task.sleep(for: .milliseconds(1600))  // past the deadline: its connection is closed
+                    holding.withLock { $0 = true }
+                    // The scenario: a turn that outlives the 1 s deadline (its connection is closed under it).
+                    try await Task.sleep(for: .milliseconds(1600))
                     return connection.isActive
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitUntil("the holder has its turn") { holding.value }
             let started = ContinuousClock.now
             await #expect(throws: RedisTimeoutError.self) {
                 try await transactions.run("waiter") { connection in try await connection.send("PING") }
