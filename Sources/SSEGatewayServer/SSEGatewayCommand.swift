@@ -53,11 +53,8 @@ struct SSEGatewayCommand: AsyncParsableCommand {
             port, environment: "SSE_PORT", default: defaults.port, expected: "a port number")
         configuration.redisURL = try Setting.resolve(
             redisURL, environment: "SSE_REDIS_URL", default: defaults.redisURL, expected: "redis://host:port[/db]")
-        configuration.heartbeatInterval = .milliseconds(
-            Int64(
-                1000
-                    * (try Setting.resolve(
-                        heartbeat, environment: "SSE_HEARTBEAT_SECONDS", default: 15.0, expected: "seconds"))))
+        configuration.heartbeatInterval = try Setting.resolveSeconds(
+            heartbeat, environment: "SSE_HEARTBEAT_SECONDS", default: 15.0)
         configuration.historyLength = try Setting.resolve(
             historyLength, environment: "SSE_HISTORY_LENGTH", default: defaults.historyLength, expected: "a count")
         configuration.retryMilliseconds = try Setting.resolve(
@@ -70,17 +67,10 @@ struct SSEGatewayCommand: AsyncParsableCommand {
             maxTopics, environment: "SSE_MAX_TOPICS", default: defaults.maxTopicsPerConnection, expected: "a count")
         configuration.allowedOrigins = Setting.resolveList(
             allowedOrigins, environment: "SSE_ALLOWED_ORIGINS", default: defaults.allowedOrigins)
-        configuration.drainWindow = .milliseconds(
-            Int64(
-                1000
-                    * (try Setting.resolve(
-                        drainSeconds, environment: "SSE_DRAIN_SECONDS", default: 10.0, expected: "seconds"))))
-        configuration.requestHeadTimeout = .milliseconds(
-            Int64(
-                1000
-                    * (try Setting.resolve(
-                        requestTimeout, environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10.0, expected: "seconds"))
-            ))
+        configuration.drainWindow = try Setting.resolveSeconds(
+            drainSeconds, environment: "SSE_DRAIN_SECONDS", default: 10.0)
+        configuration.requestHeadTimeout = try Setting.resolveSeconds(
+            requestTimeout, environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10.0)
         configuration.maxHeaderBytes = try Setting.resolve(
             maxHeaderBytes, environment: "SSE_MAX_HEADER_BYTES", default: defaults.maxHeaderBytes, expected: "bytes")
         configuration.threads = try Setting.resolve(

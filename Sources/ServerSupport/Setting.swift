@@ -16,6 +16,14 @@ public enum Setting {
         return value
     }
 
+    /// A duration given in (fractional) seconds, e.g. `SSE_DRAIN_SECONDS=2.5`.
+    public static func resolveSeconds(_ flag: Double?, environment name: String, default defaultValue: Double)
+        throws -> Duration
+    {
+        let seconds = try resolve(flag, environment: name, default: defaultValue, expected: "seconds")
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
     /// A list setting: comma-separated in the environment, repeated or comma-separated on the command line.
     public static func resolveList(_ flag: [String], environment name: String, default defaultValue: [String])
         -> [String]

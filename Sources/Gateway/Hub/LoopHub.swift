@@ -18,7 +18,8 @@ final class LoopHub {
     /// `event: heartbeat` with empty data (an empty `data:` line makes EventSource dispatch it).
     private let heartbeatEventFrame: ByteBuffer
     private var drainWaiters: [EventLoopPromise<Void>] = []
-    /// Streams written to since the last flush pass, flushed once at the end of the loop tick.
+    /// Streams written to since the last flush pass, each once (``SSEConnection/flushPending``), flushed at the end
+    /// of the loop tick.
     private var unflushed: [SSEConnection] = []
     private var flushScheduled = false
 
@@ -76,7 +77,10 @@ final class LoopHub {
         for connection in streams.values {
             guard let frame = frames[connection.dialect], connection.deliver(frame, id: id) else { continue }
             sent += 1
-            unflushed.append(connection)
+            if !connection.flushPending {
+                connection.flushPending = true
+                unflushed.append(connection)
+            }
         }
         guard sent > 0 else { return }
         stats.eventsSent.add(sent, ordering: .relaxed)
@@ -89,8 +93,8 @@ final class LoopHub {
 
     private func flushWritten() {
         flushScheduled = false
-        var seen = Set<ObjectIdentifier>()
-        for connection in unflushed where seen.insert(ObjectIdentifier(connection)).inserted {
+        for connection in unflushed {
+            connection.flushPending = false
             connection.flushAndCheck()
         }
         unflushed.removeAll(keepingCapacity: unflushed.count < 4096)

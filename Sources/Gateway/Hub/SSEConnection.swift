@@ -20,6 +20,9 @@ final class SSEConnection {
     let dialect: Dialect
     /// Heartbeats as `event: heartbeat` rather than comments (`heartbeat=event`).
     let heartbeatAsEvent: Bool
+    /// Listed in its ``LoopHub``'s streams to flush at the end of this tick; keeps a stream that receives many
+    /// events in one tick from being listed (and flushed) once per event.
+    var flushPending = false
     let openedAt = NIODeadline.now()
     private(set) var lastWrite = NIODeadline.now()
     private(set) var state: State
