@@ -74,7 +74,9 @@ public final class ChildProcess: Sendable {
                     siblingExecutable(name), arguments(port), environment: environment, outputPath: logPath))
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
-                if let response = try? await HTTPProbe.get(port: port, path: readyPath), response.status == 200 {
+                if let response = try? await HTTPProbe.get(port: port, path: readyPath), response.status == 200,
+                    child.isListening(on: port)
+                {
                     return (child, port, logPath)
                 }
                 if child.reapIfExited() != nil { break }
@@ -88,6 +90,33 @@ public final class ChildProcess: Sendable {
                 continue
             }
             throw ServerProcessError(message: "\(name) on port \(port) did not become ready:\n\(log.suffix(3000))")
+        }
+    }
+
+    /// Whether this process holds the listening socket on `port`: the answer to a readiness probe may come from
+    /// another suite's server that took the port first (this one then fails to bind and exits).
+    func isListening(on port: Int) -> Bool {
+        guard let pid = processID else { return false }
+        let hexPort = String(format: ":%04X", port)
+        var inodes = Set<String>()
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            // procfs reports size 0: read to the end, not one buffer's worth.
+            let data = FileHandle(forReadingAtPath: table)?.readDataToEndOfFile() ?? Data()
+            let text = String(decoding: data, as: UTF8.self)
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                // local_address is field 1, st (0A = LISTEN) field 3, inode field 9.
+                guard fields.count > 9, fields[1].hasSuffix(hexPort), fields[3] == "0A" else { continue }
+                inodes.insert("socket:[\(fields[9])]")
+            }
+        }
+        guard !inodes.isEmpty else { return false }
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        return descriptors.contains { descriptor in
+            guard
+                let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(descriptor)")
+            else { return false }
+            return inodes.contains(target)
         }
     }
 
