@@ -45,9 +45,21 @@ public final class ChildProcess: Sendable {
         return code
     }
 
-    /// Waits for the process to end; nil if it is still running after `timeout`.
+    /// Waits for the process to end, polling with `Task.sleep` so no thread of the concurrency pool is held (a
+    /// blocked pool thread stalls every other suite's timers); nil if it still runs after `timeout`.
+    public func exit(within timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let status = reapIfExited() { return status }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return reapIfExited()
+    }
+
+    /// Waits for the process to end, blocking the calling thread (for `deinit` and `kill`, after SIGKILL); nil if
+    /// it is still running after `timeout`. From async code use ``exit(within:)``.
     @discardableResult
-    public func waitForExit(timeout: Duration) -> Int32? {
+    func waitForExit(timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let status = reapIfExited() { return status }
@@ -138,8 +150,7 @@ extension ServerProcess {
     public func signal(_ number: Int32) { child.signal(number) }
     public func kill() { child.kill() }
     public func reapIfExited() -> Int32? { child.reapIfExited() }
-    @discardableResult
-    public func waitForExit(timeout: Duration) -> Int32? { child.waitForExit(timeout: timeout) }
+    public func exit(within timeout: Duration) async -> Int32? { await child.exit(within: timeout) }
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 }
 

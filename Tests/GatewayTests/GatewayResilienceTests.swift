@@ -268,7 +268,7 @@ struct GatewayResilienceTests {
                 }
                 return clients.allSatisfy(\.isClosed)
             }
-            let status = node.waitForExit(timeout: .seconds(8))
+            let status = await node.exit(within: .seconds(8))
             #expect(status == 0)
             #expect(ContinuousClock.now - started < .seconds(7))
             let times = closedAt.withLock { $0.values.map { $0 - started } }.sorted()

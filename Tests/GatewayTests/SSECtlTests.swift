@@ -12,20 +12,27 @@ struct SSECtlTests {
             .path
     }
 
-    /// Runs `ssectl` to the end; returns its exit status, standard output and standard error.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    /// Runs `ssectl` to the end; returns its exit status, standard output and standard error. Waits by polling
+    /// with `Task.sleep`, so no thread of the concurrency pool is blocked while it runs.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
+        let base = NSTemporaryDirectory() + "ssectl-\(UInt64.random(in: 0...UInt64.max))"
+        let paths = (output: base + ".out", errors: base + ".err")
+        defer {
+            try? FileManager.default.removeItem(atPath: paths.output)
+            try? FileManager.default.removeItem(atPath: paths.errors)
+        }
+        _ = FileManager.default.createFile(atPath: paths.output, contents: nil)
+        _ = FileManager.default.createFile(atPath: paths.errors, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: paths.output))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: paths.errors))
         try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try await waitUntil("ssectl \(arguments.first ?? "") exits", timeout: .seconds(30)) { !process.isRunning }
+        let output = (try? String(contentsOfFile: paths.output, encoding: .utf8)) ?? ""
+        let error = (try? String(contentsOfFile: paths.errors, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, output, error)
     }
 
     @Test func tailPrintsThePatchAndThePlainEventThatPatchAndPublishSent() async throws {
@@ -47,12 +54,12 @@ struct SSECtlTests {
         defer { publisher.close() }
         try await publisher.waitForSubscribers(["board"])
 
-        let patch = try Self.run([
+        let patch = try await Self.run([
             "patch", "--redis-url", redis.url, "board", "--html", "posts=<li>a</li>\n<li>b</li>", "--js",
             "postCount=2", "--exec", "notify(\"hi\")",
         ])
         #expect(patch.status == 0, "\(patch.error)")
-        let plain = try Self.run(["publish", "--redis-url", redis.url, "--event", "note", "board", "hi there"])
+        let plain = try await Self.run(["publish", "--redis-url", redis.url, "--event", "note", "board", "hi there"])
         #expect(plain.status == 0, "\(plain.error)")
         let patchID = patch.output.trimmingCharacters(in: .whitespacesAndNewlines)
         let plainID = plain.output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -73,7 +80,7 @@ struct SSECtlTests {
                 """)
     }
 
-    @Test func patchRejectsBadEntriesWithOneLineReasons() throws {
+    @Test func patchRejectsBadEntriesWithOneLineReasons() async throws {
         let cases: [([String], String)] = [
             (
                 ["patch", "board", "--js", "exec=1"],
@@ -88,7 +95,7 @@ struct SSECtlTests {
             (["patch", "board"], "Error: nothing to publish: give --html, --js or --exec"),
         ]
         for (arguments, message) in cases {
-            let result = try Self.run(arguments)
+            let result = try await Self.run(arguments)
             #expect(result.status == 64, "\(arguments)")
             #expect(result.error.split(separator: "\n").first.map(String.init) == message)
         }
@@ -98,7 +105,7 @@ struct SSECtlTests {
         let redis = try await LocalRedisServer.start()
         defer { redis.stop() }
         let node = try await GatewayProcess.start(redis: redis)
-        let result = try Self.run(["tail", "http://127.0.0.1:\(node.port)/sse"])
+        let result = try await Self.run(["tail", "http://127.0.0.1:\(node.port)/sse"])
         #expect(result.status == 1)
         #expect(result.output == "")
         #expect(

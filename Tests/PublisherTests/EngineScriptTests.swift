@@ -1,5 +1,6 @@
 import Foundation
 import LocalRedis
+import SSETestSupport
 import Testing
 
 @testable import Publisher
@@ -27,12 +28,9 @@ struct EngineScriptTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try PublisherResources.engineScript().write(toFile: directory + "/engine.js", atomically: true, encoding: .utf8)
         try Self.harness.write(toFile: directory + "/test.js", atomically: true, encoding: .utf8)
-        let log = directory + "/out.log"
-        let child = try spawnProcess(Self.node!, [directory + "/test.js"], outputPath: log)
-        var status: Int32 = 0
-        waitpid(child, &status, 0)
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect((status >> 8) & 0xff == 0, "\(output)")
+        let result = try await runProgram(Self.node!, [directory + "/test.js"], timeout: .seconds(60))
+        let output = result.output
+        #expect(result.status == 0, "\(output)")
         #expect(output.hasSuffix("all engine.js checks passed\n"), "\(output)")
     }
 

@@ -113,15 +113,13 @@ struct PublisherOperationsTests {
             let publisher = try await PublisherProcess.start(
                 redis: redis, environment: ["SSE_PUBLISH_TOKEN": "hidden-value"])
             publisher.signal(SIGTERM)
-            #expect(publisher.waitForExit(timeout: .seconds(10)) == 0)
+            #expect(await publisher.exit(within: .seconds(10)) == 0)
             #expect(publisher.log.contains("stopped"))
             #expect(!publisher.log.contains("hidden-value"))
         }
     }
 
     @Test func aSettingThatDoesNotParseStopsTheProcessWithOneLine() async throws {
-        let log = NSTemporaryDirectory() + "/sse-publisher-bad-settings-\(getpid()).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
         for (environment, arguments, message) in [
             (["SSE_PORT": "abc"], [String](), #"SSE_PORT="abc" is invalid: expected a port number"#),
             (["SSE_BOARD_LENGTH": "0"], [], "board length 0 is invalid: expected 1–1000 posts"),
@@ -131,13 +129,10 @@ struct PublisherOperationsTests {
             ),
             ([:], ["--heartbeat", "0"], "heartbeat 0.0 is invalid: expected a positive number of seconds"),
         ] {
-            try? FileManager.default.removeItem(atPath: log)
-            let child = try spawnProcess(
-                PublisherProcess.executable, arguments, environment: environment, outputPath: log)
-            var status: Int32 = 0
-            waitpid(child, &status, 0)
-            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            #expect((status >> 8) & 0xff != 0, "\(environment) \(arguments)")
+            let result = try await runProgram(
+                PublisherProcess.executable, arguments, environment: environment, timeout: .seconds(30))
+            let output = result.output
+            #expect(result.status != 0, "\(environment) \(arguments)")
             #expect(output.contains(message), "\(output)")
         }
     }
