@@ -99,6 +99,8 @@ public final class Gateway: Service, Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Accept a burst of connections per wake-up of the listener (NIO's default is 4).
+            .serverChannelOption(.maxMessagesPerRead, value: 64)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: maxUnsent / 2, high: maxUnsent))
             .childChannelOption(.maxMessagesPerRead, value: 4)

@@ -22,6 +22,13 @@ final class LoopHub {
     /// of the loop tick.
     private var unflushed: [SSEConnection] = []
     private var flushScheduled = false
+    /// Each topic's events of the current tick, for its single-topic streams.
+    private var batches: [Topic: TickBatch] = [:]
+    /// Streams of several topics, by topic (they are in ``byTopic`` too).
+    private var multiTopic: [Topic: [ObjectIdentifier: SSEConnection]] = [:]
+    /// The number of the last event delivered to this loop.
+    private var sequence: UInt64 = 0
+    private let allocator = ByteBufferAllocator()
 
     init(index: Int, eventLoop: any EventLoop, stats: GatewayStats, heartbeatInterval: Duration) {
         self.index = index
@@ -50,8 +57,10 @@ final class LoopHub {
     func add(_ connection: SSEConnection) {
         let key = ObjectIdentifier(connection)
         connections[key] = connection
+        connection.deliveredThrough = sequence
         for topic in connection.topics {
             byTopic[topic, default: [:]][key] = connection
+            if connection.topics.count > 1 { multiTopic[topic, default: [:]][key] = connection }
         }
     }
 
@@ -61,6 +70,10 @@ final class LoopHub {
         for topic in connection.topics {
             byTopic[topic]?.removeValue(forKey: key)
             if byTopic[topic]?.isEmpty == true { byTopic.removeValue(forKey: topic) }
+            if connection.topics.count > 1 {
+                multiTopic[topic]?.removeValue(forKey: key)
+                if multiTopic[topic]?.isEmpty == true { multiTopic.removeValue(forKey: topic) }
+            }
         }
         if connections.isEmpty {
             for waiter in drainWaiters { waiter.succeed(()) }
@@ -68,31 +81,50 @@ final class LoopHub {
         }
     }
 
-    /// Writes one event to every stream of `topic` on this loop, each in its dialect; the flush follows once per
-    /// tick. A stream whose dialect has no frame joined after the hub encoded the message (before its opening
-    /// comment, so it was promised nothing) and is skipped, as a stream on a loop the hub did not hop to would be.
+    /// Takes one event for the streams of `topic` on this loop, each in its dialect. Streams of this one topic get
+    /// it at the end of the loop tick, with the topic's other events of the tick, in one write and one flush
+    /// (``endOfTick()``); streams of several topics get it now, written, and flushed at the end of the tick. A
+    /// stream whose dialect has no frame joined after the hub encoded the message (before its opening comment, so it
+    /// was promised nothing) and is skipped, as a stream on a loop the hub did not hop to would be.
     func deliver(topic: Topic, frames: DialectFrames, id: EventID?) {
-        guard let streams = byTopic[topic] else { return }
-        var sent = 0
-        for connection in streams.values {
-            guard let frame = frames[connection.dialect], connection.deliver(frame, id: id) else { continue }
-            sent += 1
-            if !connection.flushPending {
-                connection.flushPending = true
-                unflushed.append(connection)
+        guard byTopic[topic] != nil else { return }
+        sequence &+= 1
+        batches[topic, default: TickBatch()].append(frames, id: id, sequence: sequence)
+        if let shared = multiTopic[topic] {
+            var sent = 0
+            for connection in shared.values {
+                guard let frame = frames[connection.dialect], connection.deliver(frame, id: id) else { continue }
+                sent += 1
+                if !connection.flushPending {
+                    connection.flushPending = true
+                    unflushed.append(connection)
+                }
             }
+            stats.eventsSent.add(sent, ordering: .relaxed)
         }
-        guard sent > 0 else { return }
-        stats.eventsSent.add(sent, ordering: .relaxed)
         if !flushScheduled {
             flushScheduled = true
-            // Queued behind the deliveries already waiting on this loop, so a burst is flushed once.
-            eventLoop.assumeIsolated().execute { [self] in flushWritten() }
+            // Queued behind the deliveries already waiting on this loop, so a burst is written once.
+            eventLoop.assumeIsolated().execute { [self] in endOfTick() }
         }
     }
 
-    private func flushWritten() {
+    /// Writes each topic's batch of the tick to its single-topic streams (one pass over them), then flushes the
+    /// multi-topic streams written to during the tick.
+    private func endOfTick() {
         flushScheduled = false
+        let current = batches
+        batches.removeAll()
+        let now = NIODeadline.now()
+        var sent = 0
+        for (topic, batch) in current {
+            guard let streams = byTopic[topic] else { continue }
+            var batch = batch
+            for connection in streams.values where connection.topics.count == 1 {
+                sent += connection.deliver(&batch, now: now, allocator: allocator)
+            }
+        }
+        if sent > 0 { stats.eventsSent.add(sent, ordering: .relaxed) }
         for connection in unflushed {
             connection.flushPending = false
             connection.flushAndCheck()
@@ -103,6 +135,7 @@ final class LoopHub {
     /// Sends a control frame (a resync notice) to every stream of the topics, or of all topics when nil.
     @discardableResult
     func broadcast(_ frame: ByteBuffer, topics: Set<Topic>?) -> Int {
+        if flushScheduled { endOfTick() }  // the events that arrived before the notice go first
         var seen = Set<ObjectIdentifier>()
         var targets: [SSEConnection] = []
         if let topics {

@@ -21,8 +21,14 @@ final class SSEConnection {
     /// Heartbeats as `event: heartbeat` rather than comments (`heartbeat=event`).
     let heartbeatAsEvent: Bool
     /// Listed in its ``LoopHub``'s streams to flush at the end of this tick; keeps a stream that receives many
-    /// events in one tick from being listed (and flushed) once per event.
+    /// events in one tick from being listed (and flushed) once per event. Used by streams of several topics, which
+    /// get each event as it arrives (so events of different topics keep their order).
     var flushPending = false
+    /// The loop's delivery number of the last event this stream was handed (written, parked or skipped): a stream
+    /// of one topic gets the events of a ``TickBatch`` after this number, so a stream that opened during the tick
+    /// gets only the events that arrived after it, and a stream that parked events in its replay is not sent them
+    /// again.
+    var deliveredThrough: UInt64 = 0
     let openedAt = NIODeadline.now()
     private(set) var lastWrite = NIODeadline.now()
     private(set) var state: State
@@ -87,6 +93,35 @@ final class SSEConnection {
         case .closed:
             return false
         }
+    }
+
+    /// Sends the events of a topic's tick batch that this stream has not been handed: a live stream that has had
+    /// none of them (the usual case) gets the batch's joined frames with one write and one flush. Returns the number
+    /// of events written.
+    func deliver(_ batch: inout TickBatch, now: NIODeadline, allocator: ByteBufferAllocator) -> Int {
+        guard deliveredThrough < batch.lastSequence else { return 0 }
+        if case .live = state, deliveredThrough < batch.firstSequence,
+            batch.firstID.map({ first in lastSentID.map { $0 < first } ?? true }) ?? true
+        {
+            let joined = batch.joined(dialect, allocator: allocator)
+            if joined.events == batch.items.count {
+                deliveredThrough = batch.lastSequence
+                if let last = batch.lastID { lastSentID = last }
+                context.writeAndFlush(NIOAny(joined.frame), promise: nil)
+                lastWrite = now
+                // Past the high water mark (the byte limit, counting what the socket did not take): too slow.
+                if !context.channel.isWritable { cutSlowConsumer() }
+                return joined.events
+            }
+        }
+        // Replaying, resumed inside the batch, or a dialect without some of its frames: event by event.
+        var sent = 0
+        for item in batch.items where item.sequence > deliveredThrough {
+            deliveredThrough = item.sequence
+            if let frame = item.frames[dialect], deliver(frame, id: item.id) { sent += 1 }
+        }
+        if sent > 0 { flushAndCheck() }
+        return sent
     }
 
     /// Ends the replay: sends the history frames (already in the stream's dialect), then the parked live frames
