@@ -84,6 +84,24 @@ struct LoopHubBatchTests {
         #expect(try fixture.writes(first) == [Fixture.frame("four", id: 4)])
     }
 
+    @Test func streamsThatLeaveTakeNoEventsAndTheOthersKeepTheirs() throws {
+        let fixture = Fixture()
+        let streams = try (0..<4).map { _ in try fixture.open(["board"]) }
+        fixture.hub.remove(streams[0])  // the last stream takes its place
+        try fixture.publish("board", "one", id: 1)
+        fixture.endTick()
+        #expect(
+            try streams.map { try fixture.writes($0) } == [
+                [], ["id: 1-1\ndata: one\n\n"], ["id: 1-1\ndata: one\n\n"], ["id: 1-1\ndata: one\n\n"],
+            ])
+        fixture.hub.remove(streams[3])
+        fixture.hub.remove(streams[1])
+        try fixture.publish("board", "two", id: 2)
+        fixture.endTick()
+        #expect(try streams.map { try fixture.writes($0) } == [[], [], ["id: 1-2\ndata: two\n\n"], []])
+        #expect(fixture.stats.eventsSent.load(ordering: .relaxed) == 4)
+    }
+
     @Test func aStreamOfSeveralTopicsKeepsTheArrivalOrderAcrossTopics() throws {
         let fixture = Fixture()
         let both = try fixture.open(["alpha", "beta"])

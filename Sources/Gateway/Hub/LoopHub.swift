@@ -11,7 +11,9 @@ final class LoopHub {
     let eventLoop: any EventLoop
     private let stats: GatewayStats
     private let heartbeatInterval: TimeAmount
-    private var byTopic: [Topic: [ObjectIdentifier: SSEConnection]] = [:]
+    /// Streams of one topic, by topic, in the order they opened (a closed stream's place takes the last one): the
+    /// end-of-tick pass walks these arrays.
+    private var singles: [Topic: ContiguousArray<SSEConnection>] = [:]
     private var connections: [ObjectIdentifier: SSEConnection] = [:]
     private var heartbeatTask: RepeatedTask?
     private let heartbeatFrame: ByteBuffer
@@ -24,7 +26,7 @@ final class LoopHub {
     private var flushScheduled = false
     /// Each topic's events of the current tick, for its single-topic streams.
     private var batches: [Topic: TickBatch] = [:]
-    /// Streams of several topics, by topic (they are in ``byTopic`` too).
+    /// Streams of several topics, by topic.
     private var multiTopic: [Topic: [ObjectIdentifier: SSEConnection]] = [:]
     /// The number of the last event delivered to this loop.
     private var sequence: UInt64 = 0
@@ -58,19 +60,29 @@ final class LoopHub {
         let key = ObjectIdentifier(connection)
         connections[key] = connection
         connection.deliveredThrough = sequence
-        for topic in connection.topics {
-            byTopic[topic, default: [:]][key] = connection
-            if connection.topics.count > 1 { multiTopic[topic, default: [:]][key] = connection }
+        if connection.topics.count == 1 {
+            let topic = connection.topics[0]
+            connection.slot = singles[topic]?.count ?? 0
+            singles[topic, default: []].append(connection)
+        } else {
+            for topic in connection.topics { multiTopic[topic, default: [:]][key] = connection }
         }
     }
 
     func remove(_ connection: SSEConnection) {
         let key = ObjectIdentifier(connection)
         guard connections.removeValue(forKey: key) != nil else { return }
-        for topic in connection.topics {
-            byTopic[topic]?.removeValue(forKey: key)
-            if byTopic[topic]?.isEmpty == true { byTopic.removeValue(forKey: topic) }
-            if connection.topics.count > 1 {
+        if connection.topics.count == 1 {
+            let topic = connection.topics[0]
+            let slot = connection.slot
+            if let last = singles[topic]?.last, singles[topic]?[slot] === connection {
+                singles[topic]![slot] = last
+                last.slot = slot
+                singles[topic]!.removeLast()
+                if singles[topic]!.isEmpty { singles.removeValue(forKey: topic) }
+            }
+        } else {
+            for topic in connection.topics {
                 multiTopic[topic]?.removeValue(forKey: key)
                 if multiTopic[topic]?.isEmpty == true { multiTopic.removeValue(forKey: topic) }
             }
@@ -87,7 +99,7 @@ final class LoopHub {
     /// stream whose dialect has no frame joined after the hub encoded the message (before its opening comment, so it
     /// was promised nothing) and is skipped, as a stream on a loop the hub did not hop to would be.
     func deliver(topic: Topic, frames: DialectFrames, id: EventID?) {
-        guard byTopic[topic] != nil else { return }
+        guard singles[topic] != nil || multiTopic[topic] != nil else { return }
         sequence &+= 1
         batches[topic, default: TickBatch()].append(frames, id: id, sequence: sequence)
         if let shared = multiTopic[topic] {
@@ -118,9 +130,9 @@ final class LoopHub {
         let now = NIODeadline.now()
         var sent = 0
         for (topic, batch) in current {
-            guard let streams = byTopic[topic] else { continue }
+            guard let streams = singles[topic] else { continue }
             var batch = batch
-            for connection in streams.values where connection.topics.count == 1 {
+            for connection in streams {
                 sent += connection.deliver(&batch, now: now, allocator: allocator)
             }
         }
@@ -139,7 +151,10 @@ final class LoopHub {
         var seen = Set<ObjectIdentifier>()
         var targets: [SSEConnection] = []
         if let topics {
-            for topic in topics { targets += byTopic[topic].map { Array($0.values) } ?? [] }
+            for topic in topics {
+                targets += singles[topic] ?? []
+                targets += multiTopic[topic].map { Array($0.values) } ?? []
+            }
         } else {
             targets = Array(connections.values)
         }

@@ -29,6 +29,8 @@ final class SSEConnection {
     /// gets only the events that arrived after it, and a stream that parked events in its replay is not sent them
     /// again.
     var deliveredThrough: UInt64 = 0
+    /// A stream of one topic: its place in its ``LoopHub``'s array of the topic's streams.
+    var slot = 0
     let openedAt = NIODeadline.now()
     private(set) var lastWrite = NIODeadline.now()
     private(set) var state: State
