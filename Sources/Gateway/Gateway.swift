@@ -109,9 +109,10 @@ public final class Gateway: Service, Sendable {
                     let encoder = HTTPResponseEncoder()
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(encoder)
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
+                    try operations.addHandler(decoder)
                     try operations.addHandler(
-                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try operations.addHandler(GatewayHTTPHandler(gateway: self, responseEncoder: encoder))
+                        GatewayHTTPHandler(gateway: self, responseEncoder: encoder, requestDecoder: decoder))
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()

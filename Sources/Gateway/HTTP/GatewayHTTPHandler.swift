@@ -8,12 +8,14 @@ import SSEProtocol
 ///
 /// Plain routes answer synchronously and support keep-alive. An accepted stream's response is close-delimited: the
 /// HTTP encoder is removed and frames are written to the socket as they are (no chunk framing per event).
-final class GatewayHTTPHandler: ChannelInboundHandler {
+final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let gateway: Gateway
     private let responseEncoder: HTTPResponseEncoder
+    /// The request decoder ahead of this handler; it leaves the pipeline with this handler when a stream opens.
+    private let requestDecoder: any RemovableChannelHandler
     private var head: HTTPRequestHead?
     private var headTimeout: Scheduled<Void>?
     private var stream: SSEConnection?
@@ -23,9 +25,10 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
     /// The request being answered is a `HEAD`: headers only.
     private var answeringHead = false
 
-    init(gateway: Gateway, responseEncoder: HTTPResponseEncoder) {
+    init(gateway: Gateway, responseEncoder: HTTPResponseEncoder, requestDecoder: any RemovableChannelHandler) {
         self.gateway = gateway
         self.responseEncoder = responseEncoder
+        self.requestDecoder = requestDecoder
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -185,9 +188,24 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         }
         stats.connectionsTotal.add(1, ordering: .relaxed)
 
-        // From here on the response is a raw, close-delimited event stream.
-        context.pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
-        var opening = context.channel.allocator.buffer(capacity: 512)
+        // From here on the response is a raw, close-delimited event stream, and the channel's pipeline is the
+        // socket and an SSEStreamHandler: the HTTP encoder, decoder and this router leave it.
+        let operations = context.pipeline.syncOperations
+        let streamHandler = SSEStreamHandler()
+        let streamContext: ChannelHandlerContext
+        do {
+            try operations.addHandler(streamHandler, position: .first)
+            streamContext = try operations.context(handler: streamHandler)
+        } catch {
+            stats.activeConnections.subtract(1, ordering: .relaxed)
+            context.close(promise: nil)
+            return
+        }
+        operations.removeHandler(responseEncoder, promise: nil)
+        operations.removeHandler(requestDecoder, promise: nil)
+        operations.removeHandler(context: context, promise: nil)
+
+        var opening = streamContext.channel.allocator.buffer(capacity: 512)
         opening.writeString(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
                 + "X-Accel-Buffering: no\r\nConnection: close\r\n")
@@ -195,15 +213,16 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         opening.writeString("\r\n")
         let retry = configuration.retryMilliseconds
         SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &opening)
-        context.writeAndFlush(NIOAny(opening), promise: nil)
+        streamContext.writeAndFlush(NIOAny(opening), promise: nil)
 
         let connection = SSEConnection(
-            context: context, topics: request.topics, dialect: request.dialect,
+            context: streamContext, topics: request.topics, dialect: request.dialect,
             heartbeatAsEvent: request.heartbeatAsEvent, replaying: request.lastEventID != nil,
             lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
+        streamHandler.connection = connection
         stream = connection
         let hub = gateway.hub
-        let loopHub = hub.loopHub(for: context.eventLoop)
+        let loopHub = hub.loopHub(for: streamContext.eventLoop)
         let loopIndex = loopHub.index
         loopHub.add(connection)
         connection.onClose = { closed in
@@ -215,8 +234,8 @@ final class GatewayHTTPHandler: ChannelInboundHandler {
         // So it is sent once the topics are registered on this loop and subscribed in Redis.
         var connected = ByteBuffer()
         SSEEncoder.comment("connected to \(configuration.nodeID)", into: &connected)
-        let bound = NIOLoopBound(connection, eventLoop: context.eventLoop)
-        joined.hop(to: context.eventLoop).whenSuccess { [connected] in bound.value.writeControl(connected) }
+        let bound = NIOLoopBound(connection, eventLoop: streamContext.eventLoop)
+        joined.hop(to: streamContext.eventLoop).whenSuccess { [connected] in bound.value.writeControl(connected) }
         if let lastEventID = request.lastEventID {
             hub.replay(connection, topics: request.topics, after: lastEventID, once: joined)
         }
