@@ -17,6 +17,9 @@ public final class Gateway: Service, Sendable {
     let history: HistoryReader
     let cors: CORSPolicy
     private let group: MultiThreadedEventLoopGroup
+    /// The Redis subscriber's thread: it does no fan-out, so the subscription is read however busy the client
+    /// loops are (a loop that falls behind sheds instead, see ``GatewayConfiguration/maxLoopBacklogBytes``).
+    private let subscriberGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let redisConfiguration: RedisConfiguration
     private let redis: RedisClient
     private let metrics: MetricsBridge
@@ -39,7 +42,8 @@ public final class Gateway: Service, Sendable {
         self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
         self.cors = CORSPolicy(allowedOrigins: configuration.allowedOrigins)
         self.hub = Hub(
-            eventLoops: loops, hubLoop: loops[0], stats: stats, configuration: configuration, history: history,
+            eventLoops: loops, hubLoop: subscriberGroup.next(), stats: stats, configuration: configuration,
+            history: history,
             logger: logger)
         self.metrics = MetricsBridge(stats: stats, nodeID: configuration.nodeID)
         self.renderPrometheus = renderPrometheus
@@ -90,6 +94,7 @@ public final class Gateway: Service, Sendable {
         hub.stop()
         await subscriber.close()
         await redis.close()
+        try? await subscriberGroup.shutdownGracefully()
         logger.info("gateway stopped")
     }
 

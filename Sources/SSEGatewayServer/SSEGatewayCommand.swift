@@ -38,6 +38,8 @@ struct SSEGatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds allowed for a request head [SSE_REQUEST_TIMEOUT_SECONDS, default 10].")
     var requestTimeout: Double?
     @Option(help: "Largest request head in bytes [SSE_MAX_HEADER_BYTES, default 16384].") var maxHeaderBytes: Int?
+    @Option(help: "Bytes of events queued for one event loop before it sheds [SSE_MAX_LOOP_BACKLOG, default 33554432].")
+    var maxLoopBacklog: Int?
     @Option(help: "Event-loop threads [SSE_THREADS, default: one per core].") var threads: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical [SSE_LOG_LEVEL, default info].")
     var logLevel: String?
@@ -73,6 +75,13 @@ struct SSEGatewayCommand: AsyncParsableCommand {
             requestTimeout, environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10.0)
         configuration.maxHeaderBytes = try Setting.resolve(
             maxHeaderBytes, environment: "SSE_MAX_HEADER_BYTES", default: defaults.maxHeaderBytes, expected: "bytes")
+        configuration.maxLoopBacklogBytes = try Setting.resolve(
+            maxLoopBacklog, environment: "SSE_MAX_LOOP_BACKLOG", default: defaults.maxLoopBacklogBytes,
+            expected: "bytes")
+        guard configuration.maxLoopBacklogBytes > 0 else {
+            throw ValidationError(
+                "max loop backlog \(configuration.maxLoopBacklogBytes) is invalid: expected bytes > 0")
+        }
         configuration.threads = try Setting.resolve(
             threads, environment: "SSE_THREADS", default: defaults.threads, expected: "a count")
         try Setting.bootstrapLogging(level: logLevel)

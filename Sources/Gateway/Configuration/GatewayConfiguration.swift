@@ -38,7 +38,13 @@ public struct GatewayConfiguration: Sendable {
     public var requestHeadTimeout: Duration = .seconds(10)
     /// Request heads larger than this get 431 (`--max-header-bytes`, `SSE_MAX_HEADER_BYTES`).
     public var maxHeaderBytes = 16_384
-    /// Event-loop threads (`--threads`, `SSE_THREADS`); default one per core.
+    /// Bytes of event frames waiting for one event loop before the node stops handing that loop live events
+    /// (`--max-loop-backlog`, `SSE_MAX_LOOP_BACKLOG`). The Redis subscription is read on a thread of its own and
+    /// keeps being read; once the loop has worked its backlog down to a quarter of this, its streams of the
+    /// skipped topics catch up from history (or get `resync` where history no longer reaches back).
+    public var maxLoopBacklogBytes = 32 << 20
+    /// Event-loop threads for client connections (`--threads`, `SSE_THREADS`); default one per core. The Redis
+    /// subscription has one more thread of its own.
     public var threads = System.coreCount
 
     public init(nodeID: String = GatewayConfiguration.defaultNodeID()) {

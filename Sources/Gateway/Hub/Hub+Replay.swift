@@ -1,5 +1,6 @@
 import NIOCore
 import SSEProtocol
+import Synchronization
 
 extension Hub {
     /// Sends a reconnecting stream the history after its id, in the stream's dialect, once its topics are
@@ -25,6 +26,12 @@ extension Hub {
                     }
                     let sent = connection.finishReplay(history: frames)
                     stats.replayedEvents.add(sent, ordering: .relaxed)
+                    if connection.isReplaying {
+                        // A catch-up was asked for meanwhile: read on from what was just sent.
+                        self.replay(
+                            connection, topics: topics, after: connection.lastSentID ?? id,
+                            once: loop.makeSucceededVoidFuture())
+                    }
                 case .success(.unknownID):
                     connection.writeControl(ResyncNotice.frame(reason: "unknown-last-event-id", topics: nil))
                     stats.resyncs.add(1, ordering: .relaxed)
@@ -39,4 +46,38 @@ extension Hub {
                 }
             }
     }
+
+    /// A loop that shed events has worked off its backlog: each of its streams of the skipped topics is sent the
+    /// history after the last event it was sent (after `after`, the last id relayed before the shedding, for a
+    /// stream that had none), while new live events wait behind that replay as on a reconnect. A stream still
+    /// replaying reads once more when that replay ends (``SSEConnection/requestCatchUp()``).
+    func catchUp(loop index: Int, topics: Set<Topic>, after: EventID?) {
+        let box = loops[index]
+        let stats = self.stats
+        box.eventLoop.execute { [self] in
+            let loopHub = box.value
+            loopHub.endTickIfScheduled()  // the events handed over before the shedding go out first
+            let ready = box.eventLoop.makeSucceededVoidFuture()
+            var caughtUp = 0
+            for connection in loopHub.streams(of: topics) {
+                guard let resumeAfter = connection.lastSentID ?? after else {
+                    // Nothing to resume from: no reliable event reached the node before the shedding.
+                    connection.writeControl(ResyncNotice.frame(reason: "node-overloaded", topics: Array(topics)))
+                    stats.resyncs.add(1, ordering: .relaxed)
+                    continue
+                }
+                caughtUp += 1
+                if connection.requestCatchUp() {
+                    replay(connection, topics: connection.topics, after: resumeAfter, once: ready)
+                }
+            }
+            stats.caughtUpStreams.add(caughtUp, ordering: .relaxed)
+        }
+    }
+}
+
+/// The bytes of event frames handed to one loop and not yet delivered there: added on the subscriber's loop when an
+/// event is handed over, subtracted on the loop once it is delivered.
+final class LoopBacklog: Sendable {
+    let bytes = Atomic<Int>(0)
 }

@@ -16,6 +16,8 @@ public final class Hub: Sendable {
     let logger: Logger
     /// History reads for replays (``replay(_:topics:after:once:)``).
     let history: HistoryReader
+    /// Bytes of event frames handed to each loop and not yet delivered there.
+    let backlogs: [LoopBacklog]
 
     init(
         eventLoops: [any EventLoop], hubLoop: any EventLoop, stats: GatewayStats,
@@ -35,15 +37,23 @@ public final class Hub: Sendable {
         self.stats = stats
         self.logger = logger
         self.history = history
+        let backlogs = eventLoops.map { _ in LoopBacklog() }
+        self.backlogs = backlogs
         let registry = TopicRegistry(
-            loops: boxes, hubLoop: hubLoop, stats: stats, history: history, logger: logger)
+            loops: boxes, backlogs: backlogs, maxBacklogBytes: configuration.maxLoopBacklogBytes, hubLoop: hubLoop,
+            stats: stats, history: history, logger: logger)
         self.registry = NIOLoopBoundBox.makeBoxSendingValue(registry, eventLoop: hubLoop)
     }
 
     /// Binds the registry to the Redis subscriber and starts every loop's heartbeat timer.
     func start(subscriber: RedisSubscriber) {
         let registry = self.registry
-        hubLoop.execute { registry.value.subscriber = subscriber }
+        hubLoop.execute { [self] in
+            registry.value.subscriber = subscriber
+            registry.value.onLoopCaughtUp = { [unowned self] index, topics, after in
+                catchUp(loop: index, topics: topics, after: after)
+            }
+        }
         for box in loops {
             box.eventLoop.execute {
                 box.value.start(hub: NIOLoopBound(box.value, eventLoop: box.eventLoop))

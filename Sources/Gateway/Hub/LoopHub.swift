@@ -95,7 +95,7 @@ final class LoopHub {
 
     /// Takes one event for the streams of `topic` on this loop, each in its dialect. Streams of this one topic get
     /// it at the end of the loop tick, with the topic's other events of the tick, in one write and one flush
-    /// (``endOfTick()``); streams of several topics get it now, written, and flushed at the end of the tick. A
+    /// (``endTick()``); streams of several topics get it now, written, and flushed at the end of the tick. A
     /// stream whose dialect has no frame joined after the hub encoded the message (before its opening comment, so it
     /// was promised nothing) and is skipped, as a stream on a loop the hub did not hop to would be.
     func deliver(topic: Topic, frames: DialectFrames, id: EventID?) {
@@ -117,13 +117,13 @@ final class LoopHub {
         if !flushScheduled {
             flushScheduled = true
             // Queued behind the deliveries already waiting on this loop, so a burst is written once.
-            eventLoop.assumeIsolated().execute { [self] in endOfTick() }
+            eventLoop.assumeIsolated().execute { [self] in endTick() }
         }
     }
 
     /// Writes each topic's batch of the tick to its single-topic streams (one pass over them), then flushes the
     /// multi-topic streams written to during the tick.
-    private func endOfTick() {
+    func endTick() {
         flushScheduled = false
         let current = batches
         batches.removeAll()
@@ -144,24 +144,32 @@ final class LoopHub {
         unflushed.removeAll(keepingCapacity: unflushed.count < 4096)
     }
 
+    /// Ends the tick now if events are waiting for it (before a notice or a catch-up that must follow them).
+    func endTickIfScheduled() {
+        if flushScheduled { endTick() }
+    }
+
     /// Sends a control frame (a resync notice) to every stream of the topics, or of all topics when nil.
     @discardableResult
     func broadcast(_ frame: ByteBuffer, topics: Set<Topic>?) -> Int {
-        if flushScheduled { endOfTick() }  // the events that arrived before the notice go first
-        var seen = Set<ObjectIdentifier>()
+        endTickIfScheduled()  // the events that arrived before the notice go first
+        let targets = topics.map { streams(of: $0) } ?? Array(connections.values)
+        for connection in targets { connection.writeControl(frame) }
+        return targets.count
+    }
+
+    /// The streams following any of `topics`, each once.
+    func streams(of topics: Set<Topic>) -> [SSEConnection] {
         var targets: [SSEConnection] = []
-        if let topics {
-            for topic in topics {
-                targets += singles[topic] ?? []
-                targets += multiTopic[topic].map { Array($0.values) } ?? []
+        var seen = Set<ObjectIdentifier>()
+        for topic in topics {
+            for connection in singles[topic] ?? [] { targets.append(connection) }
+            guard let shared = multiTopic[topic] else { continue }
+            for connection in shared.values where seen.insert(ObjectIdentifier(connection)).inserted {
+                targets.append(connection)
             }
-        } else {
-            targets = Array(connections.values)
         }
-        for connection in targets where seen.insert(ObjectIdentifier(connection)).inserted {
-            connection.writeControl(frame)
-        }
-        return seen.count
+        return targets
     }
 
     private func sendHeartbeats() {

@@ -38,6 +38,8 @@ final class SSEConnection {
     private(set) var lastSentID: EventID?
     private let maxUnsentBytes: Int
     private let stats: GatewayStats
+    /// A catch-up was asked for during a replay (``requestCatchUp()``).
+    private var replayAgain = false
     /// Called once when the stream ends, with whether it ended in an error.
     var onClose: ((SSEConnection) -> Void)?
 
@@ -126,14 +128,45 @@ final class SSEConnection {
         return sent
     }
 
+    /// The loop shed events this stream should have had: true when the stream was live and now parks live frames
+    /// until ``finishReplay(history:resetLastID:)`` (the caller starts the history read). A stream already replaying
+    /// is marked instead: its replay, when it finishes, sends its history but drops what it parked and stays in
+    /// replay for one more read (``isReplaying``), since what it parked may lie after the skipped events.
+    func requestCatchUp() -> Bool {
+        switch state {
+        case .live:
+            state = .replaying(parked: [], bytes: 0)
+            return true
+        case .replaying:
+            replayAgain = true
+            return false
+        case .closed:
+            return false
+        }
+    }
+
+    /// Waiting for a history read (a reconnect's replay or a catch-up).
+    var isReplaying: Bool {
+        if case .replaying = state { return true }
+        return false
+    }
+
     /// Ends the replay: sends the history frames (already in the stream's dialect), then the parked live frames
     /// newer than what was sent. Returns the number of history frames sent.
     /// With `resetLastID` (after a resync) the client's id is forgotten: it came from data Redis no longer has.
     @discardableResult
     func finishReplay(history: [(frame: ByteBuffer, id: EventID)], resetLastID: Bool = false) -> Int {
-        guard case .replaying(let parked, _) = state else { return 0 }
+        guard case .replaying(var parked, _) = state else { return 0 }
         state = .live
-        if resetLastID { lastSentID = nil }
+        if resetLastID {
+            lastSentID = nil
+            replayAgain = false  // the client reloads its state: nothing to resume
+        }
+        if replayAgain {
+            replayAgain = false
+            state = .replaying(parked: [], bytes: 0)
+            parked = []
+        }
         var sent = 0
         for item in history where lastSentID.map({ item.id > $0 }) ?? true {
             lastSentID = item.id

@@ -33,8 +33,23 @@ final class TopicRegistry {
         case running(parked: [(Topic, ServerSentEvent)])
     }
 
+    /// A loop that was handed no live events since its backlog passed the limit.
+    private struct Shedding {
+        /// The topics whose events it was not handed.
+        var topics: Set<Topic>
+        /// The last reliable id relayed before the first skipped event.
+        let after: EventID?
+    }
+
     var subscriber: RedisSubscriber?
+    /// Called (on the hub loop) when a shedding loop's backlog is down to a quarter of the limit, with the loop's
+    /// index, the skipped topics and the id before the first skipped event: its streams catch up from history.
+    var onLoopCaughtUp: ((Int, Set<Topic>, EventID?) -> Void)?
     private let loops: [NIOLoopBoundBox<LoopHub>]
+    private let backlogs: [LoopBacklog]
+    private let maxBacklogBytes: Int
+    private var shedding: [Shedding?]
+    private var recoveryCheck: Scheduled<Void>?
     private let hubLoop: any EventLoop
     private let stats: GatewayStats
     private let history: HistoryReader
@@ -47,10 +62,13 @@ final class TopicRegistry {
     private let allocator = ByteBufferAllocator()
 
     init(
-        loops: [NIOLoopBoundBox<LoopHub>], hubLoop: any EventLoop, stats: GatewayStats, history: HistoryReader,
-        logger: Logger
+        loops: [NIOLoopBoundBox<LoopHub>], backlogs: [LoopBacklog], maxBacklogBytes: Int, hubLoop: any EventLoop,
+        stats: GatewayStats, history: HistoryReader, logger: Logger
     ) {
         self.loops = loops
+        self.backlogs = backlogs
+        self.maxBacklogBytes = maxBacklogBytes
+        self.shedding = Array(repeating: nil, count: loops.count)
         self.hubLoop = hubLoop
         self.stats = stats
         self.history = history
@@ -166,6 +184,7 @@ final class TopicRegistry {
     /// Encodes an event once per dialect the topic's streams use and hands the frames to each loop holding streams
     /// of the topic (one hop per loop). An engine-only topic costs one encode and no parsing.
     private func relay(_ topic: Topic, _ event: ServerSentEvent) {
+        let previousID = lastRelayedID
         if let id = event.id {
             if let last = lastRelayedID, id <= last { return }  // already relayed (backfill seam)
             lastRelayedID = id
@@ -174,14 +193,66 @@ final class TopicRegistry {
         let frames = DialectFrames(encoding: event, for: entry.dialects, allocator: allocator)
         stats.countEncodes(frames.encoded)
         let id = event.id
+        let bytes = frames.bytes
         for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
             let box = loops[index]
             if box.eventLoop.inEventLoop {
                 box.value.deliver(topic: topic, frames: frames, id: id)
-            } else {
-                box.eventLoop.execute { box.value.deliver(topic: topic, frames: frames, id: id) }
+                continue
+            }
+            let backlog = backlogs[index]
+            if shedding[index] != nil || backlog.bytes.load(ordering: .relaxed) > maxBacklogBytes {
+                shed(topic, loop: index, streams: count, after: previousID)
+                continue
+            }
+            backlog.bytes.add(bytes, ordering: .relaxed)
+            box.eventLoop.execute {
+                box.value.deliver(topic: topic, frames: frames, id: id)
+                backlog.bytes.subtract(bytes, ordering: .relaxed)
             }
         }
+    }
+
+    // MARK: Loops that fall behind
+
+    /// Skips handing an event to a loop whose backlog is past the limit; the loop's streams of the topic catch up
+    /// from history once it has worked its backlog down (``checkShedding()``).
+    private func shed(_ topic: Topic, loop index: Int, streams: Int, after: EventID?) {
+        stats.shedDeliveries.add(streams, ordering: .relaxed)
+        if shedding[index] != nil {
+            shedding[index]!.topics.insert(topic)
+            return
+        }
+        shedding[index] = Shedding(topics: [topic], after: after)
+        logger.warning(
+            "event loop behind: shedding its live events until it catches up, then its streams read them from history",
+            metadata: [
+                "sse.loop": "\(index)", "sse.backlog_bytes": "\(backlogs[index].bytes.load(ordering: .relaxed))",
+                "sse.max_loop_backlog": "\(maxBacklogBytes)",
+            ])
+        scheduleSheddingCheck()
+    }
+
+    private func scheduleSheddingCheck() {
+        guard recoveryCheck == nil else { return }
+        recoveryCheck = hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { [self] in
+            recoveryCheck = nil
+            checkShedding()
+        }
+    }
+
+    /// Ends the shedding of every loop whose backlog is down to a quarter of the limit.
+    private func checkShedding() {
+        for index in shedding.indices {
+            guard let state = shedding[index], backlogs[index].bytes.load(ordering: .relaxed) <= maxBacklogBytes / 4
+            else { continue }
+            shedding[index] = nil
+            logger.info(
+                "event loop caught up: its streams read what it skipped from history",
+                metadata: ["sse.loop": "\(index)", "sse.topics": "\(state.topics.count)"])
+            onLoopCaughtUp?(index, state.topics, state.after)
+        }
+        if shedding.contains(where: { $0 != nil }) { scheduleSheddingCheck() }
     }
 
     // MARK: Backfill after a Redis reconnect

@@ -33,6 +33,10 @@ public final class GatewayStats: Sendable {
     let redisReconnects = Atomic<Int>(0)
     let subscribedTopics = Atomic<Int>(0)
     let backfilledEvents = Atomic<Int>(0)
+    /// Live deliveries not handed to an event loop that was too far behind (one per stream per event; those
+    /// streams catch up from history), and the streams that caught up that way.
+    let shedDeliveries = Atomic<Int>(0)
+    let caughtUpStreams = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
     /// Live messages encoded into each dialect's frame by the hub: at most one per dialect per message, and only
     /// for dialects some stream of the topic uses. A plain event is encoded once and counted as `engine`, whatever

@@ -46,6 +46,8 @@ final class MetricsBridge: Sendable {
                 counter("sse_heartbeats_sent_total") { $0.heartbeatsSent.load(ordering: .relaxed) },
                 counter("sse_redis_reconnects_total") { $0.redisReconnects.load(ordering: .relaxed) },
                 counter("sse_redis_backfilled_events_total") { $0.backfilledEvents.load(ordering: .relaxed) },
+                counter("sse_shed_deliveries_total") { $0.shedDeliveries.load(ordering: .relaxed) },
+                counter("sse_caught_up_streams_total") { $0.caughtUpStreams.load(ordering: .relaxed) },
             ]
             + Dialect.allCases.map { dialect in
                 counter("sse_dialect_encodes_total", [("dialect", dialect.rawValue)]) { $0.dialectEncodes(dialect) }

@@ -36,6 +36,8 @@ struct MetricsSnapshot: Encodable {
     var replayedEvents: Int
     var resyncs: Int
     var heartbeatsSent: Int
+    var shedDeliveries: Int
+    var caughtUpStreams: Int
     /// Live messages encoded per dialect (see ``GatewayStats/countEncodes(_:)``), keyed by dialect name.
     var dialectEncodes: [String: Int]
     var redis: Redis
@@ -60,6 +62,8 @@ struct MetricsSnapshot: Encodable {
         case replayedEvents = "replayed_events"
         case resyncs
         case heartbeatsSent = "heartbeats_sent"
+        case shedDeliveries = "shed_deliveries"
+        case caughtUpStreams = "caught_up_streams"
         case dialectEncodes = "dialect_encodes"
         case redis
     }
@@ -85,6 +89,8 @@ struct MetricsSnapshot: Encodable {
         replayedEvents = stats.replayedEvents.load(ordering: .relaxed)
         resyncs = stats.resyncs.load(ordering: .relaxed)
         heartbeatsSent = stats.heartbeatsSent.load(ordering: .relaxed)
+        shedDeliveries = stats.shedDeliveries.load(ordering: .relaxed)
+        caughtUpStreams = stats.caughtUpStreams.load(ordering: .relaxed)
         dialectEncodes = Dictionary(
             uniqueKeysWithValues: Dialect.allCases.map { ($0.rawValue, stats.dialectEncodes($0)) })
         redis = Redis(

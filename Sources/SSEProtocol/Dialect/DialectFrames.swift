@@ -13,6 +13,8 @@ public struct DialectFrames: Sendable {
     private var turbo: ByteBuffer?
     /// The dialects whose frames were encoded (a shared plain frame counts once, as ``Dialect/engine``).
     public private(set) var encoded: DialectSet = []
+    /// The bytes of the encoded frames (a shared plain frame counts once): what holding these frames costs.
+    public private(set) var bytes = 0
 
     public init(
         encoding event: ServerSentEvent, for dialects: DialectSet,
@@ -25,6 +27,7 @@ public struct DialectFrames: Sendable {
             var frame = allocator.buffer(capacity: event.data.readableBytes + 64)
             SSEEncoder.event(event, into: &frame)
             encoded = .engine
+            bytes = frame.readableBytes
             if dialects.contains(.engine) { engine = frame }
             if dialects.contains(.htmx) { htmx = frame }
             if dialects.contains(.datastar) { datastar = frame }
@@ -36,6 +39,7 @@ public struct DialectFrames: Sendable {
             dialect.encode(event, patch: patch, into: &frame)
             self[dialect] = frame
             encoded.insert(DialectSet(dialect))
+            bytes += frame.readableBytes
         }
     }
 
