@@ -1,6 +1,5 @@
 import NIOCore
 import SSEProtocol
-import Synchronization
 
 extension Hub {
     /// Sends a reconnecting stream the history after its id, in the stream's dialect, once its topics are
@@ -74,10 +73,4 @@ extension Hub {
             stats.caughtUpStreams.add(caughtUp, ordering: .relaxed)
         }
     }
-}
-
-/// The bytes of event frames handed to one loop and not yet delivered there: added on the subscriber's loop when an
-/// event is handed over, subtracted on the loop once it is delivered.
-final class LoopBacklog: Sendable {
-    let bytes = Atomic<Int>(0)
 }

@@ -16,8 +16,6 @@ public final class Hub: Sendable {
     let logger: Logger
     /// History reads for replays (``replay(_:topics:after:once:)``).
     let history: HistoryReader
-    /// Bytes of event frames handed to each loop and not yet delivered there.
-    let backlogs: [LoopBacklog]
 
     init(
         eventLoops: [any EventLoop], hubLoop: any EventLoop, stats: GatewayStats,
@@ -37,11 +35,11 @@ public final class Hub: Sendable {
         self.stats = stats
         self.logger = logger
         self.history = history
-        let backlogs = eventLoops.map { _ in LoopBacklog() }
-        self.backlogs = backlogs
+        let shedding = LoopShedding(
+            loops: boxes.count, maxBytes: configuration.maxLoopBacklogBytes, hubLoop: hubLoop, stats: stats,
+            logger: logger)
         let registry = TopicRegistry(
-            loops: boxes, backlogs: backlogs, maxBacklogBytes: configuration.maxLoopBacklogBytes, hubLoop: hubLoop,
-            stats: stats, history: history, logger: logger)
+            loops: boxes, shedding: shedding, hubLoop: hubLoop, stats: stats, history: history, logger: logger)
         self.registry = NIOLoopBoundBox.makeBoxSendingValue(registry, eventLoop: hubLoop)
     }
 
@@ -50,7 +48,7 @@ public final class Hub: Sendable {
         let registry = self.registry
         hubLoop.execute { [self] in
             registry.value.subscriber = subscriber
-            registry.value.onLoopCaughtUp = { [unowned self] index, topics, after in
+            registry.value.shedding.onCaughtUp = { [unowned self] index, topics, after in
                 catchUp(loop: index, topics: topics, after: after)
             }
         }
@@ -70,12 +68,23 @@ public final class Hub: Sendable {
         loops[loopIndex[ObjectIdentifier(eventLoop)]!].value
     }
 
-    /// Registers a stream's topics and dialect on the node; completes (on the hub loop) once Redis confirms the
-    /// subscriptions.
+    /// Registers a stream's topics and dialect on the node; call on the stream's loop. The returned future (on
+    /// that loop) completes once Redis confirms the subscriptions. The streams that open on a loop during one tick
+    /// are registered with one hop to the hub loop, and released with one hop back.
     func join(_ topics: [Topic], loop: Int, dialect: Dialect) -> EventLoopFuture<Void> {
-        let promise = hubLoop.makePromise(of: Void.self)
-        let registry = self.registry
-        hubLoop.execute { registry.value.join(topics, loop: loop, dialect: dialect, promise: promise) }
+        let box = loops[loop]
+        let promise = box.eventLoop.makePromise(of: Void.self)
+        let loopHub = box.value
+        loopHub.pendingJoins.append(JoinRequest(topics: topics, dialect: dialect, promise: promise))
+        if loopHub.pendingJoins.count == 1 {
+            let registry = self.registry
+            let hubLoop = self.hubLoop
+            box.eventLoop.assumeIsolated().execute {
+                let requests = box.value.pendingJoins
+                box.value.pendingJoins.removeAll()
+                hubLoop.execute { registry.value.join(requests, loop: loop) }
+            }
+        }
         return promise.futureResult
     }
 

@@ -20,6 +20,8 @@ final class LoopHub {
     /// `event: heartbeat` with empty data (an empty `data:` line makes EventSource dispatch it).
     private let heartbeatEventFrame: ByteBuffer
     private var drainWaiters: [EventLoopPromise<Void>] = []
+    /// Streams opened during this tick and not yet sent to the hub loop to be registered (``Hub/join(_:loop:dialect:)``).
+    var pendingJoins: [JoinRequest] = []
     /// Streams written to since the last flush pass, each once (``SSEConnection/flushPending``), flushed at the end
     /// of the loop tick.
     private var unflushed: [SSEConnection] = []

@@ -111,10 +111,7 @@ final class SSEConnection {
             if joined.events == batch.items.count {
                 deliveredThrough = batch.lastSequence
                 if let last = batch.lastID { lastSentID = last }
-                context.writeAndFlush(NIOAny(joined.frame), promise: nil)
-                lastWrite = now
-                // Past the high water mark (the byte limit, counting what the socket did not take): too slow.
-                if !context.channel.isWritable { cutSlowConsumer() }
+                send(joined.frame, now: now)
                 return joined.events
             }
         }
@@ -190,18 +187,21 @@ final class SSEConnection {
     /// Writes bytes that are not events (a comment, `retry:`, a resync notice).
     func writeControl(_ bytes: ByteBuffer) {
         guard isOpen else { return }
-        write(bytes)
+        send(bytes)
     }
 
     func heartbeatIfIdle(now: NIODeadline, interval: TimeAmount, frame: ByteBuffer) -> Bool {
         guard case .live = state, now - lastWrite >= interval else { return false }
-        write(frame)
+        send(frame, now: now)
         return true
     }
 
-    private func write(_ frame: ByteBuffer) {
-        context.write(NIOAny(frame), promise: nil)
-        flushAndCheck()
+    /// Writes and flushes in one pass down the pipeline.
+    private func send(_ frame: ByteBuffer, now: NIODeadline = .now()) {
+        context.writeAndFlush(NIOAny(frame), promise: nil)
+        lastWrite = now
+        // Past the high water mark (the byte limit, counting what the socket did not take): too slow.
+        if !context.channel.isWritable { cutSlowConsumer() }
     }
 
     /// Flushes frames written by ``deliver(_:id:)``.

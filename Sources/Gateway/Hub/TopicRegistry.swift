@@ -25,6 +25,8 @@ final class TopicRegistry {
     private struct Waiter {
         var topics: Set<Topic>
         let promise: EventLoopPromise<Void>
+        /// The stream's loop, where the promise completes.
+        let loop: Int
     }
 
     private enum Backfill {
@@ -33,23 +35,10 @@ final class TopicRegistry {
         case running(parked: [(Topic, ServerSentEvent)])
     }
 
-    /// A loop that was handed no live events since its backlog passed the limit.
-    private struct Shedding {
-        /// The topics whose events it was not handed.
-        var topics: Set<Topic>
-        /// The last reliable id relayed before the first skipped event.
-        let after: EventID?
-    }
-
     var subscriber: RedisSubscriber?
-    /// Called (on the hub loop) when a shedding loop's backlog is down to a quarter of the limit, with the loop's
-    /// index, the skipped topics and the id before the first skipped event: its streams catch up from history.
-    var onLoopCaughtUp: ((Int, Set<Topic>, EventID?) -> Void)?
+    /// Which loops are too far behind to be handed events.
+    let shedding: LoopShedding
     private let loops: [NIOLoopBoundBox<LoopHub>]
-    private let backlogs: [LoopBacklog]
-    private let maxBacklogBytes: Int
-    private var shedding: [Shedding?]
-    private var recoveryCheck: Scheduled<Void>?
     private let hubLoop: any EventLoop
     private let stats: GatewayStats
     private let history: HistoryReader
@@ -62,13 +51,11 @@ final class TopicRegistry {
     private let allocator = ByteBufferAllocator()
 
     init(
-        loops: [NIOLoopBoundBox<LoopHub>], backlogs: [LoopBacklog], maxBacklogBytes: Int, hubLoop: any EventLoop,
-        stats: GatewayStats, history: HistoryReader, logger: Logger
+        loops: [NIOLoopBoundBox<LoopHub>], shedding: LoopShedding, hubLoop: any EventLoop, stats: GatewayStats,
+        history: HistoryReader, logger: Logger
     ) {
         self.loops = loops
-        self.backlogs = backlogs
-        self.maxBacklogBytes = maxBacklogBytes
-        self.shedding = Array(repeating: nil, count: loops.count)
+        self.shedding = shedding
         self.hubLoop = hubLoop
         self.stats = stats
         self.history = history
@@ -77,20 +64,25 @@ final class TopicRegistry {
 
     // MARK: Streams joining and leaving
 
-    func join(_ requested: [Topic], loop: Int, dialect: Dialect, promise: EventLoopPromise<Void>) {
+    /// Registers the streams that opened on one loop during one of its ticks (``Hub/join(_:loop:dialect:)``), with
+    /// one `SUBSCRIBE` for the topics new to the node; each stream's promise (on its loop) completes once its topics
+    /// are confirmed.
+    func join(_ requests: [JoinRequest], loop: Int) {
         var newTopics: [Topic] = []
-        for topic in requested {
-            if topics[topic] == nil {
-                topics[topic] = Entry(streamsPerLoop: Array(repeating: 0, count: loops.count), streams: 0)
-                newTopics.append(topic)
+        for request in requests {
+            for topic in request.topics {
+                if topics[topic] == nil {
+                    topics[topic] = Entry(streamsPerLoop: Array(repeating: 0, count: loops.count), streams: 0)
+                    newTopics.append(topic)
+                }
+                topics[topic]!.streamsPerLoop[loop] += 1
+                topics[topic]!.streams += 1
+                topics[topic]!.streamsPerDialect[request.dialect, default: 0] += 1
+                topics[topic]!.dialects.insert(DialectSet(request.dialect))
             }
-            topics[topic]!.streamsPerLoop[loop] += 1
-            topics[topic]!.streams += 1
-            topics[topic]!.streamsPerDialect[dialect, default: 0] += 1
-            topics[topic]!.dialects.insert(DialectSet(dialect))
+            waiters.append(Waiter(topics: Set(request.topics), promise: request.promise, loop: loop))
         }
         stats.subscribedTopics.store(topics.count, ordering: .relaxed)
-        waiters.append(Waiter(topics: Set(requested), promise: promise))
         if !newTopics.isEmpty, let subscriber {
             subscriber.requestFuture(.subscribe, newTopics.map(\.channel)).hop(to: hubLoop).assumeIsolated()
                 .whenComplete { [self] result in
@@ -131,13 +123,18 @@ final class TopicRegistry {
         }
     }
 
-    /// Completes the joins whose topics are all confirmed on a live Redis connection.
+    /// Completes the joins whose topics are all confirmed on a live Redis connection: one hop to each loop with
+    /// streams to release.
     private func releaseWaiters() {
         guard redisUp else { return }
+        var ready: [[EventLoopPromise<Void>]] = Array(repeating: [], count: loops.count)
         waiters.removeAll { waiter in
-            let ready = waiter.topics.allSatisfy { topics[$0]?.confirmed ?? true }
-            if ready { waiter.promise.succeed(()) }
-            return ready
+            guard waiter.topics.allSatisfy({ topics[$0]?.confirmed ?? true }) else { return false }
+            ready[waiter.loop].append(waiter.promise)
+            return true
+        }
+        for (index, promises) in ready.enumerated() where !promises.isEmpty {
+            loops[index].eventLoop.execute { for promise in promises { promise.succeed(()) } }
         }
     }
 
@@ -200,59 +197,14 @@ final class TopicRegistry {
                 box.value.deliver(topic: topic, frames: frames, id: id)
                 continue
             }
-            let backlog = backlogs[index]
-            if shedding[index] != nil || backlog.bytes.load(ordering: .relaxed) > maxBacklogBytes {
-                shed(topic, loop: index, streams: count, after: previousID)
-                continue
-            }
+            guard shedding.admit(topic, loop: index, streams: count, after: previousID) else { continue }
+            let backlog = shedding.backlogs[index]
             backlog.bytes.add(bytes, ordering: .relaxed)
             box.eventLoop.execute {
                 box.value.deliver(topic: topic, frames: frames, id: id)
                 backlog.bytes.subtract(bytes, ordering: .relaxed)
             }
         }
-    }
-
-    // MARK: Loops that fall behind
-
-    /// Skips handing an event to a loop whose backlog is past the limit; the loop's streams of the topic catch up
-    /// from history once it has worked its backlog down (``checkShedding()``).
-    private func shed(_ topic: Topic, loop index: Int, streams: Int, after: EventID?) {
-        stats.shedDeliveries.add(streams, ordering: .relaxed)
-        if shedding[index] != nil {
-            shedding[index]!.topics.insert(topic)
-            return
-        }
-        shedding[index] = Shedding(topics: [topic], after: after)
-        logger.warning(
-            "event loop behind: shedding its live events until it catches up, then its streams read them from history",
-            metadata: [
-                "sse.loop": "\(index)", "sse.backlog_bytes": "\(backlogs[index].bytes.load(ordering: .relaxed))",
-                "sse.max_loop_backlog": "\(maxBacklogBytes)",
-            ])
-        scheduleSheddingCheck()
-    }
-
-    private func scheduleSheddingCheck() {
-        guard recoveryCheck == nil else { return }
-        recoveryCheck = hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { [self] in
-            recoveryCheck = nil
-            checkShedding()
-        }
-    }
-
-    /// Ends the shedding of every loop whose backlog is down to a quarter of the limit.
-    private func checkShedding() {
-        for index in shedding.indices {
-            guard let state = shedding[index], backlogs[index].bytes.load(ordering: .relaxed) <= maxBacklogBytes / 4
-            else { continue }
-            shedding[index] = nil
-            logger.info(
-                "event loop caught up: its streams read what it skipped from history",
-                metadata: ["sse.loop": "\(index)", "sse.topics": "\(state.topics.count)"])
-            onLoopCaughtUp?(index, state.topics, state.after)
-        }
-        if shedding.contains(where: { $0 != nil }) { scheduleSheddingCheck() }
     }
 
     // MARK: Backfill after a Redis reconnect
