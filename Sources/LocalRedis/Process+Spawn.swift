@@ -18,6 +18,14 @@ public func spawnProcess(
     posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&fileActions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+    // Nothing else is inherited. SwiftNIO's sockets are not close-on-exec, so a child would otherwise hold a copy of
+    // every connection the caller had open at that moment: when the caller closed one, the peer would never see the
+    // close (the child keeps the socket open), which made tests wait in vain for a closed stream or response.
+    if let closeFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+        // glibc 2.34+; Swift's Glibc module does not declare it.
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        _ = unsafeBitCast(closeFrom, to: AddCloseFrom.self)(&fileActions, 3)
+    }
     let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var merged = ProcessInfo.processInfo.environment

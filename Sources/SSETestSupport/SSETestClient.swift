@@ -46,7 +46,7 @@ public final class SSETestClient: Sendable {
     public static func open(
         port: Int, path: String, headers: [(String, String)] = [], reading: Bool = true, rawRequest: String? = nil
     ) async throws -> SSETestClient {
-        let box = Locked<SSETestClient?>(nil)
+        let box = Locked(Inbox())
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(.autoRead, value: reading)
         if !reading { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4096) }
@@ -56,7 +56,14 @@ public final class SSETestClient: Sendable {
             }
         }.connect(host: "127.0.0.1", port: port).get()
         let client = SSETestClient(channel: channel)
-        box.withLock { $0 = client }
+        // The server may answer, or close, before this task gets here (a head timeout on a loaded machine): what
+        // arrived meanwhile is handed over now, in order, under the same lock that later reads take.
+        box.withLock { inbox in
+            inbox.client = client
+            for buffer in inbox.early { client.received(buffer) }
+            if inbox.closed { client.closedByPeer() }
+            inbox.early = []
+        }
         var request = rawRequest ?? "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n"
         if rawRequest == nil {
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
@@ -147,20 +154,31 @@ public final class SSETestClient: Sendable {
     }
 }
 
-/// Hands everything the channel reads to its ``SSETestClient``.
+/// What a channel read before its ``SSETestClient`` existed.
+private struct Inbox {
+    var client: SSETestClient?
+    var early: [ByteBuffer] = []
+    var closed = false
+}
+
+/// Hands everything the channel reads to its ``SSETestClient`` (keeping it until the client exists).
 private final class Recorder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    let client: Locked<SSETestClient?>
+    let inbox: Locked<Inbox>
 
-    init(client: Locked<SSETestClient?>) { self.client = client }
+    init(client inbox: Locked<Inbox>) { self.inbox = inbox }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        client.withLock { $0 }?.received(buffer)
+        inbox.withLock { inbox in
+            if let client = inbox.client { client.received(buffer) } else { inbox.early.append(buffer) }
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        client.withLock { $0 }?.closedByPeer()
+        inbox.withLock { inbox in
+            if let client = inbox.client { client.closedByPeer() } else { inbox.closed = true }
+        }
     }
 }
 
