@@ -6,8 +6,9 @@ import SSEProtocol
 /// Serves one HTTP connection: the probe and metrics routes, and `GET /sse`, which turns the connection into an
 /// event stream owned by the loop's ``LoopHub``.
 ///
-/// Plain routes answer synchronously and support keep-alive. An accepted stream's response is close-delimited: the
-/// HTTP encoder is removed and frames are written to the socket as they are (no chunk framing per event).
+/// Plain routes answer synchronously and support keep-alive. An accepted stream's response is close-delimited: this
+/// handler and the HTTP encoder and decoder leave the pipeline to an ``SSEStreamHandler``, and frames are written to
+/// the socket as they are (no chunk framing per event).
 final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -18,7 +19,6 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let requestDecoder: any RemovableChannelHandler
     private var head: HTTPRequestHead?
     private var headTimeout: Scheduled<Void>?
-    private var stream: SSEConnection?
     private var headerTooLarge = false
     /// The request being answered is a `GET /sse` (its refusals count in the stream error rate).
     private var answeringStream = false
@@ -47,7 +47,6 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
-            guard stream == nil else { return }  // a stream's client has nothing more to say
             headTimeout?.cancel()
             headTimeout = nil
             head = requestHead
@@ -58,7 +57,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .body:
             break  // bodies are not used by any route; they are read and dropped
         case .end:
-            guard stream == nil, let requestHead = head else { return }
+            guard let requestHead = head else { return }
             head = nil
             route(requestHead, context: context)
         }
@@ -66,13 +65,11 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         headTimeout?.cancel()
-        stream?.channelClosed()
-        stream = nil
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if stream == nil, let parserError = error as? HTTPParserError {
+        if let parserError = error as? HTTPParserError {
             gateway.stats.requests.add(1, ordering: .relaxed)
             gateway.stats.rejectedRequests.add(1, ordering: .relaxed)
             let failure =
@@ -220,7 +217,6 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             heartbeatAsEvent: request.heartbeatAsEvent, replaying: request.lastEventID != nil,
             lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
         streamHandler.connection = connection
-        stream = connection
         let hub = gateway.hub
         let loopHub = hub.loopHub(for: streamContext.eventLoop)
         let loopIndex = loopHub.index

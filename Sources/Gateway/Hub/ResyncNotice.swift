@@ -10,8 +10,9 @@ import SSEProtocol
 /// ```
 /// Reasons: `history-trimmed` (events after the id were trimmed away), `unknown-last-event-id` (Redis does not
 /// know the id: it lost its data, or the id comes from another Redis), `redis-data-lost` (the node's own Redis
-/// link came back to an emptied Redis), `backfill-failed` (history could not be read after a reconnect), `node-overloaded` (the stream's event loop fell
-/// behind and skipped events before the node had relayed any reliable id to resume from).
+/// link came back to an emptied Redis), `backfill-failed` (history could not be read after a reconnect),
+/// `node-overloaded` (the stream's event loop fell behind and skipped events before the node had relayed any
+/// reliable id to resume from).
 enum ResyncNotice {
     static func frame(reason: String, topics: [Topic]?) -> ByteBuffer {
         var json = "{\"reason\":\"\(reason)\""

@@ -104,9 +104,8 @@ final class SSEConnection {
     /// of events written.
     func deliver(_ batch: inout TickBatch, now: NIODeadline, allocator: ByteBufferAllocator) -> Int {
         guard deliveredThrough < batch.lastSequence else { return 0 }
-        if case .live = state, deliveredThrough < batch.firstSequence,
-            batch.firstID.map({ first in lastSentID.map { $0 < first } ?? true }) ?? true
-        {
+        let hasSomeOfBatch = batch.firstID.map { first in lastSentID.map { $0 >= first } ?? false } ?? false
+        if case .live = state, deliveredThrough < batch.firstSequence, !hasSomeOfBatch {
             let joined = batch.joined(dialect, allocator: allocator)
             if joined.events == batch.items.count {
                 deliveredThrough = batch.lastSequence

@@ -193,10 +193,6 @@ final class TopicRegistry {
         let bytes = frames.bytes
         for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
             let box = loops[index]
-            if box.eventLoop.inEventLoop {
-                box.value.deliver(topic: topic, frames: frames, id: id)
-                continue
-            }
             guard shedding.admit(topic, loop: index, streams: count, after: previousID) else { continue }
             let backlog = shedding.backlogs[index]
             backlog.bytes.add(bytes, ordering: .relaxed)
