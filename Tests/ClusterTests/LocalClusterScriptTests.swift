@@ -19,6 +19,26 @@ extension EndToEnd {
             var environment: [String: String]
             var directory: String
             var httpPort: Int
+            var httpsPort: Int
+
+            /// A run folder of its own and free loopback ports for every process, with `nodes` gateway nodes.
+            static func fresh(_ purpose: String, nodes: Int) throws -> Run {
+                let directory = try makeDirectory(purpose)
+                let httpPort = try freeLoopbackPort()
+                let httpsPort = try freeLoopbackPort()
+                let binaries = URL(fileURLWithPath: GatewayProcess.executable).deletingLastPathComponent().path
+                return Run(
+                    environment: [
+                        "SSE_HTTP_PORT": "\(httpPort)", "SSE_HTTPS_PORT": "\(httpsPort)",
+                        "SSE_GATEWAY_BASE_PORT": "\(try freeConsecutivePorts(nodes))",
+                        "SSE_PUBLISHER_PORT": "\(try freeLoopbackPort())",
+                        "SSE_REDIS_PORT": "\(try freeLoopbackPort())",
+                        "SSE_RUN_DIR": directory, "SSE_BIN_DIR": binaries, "SSE_GATEWAY_NODES": "\(nodes)",
+                        "SSE_READY_TIMEOUT": "30",
+                    ], directory: directory, httpPort: httpPort, httpsPort: httpsPort)
+            }
+
+            var certificate: String { directory + "/tls/cert.pem" }
 
             func callAsFunction(_ command: String, _ extra: [String: String] = [:]) async throws -> ProgramResult {
                 try await runProgram(
@@ -36,19 +56,10 @@ extension EndToEnd {
         }
 
         @Test func upStartsEverythingOnceDownStopsExactlyWhatUpStarted() async throws {
-            let directory = try makeDirectory("local-cluster")
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let httpPort = try freeLoopbackPort()
-            let basePort = try freeConsecutivePorts(3)
-            let binaries = URL(fileURLWithPath: GatewayProcess.executable).deletingLastPathComponent().path
-            let run = Run(
-                environment: [
-                    "SSE_HTTP_PORT": "\(httpPort)", "SSE_GATEWAY_BASE_PORT": "\(basePort)",
-                    "SSE_PUBLISHER_PORT": "\(try freeLoopbackPort())", "SSE_REDIS_PORT": "\(try freeLoopbackPort())",
-                    "SSE_RUN_DIR": directory, "SSE_BIN_DIR": binaries, "SSE_GATEWAY_NODES": "3",
-                ], directory: directory, httpPort: httpPort)
+            let run = try Run.fresh("local-cluster", nodes: 3)
+            defer { try? FileManager.default.removeItem(atPath: run.directory) }
             do {
-                try await exercise(run, httpPort: httpPort, directory: directory)
+                try await exercise(run, httpPort: run.httpPort, directory: run.directory)
             } catch {
                 _ = try? await run("down")
                 throw error
@@ -59,6 +70,13 @@ extension EndToEnd {
             let up = try await run("up")
             #expect(up.status == 0, "up: \(up.output)")
             #expect(up.output.contains("Demo:     http://127.0.0.1:\(httpPort)/\n"))
+            #expect(
+                up.output.contains(
+                    "HTTPS:    https://127.0.0.1:\(run.httpsPort)/   (HTTP/2; self-signed certificate \(run.certificate))\n"
+                ))
+            #expect(up.output.contains("writing a self-signed certificate"))
+            try await expectHTTPS(run)
+            let certificate = try Data(contentsOf: URL(fileURLWithPath: run.certificate))
             #expect(up.output.contains("http://127.0.0.1:\(httpPort)/nodes/3/sse-metrics"))
             #expect(up.output.contains("Logs:     \(directory)/logs\n"))
             let pids = Self.processes.map { run.pid($0) }
@@ -102,7 +120,12 @@ extension EndToEnd {
             let again = try await run("up")
             #expect(again.status == 0, "second up: \(again.output)")
             #expect(!again.output.contains("starting"), "\(again.output)")
+            #expect(
+                !again.output.contains("writing a self-signed certificate") && !again.output.contains("reloading"),
+                "\(again.output)")
             #expect(Self.processes.map { run.pid($0) } == pids)
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: run.certificate)) == certificate, "the certificate is reused")
 
             let status = try await run("status")
             #expect(status.status == 0)
@@ -110,6 +133,10 @@ extension EndToEnd {
                 #expect(statusLine(status.output, name)?.hasSuffix(" ready") == true, "\(name): \(status.output)")
             }
             #expect(status.output.contains("Logs: \(directory)/logs"))
+            #expect(status.output.contains("Demo: http://127.0.0.1:\(httpPort)/\n"))
+            #expect(
+                status.output.contains(
+                    "HTTPS: https://127.0.0.1:\(run.httpsPort)/ (HTTP/2; certificate \(run.certificate))\n"))
 
             // A node that died is started again by the next `up`; the others are left alone.
             let second = try #require(run.pid("gateway-2"))
@@ -148,10 +175,31 @@ extension EndToEnd {
             #expect(recorded.filter(isAlive).isEmpty, "every process up started has stopped")
             #expect(Self.processes.allSatisfy { run.pid($0) == nil }, "pid files removed")
             #expect((try? await HTTPProbe.get(port: httpPort, path: "/lb-healthz")) == nil, "nothing listens any more")
+            #expect((try? await HTTPProbe.get(port: run.httpsPort, path: "/lb-healthz")) == nil, "nor on HTTPS")
             let downAgain = try await run("down")
             #expect(downAgain.status == 0, "down twice is safe: \(downAgain.output)")
         }
     }
+}
+
+/// The HTTPS front door answers over HTTP/2 with a certificate that curl, trusting only that certificate, accepts
+/// for 127.0.0.1 and for localhost; the key is readable by its owner only.
+private func expectHTTPS(_ run: EndToEnd.LocalClusterScriptTests.Run) async throws {
+    let curl = try findExecutable("curl")
+    for (host, extra) in [
+        ("127.0.0.1", [String]()), ("localhost", ["--resolve", "localhost:\(run.httpsPort):127.0.0.1"]),
+    ] {
+        let result = try await runProgram(
+            curl,
+            [
+                "-sS", "-o", "/dev/null", "--max-time", "5", "--cacert", run.certificate, "-w",
+                "%{http_version} %{http_code}",
+            ]
+                + extra + ["https://\(host):\(run.httpsPort)/"])
+        #expect(result.status == 0 && result.output == "2 200", "the demo page over HTTPS at \(host): \(result.output)")
+    }
+    let key = try FileManager.default.attributesOfItem(atPath: run.directory + "/tls/key.pem")
+    #expect((key[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 }
 
 /// The `status` line of process `name` (columns: name, pid, port, state).
@@ -167,7 +215,7 @@ private func isAlive(_ pid: Int32) -> Bool {
 }
 
 /// The first of `count` consecutive loopback ports that were all free a moment ago.
-private func freeConsecutivePorts(_ count: Int) throws -> Int {
+func freeConsecutivePorts(_ count: Int) throws -> Int {
     for _ in 0..<50 {
         let first = try freeLoopbackPort()
         if first + count <= 65535 && (1..<count).allSatisfy({ portIsFree(first + $0) }) { return first }

@@ -49,6 +49,57 @@ extension EndToEnd {
                 let command = "deploy/nginx-cluster-conf nginx/docker " + Self.composeArguments.joined(separator: " ")
                 #expect(generated == committed, "nginx/docker/\(name) is stale: run \(command)")
             }
+            // Compose serves plain HTTP only: a TLS listen needs a certificate, and none is mounted there.
+            let server = try String(contentsOfFile: Self.root + "/nginx/docker/server.conf", encoding: .utf8)
+            #expect(!server.contains("ssl"))
+        }
+
+        /// `--tls` adds an HTTPS listen with HTTP/2 to the same server (so the same locations), and nginx starts
+        /// with it given a real certificate and key.
+        @Test func generatorWithTLSAddsAnHTTP2ListenNginxAccepts() async throws {
+            let prefix = try makeDirectory("nginx-tls-check")
+            defer { try? FileManager.default.removeItem(atPath: prefix) }
+            let certificate = prefix + "/cert.pem"
+            let key = prefix + "/key.pem"
+            let made = try await runProgram(
+                try findExecutable("openssl"),
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", key, "-out", certificate,
+                ])
+            try #require(made.status == 0, "openssl: \(made.output)")
+            try await NginxProcess.writeConfiguration(
+                prefix: prefix, listen: "127.0.0.1:8000", publisher: "127.0.0.1:8090", gateways: ["127.0.0.1:8101"])
+            let generated = try await runProgram(
+                "/bin/bash",
+                [
+                    Self.root + "/deploy/nginx-cluster-conf", "--tls", "127.0.0.1:8443", certificate, key,
+                    prefix + "/conf/cluster", "127.0.0.1:8000", "127.0.0.1:8090", "127.0.0.1:8101",
+                ])
+            #expect(generated.status == 0, "\(generated.output)")
+            let server = try String(contentsOfFile: prefix + "/conf/cluster/server.conf", encoding: .utf8)
+            let directives = server.split(separator: "\n").filter { $0.hasPrefix("listen") || $0.hasPrefix("ssl_") }
+            #expect(
+                directives == [
+                    "listen 127.0.0.1:8000;", "listen 127.0.0.1:8443 ssl http2;", "ssl_certificate \(certificate);",
+                    "ssl_certificate_key \(key);",
+                ])
+            let result = try await NginxProcess.test(prefix: prefix)
+            #expect(result.status == 0, "nginx -t: \(result.output)")
+        }
+
+        @Test func generatorRejectsARelativeCertificatePath() async throws {
+            let directory = try makeDirectory("nginx-bad-tls")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let result = try await runProgram(
+                "/bin/bash",
+                [
+                    Self.root + "/deploy/nginx-cluster-conf", "--tls", "127.0.0.1:8443", "cert.pem", "/tls/key.pem",
+                    directory, "127.0.0.1:8000", "127.0.0.1:8090", "127.0.0.1:8101",
+                ])
+            #expect(result.status == 64)
+            #expect(result.output.contains("TLS file \"cert.pem\" is invalid: expected an absolute path"))
+            #expect(!FileManager.default.fileExists(atPath: directory + "/server.conf"))
         }
 
         /// Compose's service names resolve only inside Compose's network; here they are swapped for 127.0.0.1 so

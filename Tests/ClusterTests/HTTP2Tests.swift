@@ -1,0 +1,107 @@
+import Foundation
+import LocalRedis
+import SSETestSupport
+import Testing
+
+extension EndToEnd {
+    /// The HTTPS front door of `deploy/local-cluster` (SSE_HTTPS_PORT, HTTP/2, a self-signed certificate): many
+    /// streams of one browser are streams of one connection there, where over HTTP/1.1 each stream holds a
+    /// connection of its own (and a browser opens at most 6 per host). The browser's side is
+    /// Tests/browser/http2_streams.py; the proof is nginx's access log, which names each request's connection and
+    /// protocol.
+    @Suite("HTTPS with HTTP/2 at nginx")
+    struct HTTP2Tests {
+        static let streams = 10
+        static let plainStreams = 3
+
+        @Test func tenStreamsFromOneBrowserShareOneHTTP2ConnectionWhilePlainHTTPStreamsEachHoldTheirOwn() async throws {
+            let run = try LocalClusterScriptTests.Run.fresh("local-cluster-h2", nodes: 2)
+            defer { try? FileManager.default.removeItem(atPath: run.directory) }
+            var failure: (any Error)?
+            do {
+                try await exercise(run)
+            } catch {
+                failure = error
+            }
+            // Whatever happened, `down` stops what `up` started.
+            let down = try await run("down")
+            #expect(down.status == 0, "down: \(down.output)")
+            if let failure { throw failure }
+        }
+
+        private func exercise(_ run: LocalClusterScriptTests.Run) async throws {
+            let up = try await run("up")
+            try #require(up.status == 0, "up: \(up.output)")
+            let result = try await runProgram(
+                "/usr/bin/python3",
+                [
+                    NginxProcess.repositoryRoot + "/Tests/browser/http2_streams.py",
+                    "--https", "https://127.0.0.1:\(run.httpsPort)/", "--plain", "http://127.0.0.1:\(run.httpPort)/",
+                    "--nodes", "2", "--token-file", run.directory + "/publish-token",
+                    "--streams", "\(Self.streams)", "--plain-streams", "\(Self.plainStreams)",
+                ], timeout: .seconds(90))
+            #expect(result.status == 0, "http2_streams.py:\n\(result.output)")
+            #expect(result.output.hasSuffix("PASSED\n"), "\(result.output)")
+
+            // nginx logs a request when it ends: the browser closed every stream, so each has its line by now or
+            // very soon.
+            let log = run.directory + "/logs/nginx/access.log"
+            let expected = Self.streams + Self.plainStreams
+            var lines: [AccessLogLine] = []
+            try await waitUntil("nginx has logged all \(expected) streams", timeout: .seconds(10)) {
+                lines = AccessLogLine.read(log).filter { $0.path.hasPrefix("/sse?topic=h") }
+                return lines.count >= expected
+            }
+            let secure = lines.filter { $0.path.hasPrefix("/sse?topic=h2-") }
+            let plain = lines.filter { $0.path.hasPrefix("/sse?topic=h1-") }
+            #expect(secure.count == Self.streams && plain.count == Self.plainStreams, "\(lines)")
+
+            // Over HTTPS: every stream on HTTP/2, all on one connection, each a request of its own on it, and
+            // spread by nginx over both nodes.
+            #expect(Set(secure.map(\.path)) == Set((1...Self.streams).map { "/sse?topic=h2-\($0)" }))
+            #expect(secure.allSatisfy { $0.status == 200 && $0["protocol"] == "HTTP/2.0" }, "\(secure)")
+            let connections = Set(secure.compactMap { $0["connection"] })
+            #expect(connections.count == 1, "one connection for all \(Self.streams) streams: \(connections)")
+            #expect(Set(secure.compactMap { $0["connection_requests"] }).count == Self.streams, "\(secure)")
+            #expect(Set(secure.compactMap { $0["upstream"] }).count == 2, "both nodes served: \(secure)")
+
+            // Over plain HTTP: HTTP/1.1, a connection per open stream, none of them the HTTP/2 one.
+            #expect(Set(plain.map(\.path)) == Set((1...Self.plainStreams).map { "/sse?topic=h1-\($0)" }))
+            #expect(plain.allSatisfy { $0.status == 200 && $0["protocol"] == "HTTP/1.1" }, "\(plain)")
+            let plainConnections = Set(plain.compactMap { $0["connection"] })
+            #expect(plainConnections.count == Self.plainStreams, "\(plain)")
+            #expect(plainConnections.isDisjoint(with: connections))
+        }
+    }
+}
+
+/// One line of nginx's `sse` access log format: `ADDR [TIME] "METHOD PATH PROTOCOL" STATUS BYTES key=value…`.
+struct AccessLogLine: CustomStringConvertible {
+    var path: String
+    var status: Int
+    var fields: [String: String]
+    var description: String
+
+    subscript(key: String) -> String? { fields[key] }
+
+    init?(_ line: Substring) {
+        let quoted = line.split(separator: "\"", omittingEmptySubsequences: false)
+        guard quoted.count == 3 else { return nil }
+        let request = quoted[1].split(separator: " ")
+        let rest = quoted[2].split(separator: " ")
+        guard request.count == 3, let status = rest.first.flatMap({ Int($0) }) else { return nil }
+        path = String(request[1])
+        self.status = status
+        fields = Dictionary(
+            rest.compactMap { field in
+                field.firstIndex(of: "=").map { (String(field[..<$0]), String(field[field.index(after: $0)...])) }
+            }, uniquingKeysWith: { $1 })
+        description = String(line)
+    }
+
+    /// The lines of the log at `path` (none while it does not exist).
+    static func read(_ path: String) -> [AccessLogLine] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap(AccessLogLine.init)
+    }
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Many streams from one browser through nginx: over HTTPS with HTTP/2, and over plain HTTP/1.1 for contrast.
+
+Drives headless Chromium (Debian's chromium and chromium-driver, with python3-selenium) against a running
+deploy/local-cluster:
+
+1. On a page of the HTTPS front door (HTTP/2, the cluster's self-signed certificate, which Chromium is told to
+   accept), the page opens --streams EventSources, one topic each (h2-1, h2-2, …), and waits until all are open.
+2. The nodes hold exactly that many streams between them (active_connections, read through the plain port).
+3. One event is published to each topic (POST /publish with the cluster's token); every stream receives its own
+   event and no other.
+4. The streams are closed; the page then opens --plain-streams EventSources (topics h1-1, …) on the plain HTTP
+   port, waits until they are open, and closes them.
+
+nginx logs a request when it ends, so once this script is done its access log holds one line per stream; which
+connection and protocol each used is for the caller to check there (ClusterTests/HTTP2Tests does).
+Over HTTP/1.1 Chromium opens at most 6 connections per host, so --plain-streams must stay at 6 or below.
+
+Usage: http2_streams.py --https https://127.0.0.1:8443/ --plain http://127.0.0.1:8000/ --nodes 3
+                        --token-file .run/publish-token [--streams 10] [--plain-streams 3]
+Exit status 0 when every step held; otherwise 1 with the failed step on stderr. Steps are printed as they pass.
+"""
+
+import argparse
+import json
+import sys
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+
+
+class StepFailed(Exception):
+    pass
+
+
+def step(text):
+    print(f"ok: {text}", flush=True)
+
+
+def wait_for(what, timeout, condition, interval=0.05):
+    """Polls condition until it returns something truthy; StepFailed naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise StepFailed(f"timed out after {timeout} s waiting for {what} (last: {condition()!r})")
+        time.sleep(interval)
+
+
+def active_connections(plain, nodes):
+    total = 0
+    for number in range(1, nodes + 1):
+        with urllib.request.urlopen(f"{plain}nodes/{number}/sse-metrics", timeout=5) as response:
+            total += json.load(response)["active_connections"]
+    return total
+
+
+def publish(plain, token, topic, data):
+    request = urllib.request.Request(
+        f"{plain}publish", data=json.dumps({"topic": topic, "data": data}).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        if response.status != 202:
+            raise StepFailed(f"POST /publish for {topic} answered {response.status}")
+
+
+# The page keeps its streams in window.sseStreams and what each received in window.sseReceived.
+OPEN_STREAMS = """
+var topics = arguments[0];
+window.sseStreams = [];
+window.sseReceived = {};
+topics.forEach(function (topic) {
+    var source = new EventSource('/sse?topic=' + encodeURIComponent(topic));
+    window.sseReceived[topic] = [];
+    source.onmessage = function (event) { window.sseReceived[topic].push(event.data); };
+    window.sseStreams.push(source);
+});
+"""
+OPEN_COUNT = "return window.sseStreams.filter(function (s) { return s.readyState === EventSource.OPEN; }).length;"
+CLOSE_STREAMS = "window.sseStreams.forEach(function (s) { s.close(); }); return window.sseStreams.length;"
+
+
+def open_streams(driver, page, prefix, count):
+    driver.get(page)
+    topics = [f"{prefix}-{number}" for number in range(1, count + 1)]
+    driver.execute_script(OPEN_STREAMS, topics)
+    wait_for(f"all {count} {prefix} streams to open", 10, lambda: driver.execute_script(OPEN_COUNT) == count)
+    return topics
+
+
+def run(arguments):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--ignore-certificate-errors"):
+        options.add_argument(flag)
+    with open(arguments.token_file, encoding="utf-8") as file:
+        token = file.read().strip()
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        # nginx's own health page: it opens no stream of its own, so the page's streams are exactly ours.
+        topics = open_streams(driver, f"{arguments.https}lb-healthz", "h2", arguments.streams)
+        protocol = driver.execute_script(
+            "return performance.getEntriesByType('navigation')[0].nextHopProtocol;")
+        if protocol != "h2":
+            raise StepFailed(f"the HTTPS page came over {protocol!r}, not h2")
+        step(f"{arguments.streams} EventSources are open on one HTTPS page (navigation over {protocol})")
+
+        wait_for(f"the nodes to hold {arguments.streams} streams", 10,
+                 lambda: active_connections(arguments.plain, arguments.nodes) == arguments.streams)
+        step(f"the nodes hold {arguments.streams} streams between them")
+
+        for topic in topics:
+            publish(arguments.plain, token, topic, f"for {topic}")
+        expected = {topic: [f"for {topic}"] for topic in topics}
+        wait_for("every stream to receive its own event", 10,
+                 lambda: driver.execute_script("return window.sseReceived;") == expected)
+        step("every stream received exactly its own event")
+
+        closed = driver.execute_script(CLOSE_STREAMS)
+        wait_for("the nodes to see the streams closed", 10,
+                 lambda: active_connections(arguments.plain, arguments.nodes) == 0)
+        step(f"closed {closed} streams; the nodes hold none")
+
+        open_streams(driver, f"{arguments.plain}lb-healthz", "h1", arguments.plain_streams)
+        step(f"{arguments.plain_streams} EventSources are open on one plain HTTP page")
+        driver.execute_script(CLOSE_STREAMS)
+        wait_for("the nodes to see the plain streams closed", 10,
+                 lambda: active_connections(arguments.plain, arguments.nodes) == 0)
+        step("closed the plain streams")
+    finally:
+        driver.quit()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--https", required=True, help="the HTTPS front door, e.g. https://127.0.0.1:8443/")
+    parser.add_argument("--plain", required=True, help="the plain HTTP front door, e.g. http://127.0.0.1:8000/")
+    parser.add_argument("--nodes", type=int, required=True, help="how many gateway nodes the cluster has")
+    parser.add_argument("--token-file", required=True, help="the cluster's publish token (.run/publish-token)")
+    parser.add_argument("--streams", type=int, default=10, help="streams over HTTPS (default 10)")
+    parser.add_argument("--plain-streams", type=int, default=3, help="streams over plain HTTP, at most 6")
+    arguments = parser.parse_args()
+    if not 1 <= arguments.plain_streams <= 6:
+        parser.error("--plain-streams must be 1 to 6: Chromium opens at most 6 HTTP/1.1 connections per host")
+    for name in ("https", "plain"):
+        value = getattr(arguments, name)
+        setattr(arguments, name, value if value.endswith("/") else value + "/")
+    try:
+        run(arguments)
+    except (StepFailed, TimeoutException) as failure:
+        print(f"FAILED: {failure}", file=sys.stderr, flush=True)
+        return 1
+    print("PASSED", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
