@@ -11,6 +11,12 @@ deploy/local-cluster:
    event and no other.
 4. The streams are closed; the page then opens --plain-streams EventSources (topics h1-1, …) on the plain HTTP
    port, waits until they are open, and closes them.
+5. With --node N=PID for every node: back on the HTTPS page, a fetch streaming reader (as Datastar and other
+   fetch-based clients read a stream) opens /sse?topic=crash; the node serving it (named in the stream's
+   ": connected to gw-N" comment) is killed with SIGKILL, and the reader must fail with a network error (nginx
+   resets the HTTP/2 stream), not end as if the stream were complete.
+6. With --ssectl PATH --redis-url URL as well: a second reader opens /sse?topic=finish, `ssectl end` ends that
+   topic on purpose, and the reader must end cleanly (done) after the in-band `end` event.
 
 nginx logs a request when it ends, so once this script is done its access log holds one line per stream; which
 connection and protocol each used is for the caller to check there (ClusterTests/HTTP2Tests does).
@@ -18,11 +24,16 @@ Over HTTP/1.1 Chromium opens at most 6 connections per host, so --plain-streams 
 
 Usage: http2_streams.py --https https://127.0.0.1:8443/ --plain http://127.0.0.1:8000/ --nodes 3
                         --token-file .run/publish-token [--streams 10] [--plain-streams 3]
+                        [--node 1=PID --node 2=PID … [--ssectl PATH --redis-url redis://127.0.0.1:6390]]
 Exit status 0 when every step held; otherwise 1 with the failed step on stderr. Steps are printed as they pass.
 """
 
 import argparse
 import json
+import os
+import re
+import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -85,6 +96,64 @@ OPEN_COUNT = "return window.sseStreams.filter(function (s) { return s.readyState
 CLOSE_STREAMS = "window.sseStreams.forEach(function (s) { s.close(); }); return window.sseStreams.length;"
 
 
+# A fetch streaming reader on /sse?topic=TOPIC; window.readers[TOPIC] collects the text and how the body ended:
+# "done" (a complete response) or "error: <name>: <message>" (the read rejected).
+OPEN_READER = """
+var topic = arguments[0];
+window.readers = window.readers || {};
+var state = window.readers[topic] = {text: '', outcome: null};
+fetch('/sse?topic=' + encodeURIComponent(topic)).then(function (response) {
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    function pump() {
+        return reader.read().then(function (chunk) {
+            if (chunk.done) { state.outcome = 'done'; return; }
+            state.text += decoder.decode(chunk.value, {stream: true});
+            return pump();
+        });
+    }
+    return pump();
+}).catch(function (error) { state.outcome = 'error: ' + error.name + ': ' + error.message; });
+"""
+READER_STATE = "return window.readers[arguments[0]];"
+
+
+def open_reader(driver, topic):
+    """Starts a fetch reader on `topic` and returns the number of the node serving it once it is connected."""
+    driver.execute_script(OPEN_READER, topic)
+    state = wait_for(f"the {topic} reader to connect", 10,
+                     lambda: re.search(r"^: connected to gw-(\d+)$", driver.execute_script(READER_STATE, topic)["text"],
+                                       re.MULTILINE))
+    return int(state.group(1))
+
+
+def reader_outcome(driver, topic):
+    return wait_for(f"the {topic} reader to end", 10,
+                    lambda: driver.execute_script(READER_STATE, topic)["outcome"])
+
+
+def crash_and_finish(driver, arguments, nodes):
+    driver.get(f"{arguments.https}lb-healthz")
+    node = open_reader(driver, "crash")
+    os.kill(nodes[node], signal.SIGKILL)
+    outcome = reader_outcome(driver, "crash")
+    if not outcome.startswith("error: "):
+        raise StepFailed(f"after SIGKILL of node {node} the fetch reader ended with {outcome!r}, not an error")
+    step(f"killed node {node} (pid {nodes[node]}); the fetch reader over HTTP/2 failed: {outcome}")
+    if not arguments.ssectl:
+        return
+    open_reader(driver, "finish")
+    ended = subprocess.run([arguments.ssectl, "end", "--redis-url", arguments.redis_url, "finish"],
+                           capture_output=True, text=True, timeout=20, check=False)
+    if ended.returncode != 0:
+        raise StepFailed(f"ssectl end exited {ended.returncode}: {ended.stdout}{ended.stderr}")
+    outcome = reader_outcome(driver, "finish")
+    text = driver.execute_script(READER_STATE, "finish")["text"]
+    if outcome != "done" or "\nevent: end\n" not in "\n" + text:
+        raise StepFailed(f"after ssectl end the fetch reader ended with {outcome!r} after {text!r}")
+    step("ssectl end: the fetch reader over HTTP/2 received the end event and ended cleanly")
+
+
 def open_streams(driver, page, prefix, count):
     driver.get(page)
     topics = [f"{prefix}-{number}" for number in range(1, count + 1)]
@@ -93,7 +162,7 @@ def open_streams(driver, page, prefix, count):
     return topics
 
 
-def run(arguments):
+def run(arguments, nodes):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -133,6 +202,8 @@ def run(arguments):
         wait_for("the nodes to see the plain streams closed", 10,
                  lambda: active_connections(arguments.plain, arguments.nodes) == 0)
         step("closed the plain streams")
+        if nodes:
+            crash_and_finish(driver, arguments, nodes)
     finally:
         driver.quit()
 
@@ -145,14 +216,28 @@ def main():
     parser.add_argument("--token-file", required=True, help="the cluster's publish token (.run/publish-token)")
     parser.add_argument("--streams", type=int, default=10, help="streams over HTTPS (default 10)")
     parser.add_argument("--plain-streams", type=int, default=3, help="streams over plain HTTP, at most 6")
+    parser.add_argument("--node", action="append", default=[], metavar="N=PID",
+                        help="gateway node number and pid, for every node: adds the SIGKILL check")
+    parser.add_argument("--ssectl", help="the ssectl executable: adds the clean end check (needs --redis-url)")
+    parser.add_argument("--redis-url", help="the cluster's Redis, for ssectl end")
     arguments = parser.parse_args()
+    nodes = {}
+    for item in arguments.node:
+        number, _, pid = item.partition("=")
+        if not number.isdigit() or not pid.isdigit():
+            parser.error(f'--node "{item}" is invalid: expected N=PID, e.g. 1=4242')
+        nodes[int(number)] = int(pid)
+    if nodes and len(nodes) != arguments.nodes:
+        parser.error(f"--node must be given for all {arguments.nodes} nodes")
+    if arguments.ssectl and not (nodes and arguments.redis_url):
+        parser.error("--ssectl needs --redis-url and --node")
     if not 1 <= arguments.plain_streams <= 6:
         parser.error("--plain-streams must be 1 to 6: Chromium opens at most 6 HTTP/1.1 connections per host")
     for name in ("https", "plain"):
         value = getattr(arguments, name)
         setattr(arguments, name, value if value.endswith("/") else value + "/")
     try:
-        run(arguments)
+        run(arguments, nodes)
     except (StepFailed, TimeoutException) as failure:
         print(f"FAILED: {failure}", file=sys.stderr, flush=True)
         return 1
