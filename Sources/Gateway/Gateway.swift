@@ -40,7 +40,8 @@ public final class Gateway: Service, Sendable {
         self.redis = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger)
         let loops = Array(group.makeIterator())
         self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
-        self.cors = CORSPolicy(allowedOrigins: configuration.allowedOrigins)
+        self.cors = CORSPolicy(
+            allowedOrigins: configuration.allowedOrigins, allowedHeaders: configuration.allowedHeaders)
         self.hub = Hub(
             eventLoops: loops, hubLoop: subscriberGroup.next(), stats: stats, configuration: configuration,
             history: history,

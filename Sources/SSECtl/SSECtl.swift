@@ -9,7 +9,7 @@ struct SSECtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssectl",
         abstract: "Publish to and inspect an SSE gateway deployment.",
-        subcommands: [Publish.self, PatchCommand.self, Tail.self])
+        subcommands: [Publish.self, PatchCommand.self, Tail.self, EndCommand.self])
 }
 
 /// Options every subcommand that talks to Redis shares.

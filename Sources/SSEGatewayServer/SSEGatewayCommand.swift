@@ -33,6 +33,9 @@ struct SSEGatewayCommand: AsyncParsableCommand {
     @Option(help: "Topics per stream [SSE_MAX_TOPICS, default 32].") var maxTopics: Int?
     @Option(help: "Allowed browser origins, comma-separated, * for any [SSE_ALLOWED_ORIGINS, default *].")
     var allowedOrigins: [String] = []
+    @Option(
+        help: "Extra request headers CORS preflights allow, comma-separated [SSE_ALLOWED_HEADERS, default none].")
+    var allowedHeaders: [String] = []
     @Option(help: "Seconds over which streams are told to reconnect on SIGTERM [SSE_DRAIN_SECONDS, default 10].")
     var drainSeconds: Double?
     @Option(help: "Seconds allowed for a request head [SSE_REQUEST_TIMEOUT_SECONDS, default 10].")
@@ -43,6 +46,14 @@ struct SSEGatewayCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads [SSE_THREADS, default: one per core].") var threads: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical [SSE_LOG_LEVEL, default info].")
     var logLevel: String?
+
+    /// Header names are tokens (RFC 9110 §5.6.2); anything else would corrupt the preflight answer.
+    static func validateHeaderNames(_ names: [String]) throws {
+        let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        for name in names where name.isEmpty || !name.allSatisfy(token.contains) {
+            throw ValidationError("SSE_ALLOWED_HEADERS entry \"\(name.prefix(60))\" is invalid: expected a header name")
+        }
+    }
 
     func run() async throws {
         var configuration = GatewayConfiguration(
@@ -69,6 +80,9 @@ struct SSEGatewayCommand: AsyncParsableCommand {
             maxTopics, environment: "SSE_MAX_TOPICS", default: defaults.maxTopicsPerConnection, expected: "a count")
         configuration.allowedOrigins = Setting.resolveList(
             allowedOrigins, environment: "SSE_ALLOWED_ORIGINS", default: defaults.allowedOrigins)
+        configuration.allowedHeaders = Setting.resolveList(
+            allowedHeaders, environment: "SSE_ALLOWED_HEADERS", default: defaults.allowedHeaders)
+        try Self.validateHeaderNames(configuration.allowedHeaders)
         configuration.drainWindow = try Setting.resolveSeconds(
             drainSeconds, environment: "SSE_DRAIN_SECONDS", default: 10.0)
         configuration.requestHeadTimeout = try Setting.resolveSeconds(

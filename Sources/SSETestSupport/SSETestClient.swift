@@ -6,7 +6,8 @@ import SSEProtocol
 import Synchronization
 
 /// A raw HTTP/1.1 client for tests: sends a request as written and records every byte of the answer, parsing the
-/// status, the headers and (for event streams) the SSE events as they arrive.
+/// status, the headers and (for event streams) the SSE events as they arrive. A chunked body is decoded, and
+/// ``isBodyComplete`` tells whether it ended with its last chunk (finished on purpose) or just stopped (broken).
 public final class SSETestClient: Sendable {
     public struct Event: Hashable, Sendable {
         public var id: String?
@@ -23,6 +24,10 @@ public final class SSETestClient: Sendable {
     private struct State {
         var raw: [UInt8] = []
         var headEnd: Int?
+        var framer = HTTPResponseFramer()
+        /// The body with any chunked coding removed.
+        var body: [UInt8] = []
+        var malformed: String?
         var decoder = SSEDecoder()
         public var events: [Event] = []
         public var comments: [String] = []
@@ -80,16 +85,22 @@ public final class SSETestClient: Sendable {
 
     fileprivate func received(_ buffer: ByteBuffer) {
         state.withLock { state in
+            let before = state.raw.count
             state.raw.append(contentsOf: buffer.readableBytesView)
-            if state.headEnd == nil {
-                let marker: [UInt8] = Array("\r\n\r\n".utf8)
-                if let range = state.raw.firstRange(of: marker) {
-                    state.headEnd = range.upperBound
-                    state.decoder.feed(state.raw[range.upperBound...])
-                }
-            } else {
-                state.decoder.feed(buffer)
+            if state.headEnd == nil, let range = state.raw.firstRange(of: Array("\r\n\r\n".utf8)) {
+                state.headEnd = range.upperBound
             }
+            guard state.malformed == nil else { return }
+            var decoded: [UInt8] = []
+            do {
+                try buffer.withUnsafeReadableBytes { bytes in
+                    try state.framer.feed(bytes, onHead: { _ in }, onBody: { decoded.append(contentsOf: $0) })
+                }
+            } catch {
+                state.malformed = "\(error) (after \(before) bytes)"
+            }
+            state.body += decoded
+            state.decoder.feed(decoded)
             while let parsed = state.decoder.next() {
                 switch parsed {
                 case .event(let id, let event, let data): state.events.append(Event(id: id, event: event, data: data))
@@ -113,10 +124,23 @@ public final class SSETestClient: Sendable {
         state.withLock { state in state.headEnd.map { String(decoding: state.raw[..<$0], as: UTF8.self) } }
     }
 
-    /// The body bytes after the head, exactly as received.
-    public var body: [UInt8] {
+    /// The body after the head, with any chunked coding removed.
+    public var body: [UInt8] { state.withLock { $0.body } }
+
+    /// The bytes after the head exactly as received (chunk framing included).
+    public var rawBody: [UInt8] {
         state.withLock { state in state.headEnd.map { Array(state.raw[$0...]) } ?? [] }
     }
+
+    /// The body is chunked (every stream from the gateway over HTTP/1.1, and every answer through nginx).
+    public var isChunked: Bool { state.withLock { $0.framer.isChunked } }
+
+    /// A chunked body ended with its last chunk: the server finished it on purpose. False while it is open and
+    /// when the connection closed without it (a broken body, which a `fetch` reader reports as an error).
+    public var isBodyComplete: Bool { state.withLock { $0.framer.isComplete } }
+
+    /// Why the answer could not be read as HTTP/1.1 (malformed chunk coding), if it could not.
+    public var malformedResponse: String? { state.withLock { $0.malformed } }
 
     public var status: Int? {
         guard let head, let line = head.split(separator: "\r\n").first else { return nil }

@@ -133,7 +133,7 @@ extension EndToEnd {
 
         /// `/nodes/<n>/…` reaches node n and no other; an unknown node is a 404, not another node's figures; `/sse`
         /// comes back close-delimited (no chunk framing in the event stream) with the gateway's headers.
-        @Test func liveNginxRoutesNodeEndpointsByNumberAndStreamsUnframed() async throws {
+        @Test func liveNginxRoutesNodeEndpointsByNumberAndStreamsChunked() async throws {
             let cluster = try await TestCluster.start(nodeCount: 2)
             defer { cluster.stop() }
             for (index, node) in cluster.nodeIDs.enumerated() {
@@ -157,7 +157,7 @@ extension EndToEnd {
             try await stream.waitUntilConnected()
             #expect(stream.status == 200)
             #expect(stream.header("Content-Type") == "text/event-stream; charset=utf-8")
-            #expect(stream.header("Transfer-Encoding") == nil)
+            #expect(stream.header("Transfer-Encoding") == "chunked")
             #expect(stream.header("X-Accel-Buffering") == nil, "nginx consumes it")
             let publisher = try await TestPublisher.connect(cluster.redis)
             defer { publisher.close() }

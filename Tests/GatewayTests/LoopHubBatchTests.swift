@@ -27,21 +27,28 @@ struct LoopHubBatchTests {
             hub = LoopHub(index: 0, eventLoop: loop, stats: stats, heartbeatInterval: .seconds(3600))
         }
 
-        func open(_ topics: [String], lastEventID: EventID? = nil, replaying: Bool = false) throws -> SSEConnection {
+        func open(
+            _ topics: [String], format: StreamFormat = StreamFormat(), lastEventID: EventID? = nil,
+            replaying: Bool = false
+        ) throws -> SSEConnection {
             let holder = ContextHolder()
             let channel = EmbeddedChannel(handler: holder, loop: loop)
             let connection = SSEConnection(
-                context: holder.context!, topics: try topics.map { try Topic(validating: $0) }, dialect: .engine,
+                context: holder.context!, topics: try topics.map { try Topic(validating: $0) }, format: format,
                 replaying: replaying, lastEventID: lastEventID, maxUnsentBytes: 1 << 20, stats: stats)
             channels[ObjectIdentifier(connection)] = channel
             hub.add(connection)
             return connection
         }
 
-        func publish(_ topic: String, _ data: String, id: UInt64? = nil) throws {
+        func publish(
+            _ topic: String, _ data: String, id: UInt64? = nil, formats: FormatSet = FormatSet(StreamFormat())
+        ) throws {
             let event = ServerSentEvent(id: id.map(Self.id), data: data)
+            let topic = try Topic(validating: topic)
             hub.deliver(
-                topic: try Topic(validating: topic), frames: DialectFrames(encoding: event, for: .engine),
+                topic: topic,
+                frames: StreamFrames(encoding: event, topic: topic, for: formats, allocator: ByteBufferAllocator()),
                 id: event.id)
         }
 
@@ -54,13 +61,24 @@ struct LoopHubBatchTests {
         /// Ends the tick: runs the loop's queued tasks (the hub's end-of-tick pass).
         func endTick() { loop.run() }
 
-        /// Every buffer written to the stream's channel since the last call, one string per write.
+        /// Every buffer written to the stream's channel since the last call, one string per write, with the chunk
+        /// framing taken off (each write must be a run of whole chunks).
         func writes(_ connection: SSEConnection) throws -> [String] {
             let channel = channels[ObjectIdentifier(connection)]!
             var writes: [String] = []
             while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
-                writes.append(String(buffer: buffer))
+                let payloads = try #require(
+                    HTTPChunk.payloads(of: buffer), "not whole chunks: \(String(buffer: buffer))")
+                writes.append(payloads.map { String(buffer: $0) }.joined())
             }
+            return writes
+        }
+
+        /// Every buffer written since the last call, exactly as written (chunk framing included).
+        func rawWrites(_ connection: SSEConnection) throws -> [String] {
+            let channel = channels[ObjectIdentifier(connection)]!
+            var writes: [String] = []
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(String(buffer: buffer)) }
             return writes
         }
     }
@@ -147,7 +165,7 @@ struct LoopHubBatchTests {
         fixture.endTick()
         #expect(try fixture.writes(replaying).isEmpty)
         // History carries 6; the parked 6 is skipped and 7 follows.
-        let history = [(frame: ByteBuffer(string: Fixture.frame("e6", id: 6)), id: Fixture.id(6))]
+        let history = [(frame: HTTPChunk.wrap(ByteBuffer(string: Fixture.frame("e6", id: 6))), id: Fixture.id(6))]
         #expect(replaying.finishReplay(history: history) == 1)
         #expect(try fixture.writes(replaying) == [Fixture.frame("e6", id: 6), Fixture.frame("e7", id: 7)])
         // The tick's pass must not send the parked events again.

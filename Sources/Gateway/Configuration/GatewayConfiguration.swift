@@ -30,6 +30,9 @@ public struct GatewayConfiguration: Sendable {
     /// Origins allowed to open streams (`--allowed-origins`, `SSE_ALLOWED_ORIGINS`, comma-separated); `*` allows
     /// any. Requests without an Origin header (same-origin, non-browser) are always allowed.
     public var allowedOrigins: [String] = ["*"]
+    /// Request headers a CORS preflight allows besides the standard ones (``CORSPolicy/standardHeaders``)
+    /// (`--allowed-headers`, `SSE_ALLOWED_HEADERS`, comma-separated).
+    public var allowedHeaders: [String] = []
     /// On SIGTERM, open streams are told to reconnect spread across this window (`--drain-seconds`,
     /// `SSE_DRAIN_SECONDS`); the process exits within the window plus 5 s.
     public var drainWindow: Duration = .seconds(10)

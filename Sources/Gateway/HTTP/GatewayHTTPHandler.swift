@@ -6,9 +6,10 @@ import SSEProtocol
 /// Serves one HTTP connection: the probe and metrics routes, and `GET /sse`, which turns the connection into an
 /// event stream owned by the loop's ``LoopHub``.
 ///
-/// Plain routes answer synchronously and support keep-alive. An accepted stream's response is close-delimited: this
-/// handler and the HTTP encoder and decoder leave the pipeline to an ``SSEStreamHandler``, and frames are written to
-/// the socket as they are (no chunk framing per event).
+/// Plain routes answer synchronously and support keep-alive. An accepted stream's response is chunked (frames are
+/// chunked once where they are encoded, see ``HTTPChunk``): this handler and the HTTP encoder and decoder leave the
+/// pipeline to an ``SSEStreamHandler``, and frames are written to the socket as they are. An HTTP/1.0 client, which
+/// cannot read chunked coding, gets a close-delimited body through an ``UnchunkingHandler``.
 final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -157,10 +158,10 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func openStream(_ requestHead: HTTPRequestHead, query: QueryString, context: ChannelHandlerContext) {
         let configuration = gateway.configuration
         let stats = gateway.stats
-        let corsHeaders: [(String, String)]
+        let cors: CORSPolicy.Verdict
         let request: StreamRequest
         do {
-            corsHeaders = try gateway.cors.headers(for: requestHead)
+            cors = try gateway.cors.verdict(for: requestHead)
             request = try StreamRequest(
                 head: requestHead, query: query, maxTopics: configuration.maxTopicsPerConnection)
         } catch {
@@ -185,13 +186,16 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         stats.connectionsTotal.add(1, ordering: .relaxed)
 
-        // From here on the response is a raw, close-delimited event stream, and the channel's pipeline is the
-        // socket and an SSEStreamHandler: the HTTP encoder, decoder and this router leave it.
+        // From here on the response is a raw event stream, and the channel's pipeline is the socket and an
+        // SSEStreamHandler (behind an UnchunkingHandler for HTTP/1.0): the HTTP encoder, decoder and this router
+        // leave it.
+        let chunked = requestHead.version.major > 1 || requestHead.version.minor >= 1
         let operations = context.pipeline.syncOperations
         let streamHandler = SSEStreamHandler()
         let streamContext: ChannelHandlerContext
         do {
             try operations.addHandler(streamHandler, position: .first)
+            if !chunked { try operations.addHandler(UnchunkingHandler(), position: .first) }
             streamContext = try operations.context(handler: streamHandler)
         } catch {
             stats.activeConnections.subtract(1, ordering: .relaxed)
@@ -202,18 +206,23 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         operations.removeHandler(requestDecoder, promise: nil)
         operations.removeHandler(context: context, promise: nil)
 
+        // The head goes through the unchunking handler too (it passes what is not a chunk run); written in one
+        // buffer with the first chunk.
         var opening = streamContext.channel.allocator.buffer(capacity: 512)
         opening.writeString(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
-                + "X-Accel-Buffering: no\r\nConnection: close\r\n")
-        for (name, value) in corsHeaders { opening.writeString("\(name): \(value)\r\n") }
+                + "X-Accel-Buffering: no\r\n" + (chunked ? "Transfer-Encoding: chunked\r\n" : "")
+                + "Connection: close\r\n")
+        for (name, value) in cors.headers { opening.writeString("\(name): \(value)\r\n") }
         opening.writeString("\r\n")
         let retry = configuration.retryMilliseconds
-        SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &opening)
+        var retryFrame = ByteBuffer()
+        SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &retryFrame)
+        opening.writeImmutableBuffer(HTTPChunk.wrap(retryFrame))
         streamContext.writeAndFlush(NIOAny(opening), promise: nil)
 
         let connection = SSEConnection(
-            context: streamContext, topics: request.topics, dialect: request.dialect,
+            context: streamContext, topics: request.topics, format: request.format,
             heartbeatAsEvent: request.heartbeatAsEvent, replaying: request.lastEventID != nil,
             lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
         streamHandler.connection = connection
@@ -223,9 +232,9 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         loopHub.add(connection)
         connection.onClose = { closed in
             loopHub.remove(closed)
-            hub.leave(closed.topics, loop: loopIndex, dialect: closed.dialect)
+            hub.leave(closed.topics, loop: loopIndex, format: closed.format)
         }
-        let joined = hub.join(request.topics, loop: loopIndex, dialect: request.dialect)
+        let joined = hub.join(request.topics, loop: loopIndex, format: request.format)
         // The opening comment is a promise to the client: every event published after it arrives on this stream.
         // So it is sent once the topics are registered on this loop and subscribed in Redis.
         var connected = ByteBuffer()
@@ -239,11 +248,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {
         do {
-            var headers = try gateway.cors.headers(for: requestHead)
-            headers += [
-                ("Access-Control-Allow-Methods", "GET"),
-                ("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control"), ("Access-Control-Max-Age", "600"),
-            ]
+            let headers = try gateway.cors.preflightHeaders(for: requestHead)
             respond(.noContent, "", contentType: nil, keepAlive: keepAlive, extraHeaders: headers, context: context)
         } catch {
             reject(error, context: context, keepAlive: keepAlive)

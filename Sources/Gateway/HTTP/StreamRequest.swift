@@ -10,6 +10,10 @@ struct StreamRequest {
     /// `heartbeat=event`: heartbeats as `event: heartbeat` instead of comments, for clients that watch for silence
     /// (`EventSource` never reports comments to the page). `heartbeat=comment` is the default.
     var heartbeatAsEvent = false
+    /// `tag=topic`: each topic event's first data line is its topic (one stream shared by several consumers).
+    var tagged = false
+    /// The format the hub encodes this stream's events in.
+    var format: StreamFormat { StreamFormat(dialect: dialect, tagged: tagged) }
 
     /// Parses and validates; the error is the one-line 400 body.
     init(head: HTTPRequestHead, query: QueryString, maxTopics: Int) throws(HTTPError) {
@@ -45,6 +49,12 @@ struct StreamRequest {
         case "event": heartbeatAsEvent = true
         case let other?:
             throw HTTPError(.badRequest, "heartbeat \"\(other.prefix(40))\" is unknown: use comment or event")
+        }
+        switch query.first("tag") {
+        case nil, "none": tagged = false
+        case "topic": tagged = true
+        case let other?:
+            throw HTTPError(.badRequest, "tag \"\(other.prefix(40))\" is unknown: use topic or none")
         }
         if let name = query.first("dialect") {
             do {

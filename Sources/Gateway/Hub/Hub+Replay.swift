@@ -20,8 +20,12 @@ extension Hub {
                 switch result {
                 case .success(.events(let events)):
                     let allocator = connection.context.channel.allocator
+                    let format = connection.format
                     let frames = events.map { item in
-                        (frame: connection.dialect.frame(for: item.event, allocator: allocator), id: item.event.id!)
+                        (
+                            frame: format.frame(for: item.event, topic: item.topic, allocator: allocator),
+                            id: item.event.id!
+                        )
                     }
                     let sent = connection.finishReplay(history: frames)
                     stats.replayedEvents.add(sent, ordering: .relaxed)

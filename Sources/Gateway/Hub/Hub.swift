@@ -46,6 +46,8 @@ public final class Hub: Sendable {
     /// Binds the registry to the Redis subscriber and starts every loop's heartbeat timer.
     func start(subscriber: RedisSubscriber) {
         let registry = self.registry
+        // Every node follows the control channel for as long as it runs (the subscriber renews it on reconnects).
+        _ = subscriber.requestFuture(.subscribe, [ControlMessage.channel])
         hubLoop.execute { [self] in
             registry.value.subscriber = subscriber
             registry.value.shedding.onCaughtUp = { [unowned self] index, topics, after in
@@ -68,14 +70,14 @@ public final class Hub: Sendable {
         loops[loopIndex[ObjectIdentifier(eventLoop)]!].value
     }
 
-    /// Registers a stream's topics and dialect on the node; call on the stream's loop. The returned future (on
+    /// Registers a stream's topics and format on the node; call on the stream's loop. The returned future (on
     /// that loop) completes once Redis confirms the subscriptions. The streams that open on a loop during one tick
     /// are registered with one hop to the hub loop, and released with one hop back.
-    func join(_ topics: [Topic], loop: Int, dialect: Dialect) -> EventLoopFuture<Void> {
+    func join(_ topics: [Topic], loop: Int, format: StreamFormat) -> EventLoopFuture<Void> {
         let box = loops[loop]
         let promise = box.eventLoop.makePromise(of: Void.self)
         let loopHub = box.value
-        loopHub.pendingJoins.append(JoinRequest(topics: topics, dialect: dialect, promise: promise))
+        loopHub.pendingJoins.append(JoinRequest(topics: topics, format: format, promise: promise))
         if loopHub.pendingJoins.count == 1 {
             let registry = self.registry
             let hubLoop = self.hubLoop
@@ -88,9 +90,9 @@ public final class Hub: Sendable {
         return promise.futureResult
     }
 
-    func leave(_ topics: [Topic], loop: Int, dialect: Dialect) {
+    func leave(_ topics: [Topic], loop: Int, format: StreamFormat) {
         let registry = self.registry
-        hubLoop.execute { registry.value.leave(topics, loop: loop, dialect: dialect) }
+        hubLoop.execute { registry.value.leave(topics, loop: loop, format: format) }
     }
 
     /// Called for every subscriber event, on the hub loop.

@@ -41,8 +41,8 @@ final class LoopHub {
         self.heartbeatInterval = TimeAmount(heartbeatInterval)
         var frame = ByteBuffer()
         SSEEncoder.comment("heartbeat", into: &frame)
-        self.heartbeatFrame = frame
-        self.heartbeatEventFrame = ByteBuffer(string: "event: heartbeat\ndata:\n\n")
+        self.heartbeatFrame = HTTPChunk.wrap(frame)
+        self.heartbeatEventFrame = HTTPChunk.wrap(ByteBuffer(string: "event: heartbeat\ndata:\n\n"))
     }
 
     func start(hub: NIOLoopBound<LoopHub>) {
@@ -100,14 +100,14 @@ final class LoopHub {
     /// (``endTick()``); streams of several topics get it now, written, and flushed at the end of the tick. A
     /// stream whose dialect has no frame joined after the hub encoded the message (before its opening comment, so it
     /// was promised nothing) and is skipped, as a stream on a loop the hub did not hop to would be.
-    func deliver(topic: Topic, frames: DialectFrames, id: EventID?) {
+    func deliver(topic: Topic, frames: StreamFrames, id: EventID?) {
         guard singles[topic] != nil || multiTopic[topic] != nil else { return }
         sequence &+= 1
         batches[topic, default: TickBatch()].append(frames, id: id, sequence: sequence)
         if let shared = multiTopic[topic] {
             var sent = 0
             for connection in shared.values {
-                guard let frame = frames[connection.dialect], connection.deliver(frame, id: id) else { continue }
+                guard let frame = frames[connection.format], connection.deliver(frame, id: id) else { continue }
                 sent += 1
                 if !connection.flushPending {
                     connection.flushPending = true
@@ -157,6 +157,16 @@ final class LoopHub {
         endTickIfScheduled()  // the events that arrived before the notice go first
         let targets = topics.map { streams(of: $0) } ?? Array(connections.values)
         for connection in targets { connection.writeControl(frame) }
+        return targets.count
+    }
+
+    /// Finishes, on purpose, every stream that follows `topic` (``SSEConnection/end(reason:topics:)``), after the
+    /// events that reached this loop before the request. Returns the number of streams ended.
+    @discardableResult
+    func end(topic: Topic, reason: String) -> Int {
+        endTickIfScheduled()
+        let targets = streams(of: [topic])
+        for connection in targets { connection.end(reason: reason, topics: [topic]) }
         return targets.count
     }
 

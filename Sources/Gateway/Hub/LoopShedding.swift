@@ -90,10 +90,10 @@ final class LoopBacklog: Sendable {
     let bytes = Atomic<Int>(0)
 }
 
-/// A stream asking to be registered on the node (``Hub/join(_:loop:dialect:)``).
+/// A stream asking to be registered on the node (``Hub/join(_:loop:format:)``).
 struct JoinRequest {
     let topics: [Topic]
-    let dialect: Dialect
+    let format: StreamFormat
     /// Completed on the stream's loop once its topics are subscribed in Redis.
     let promise: EventLoopPromise<Void>
 }

@@ -25,3 +25,20 @@ enum ResyncNotice {
         return frame
     }
 }
+
+/// The in-band `end` event: the stream was finished on purpose (``SSEConnection/end(reason:topics:)``) and the
+/// client should not come back for these topics. The body's last chunk follows it.
+///
+/// ```
+/// event: end
+/// data: {"reason":"job finished","topics":["jobs.42"]}
+/// ```
+enum StreamEnd {
+    static func frame(reason: String, topics: [Topic]) -> ByteBuffer {
+        var json = "{\"reason\":" + JSONValue.string(reason).compactText + ",\"topics\":["
+        json += topics.sorted().map { "\"\($0.name)\"" }.joined(separator: ",") + "]}"
+        var frame = ByteBuffer()
+        SSEEncoder.event(ServerSentEvent(event: try! EventName(validating: "end"), data: json), into: &frame)
+        return frame
+    }
+}

@@ -4,6 +4,12 @@ import SSEProtocol
 
 /// One client's open event stream. Confined to its channel's event loop; the loop's ``LoopHub`` writes to it.
 ///
+/// The body is chunked (``HTTPChunk``): event frames arrive already chunked (encoded once per format by the hub),
+/// control bytes are chunked here. How the stream ends tells the client what to do: ``close(error:)`` drops the
+/// connection without the last chunk, which a `fetch` reader reports as an error and retries with its last id
+/// (a drain, a slow-consumer cut; a crash looks the same), while ``end(reason:topics:)`` finishes the body on
+/// purpose with an `end` event and the last chunk, after which clients should not come back.
+///
 /// While its history is being replayed, live events are held back and then sent after the replay, skipping any the
 /// replay already carried. Reliable event ids sent on one stream strictly increase, so a duplicate is never sent.
 final class SSEConnection {
@@ -16,8 +22,8 @@ final class SSEConnection {
 
     let context: ChannelHandlerContext
     let topics: [Topic]
-    /// The wire format the client asked for; the hub hands each stream its dialect's frame of every event.
-    let dialect: Dialect
+    /// The wire format the client asked for; the hub hands each stream its format's frame of every event.
+    let format: StreamFormat
     /// Heartbeats as `event: heartbeat` rather than comments (`heartbeat=event`).
     let heartbeatAsEvent: Bool
     /// Listed in its ``LoopHub``'s streams to flush at the end of this tick; keeps a stream that receives many
@@ -44,13 +50,13 @@ final class SSEConnection {
     var onClose: ((SSEConnection) -> Void)?
 
     init(
-        context: ChannelHandlerContext, topics: [Topic], dialect: Dialect, heartbeatAsEvent: Bool = false,
+        context: ChannelHandlerContext, topics: [Topic], format: StreamFormat, heartbeatAsEvent: Bool = false,
         replaying: Bool,
         lastEventID: EventID?, maxUnsentBytes: Int, stats: GatewayStats
     ) {
         self.context = context
         self.topics = topics
-        self.dialect = dialect
+        self.format = format
         self.heartbeatAsEvent = heartbeatAsEvent
         self.state = replaying ? .replaying(parked: [], bytes: 0) : .live
         self.lastSentID = lastEventID
@@ -106,7 +112,7 @@ final class SSEConnection {
         guard deliveredThrough < batch.lastSequence else { return 0 }
         let hasSomeOfBatch = batch.firstID.map { first in lastSentID.map { $0 >= first } ?? false } ?? false
         if case .live = state, deliveredThrough < batch.firstSequence, !hasSomeOfBatch {
-            let joined = batch.joined(dialect, allocator: allocator)
+            let joined = batch.joined(format, allocator: allocator)
             if joined.events == batch.items.count {
                 deliveredThrough = batch.lastSequence
                 if let last = batch.lastID { lastSentID = last }
@@ -114,11 +120,11 @@ final class SSEConnection {
                 return joined.events
             }
         }
-        // Replaying, resumed inside the batch, or a dialect without some of its frames: event by event.
+        // Replaying, resumed inside the batch, or a format without some of its frames: event by event.
         var sent = 0
         for item in batch.items where item.sequence > deliveredThrough {
             deliveredThrough = item.sequence
-            if let frame = item.frames[dialect], deliver(frame, id: item.id) { sent += 1 }
+            if let frame = item.frames[format], deliver(frame, id: item.id) { sent += 1 }
         }
         if sent > 0 { flushAndCheck() }
         return sent
@@ -183,12 +189,13 @@ final class SSEConnection {
         return sent
     }
 
-    /// Writes bytes that are not events (a comment, `retry:`, a resync notice).
+    /// Writes SSE bytes that are not published events (a comment, `retry:`, a resync notice) as one chunk.
     func writeControl(_ bytes: ByteBuffer) {
         guard isOpen else { return }
-        send(bytes)
+        send(HTTPChunk.wrap(bytes, allocator: context.channel.allocator))
     }
 
+    /// Sends a heartbeat frame (already chunked) when nothing was written for `interval`.
     func heartbeatIfIdle(now: NIODeadline, interval: TimeAmount, frame: ByteBuffer) -> Bool {
         guard case .live = state, now - lastWrite >= interval else { return false }
         send(frame, now: now)
@@ -219,12 +226,29 @@ final class SSEConnection {
         close(error: true)
     }
 
-    /// Closes the stream (idempotent); `error` counts it in the error rate.
+    /// Closes the stream without finishing its body (idempotent), so that the client comes back and resumes with
+    /// its last id; `error` counts it in the error rate.
     func close(error: Bool) {
         guard isOpen else { return }
         state = .closed
         if error { stats.streamErrors.add(1, ordering: .relaxed) }
         context.close(promise: nil)
+        finished()
+    }
+
+    /// Finishes the stream on purpose: an `end` event naming why and which of its topics ended, then the last
+    /// chunk, then the close. A `fetch` reader sees a complete body and stops; an `EventSource` would reconnect,
+    /// so pages close it on `end` (engine.js does, htmx's `sse-close="end"` does).
+    func end(reason: String, topics ended: [Topic]) {
+        guard isOpen else { return }
+        state = .closed
+        stats.endedStreams.add(1, ordering: .relaxed)
+        let allocator = context.channel.allocator
+        var frame = HTTPChunk.wrap(StreamEnd.frame(reason: reason, topics: ended), allocator: allocator)
+        frame.writeImmutableBuffer(HTTPChunk.last)
+        let channel = context.channel
+        // Closed once the bytes are out: a close with writes pending would drop them.
+        context.writeAndFlush(NIOAny(frame)).whenComplete { _ in channel.close(promise: nil) }
         finished()
     }
 

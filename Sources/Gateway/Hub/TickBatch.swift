@@ -4,16 +4,16 @@ import SSEProtocol
 /// The events one topic received on one loop during the current loop tick, in arrival order.
 ///
 /// At the end of the tick the loop's ``LoopHub`` hands the batch to each of the topic's single-topic streams, which
-/// write it with one write and one flush: the frames of a dialect are joined once per batch, not once per stream.
+/// write it with one write and one flush: the frames of a format are joined once per batch, not once per stream.
 struct TickBatch {
     struct Item {
-        let frames: DialectFrames
+        let frames: StreamFrames
         let id: EventID?
         /// The loop's delivery number of the event (see ``SSEConnection/deliveredThrough``).
         let sequence: UInt64
     }
 
-    /// One dialect's frames of the whole batch in one buffer, and how many events they are.
+    /// One format's frames of the whole batch in one buffer, and how many events they are.
     struct Joined {
         let frame: ByteBuffer
         let events: Int
@@ -28,7 +28,7 @@ struct TickBatch {
     var firstSequence: UInt64 { items.first?.sequence ?? 0 }
     var lastSequence: UInt64 { items.last?.sequence ?? 0 }
 
-    mutating func append(_ frames: DialectFrames, id: EventID?, sequence: UInt64) {
+    mutating func append(_ frames: StreamFrames, id: EventID?, sequence: UInt64) {
         items.append(Item(frames: frames, id: id, sequence: sequence))
         if let id {
             if firstID == nil { firstID = id }
@@ -36,38 +36,27 @@ struct TickBatch {
         }
     }
 
-    /// The batch's frames in `dialect`, joined (the event's own frame when the batch holds one event). Events with
-    /// no frame in the dialect are left out and not counted.
-    mutating func joined(_ dialect: Dialect, allocator: ByteBufferAllocator) -> Joined {
+    /// The batch's frames in `format`, joined (the event's own frame when the batch holds one event). Events with
+    /// no frame in the format are left out and not counted. Each frame is a whole chunk, so the joined frames are
+    /// a valid run of chunks.
+    mutating func joined(_ format: StreamFormat, allocator: ByteBufferAllocator) -> Joined {
         if items.count == 1 {
-            guard let frame = items[0].frames[dialect] else { return Joined(frame: ByteBuffer(), events: 0) }
+            guard let frame = items[0].frames[format] else { return Joined(frame: ByteBuffer(), events: 0) }
             return Joined(frame: frame, events: 1)
         }
-        if joined.isEmpty { joined = Array(repeating: nil, count: Dialect.allCases.count) }
-        if let cached = joined[dialect.slot] { return cached }
+        if joined.isEmpty { joined = Array(repeating: nil, count: StreamFormat.count) }
+        if let cached = joined[format.slot] { return cached }
         var size = 0
-        for item in items { size += item.frames[dialect]?.readableBytes ?? 0 }
+        for item in items { size += item.frames[format]?.readableBytes ?? 0 }
         var buffer = allocator.buffer(capacity: size)
         var events = 0
         for item in items {
-            guard let frame = item.frames[dialect] else { continue }
+            guard let frame = item.frames[format] else { continue }
             buffer.writeImmutableBuffer(frame)
             events += 1
         }
         let result = Joined(frame: buffer, events: events)
-        joined[dialect.slot] = result
+        joined[format.slot] = result
         return result
-    }
-}
-
-extension Dialect {
-    /// A dense index for per-dialect arrays.
-    fileprivate var slot: Int {
-        switch self {
-        case .engine: 0
-        case .htmx: 1
-        case .datastar: 2
-        case .turbo: 3
-        }
     }
 }

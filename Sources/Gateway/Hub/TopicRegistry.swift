@@ -14,10 +14,10 @@ final class TopicRegistry {
     private struct Entry {
         var streamsPerLoop: [Int]
         var streams: Int
-        /// Streams of the topic on this node per dialect; a dialect leaves ``dialects`` when its count reaches 0.
-        var streamsPerDialect: [Dialect: Int] = [:]
-        /// The dialects with at least one stream of the topic on this node.
-        var dialects: DialectSet = []
+        /// Streams of the topic on this node per format; a format leaves ``formats`` when its count reaches 0.
+        var streamsPerFormat: [StreamFormat: Int] = [:]
+        /// The formats with at least one stream of the topic on this node.
+        var formats: FormatSet = []
         /// Redis has confirmed the subscription on the current connection.
         var confirmed = false
     }
@@ -77,8 +77,8 @@ final class TopicRegistry {
                 }
                 topics[topic]!.streamsPerLoop[loop] += 1
                 topics[topic]!.streams += 1
-                topics[topic]!.streamsPerDialect[request.dialect, default: 0] += 1
-                topics[topic]!.dialects.insert(DialectSet(request.dialect))
+                topics[topic]!.streamsPerFormat[request.format, default: 0] += 1
+                topics[topic]!.formats.insert(FormatSet(request.format))
             }
             waiters.append(Waiter(topics: Set(request.topics), promise: request.promise, loop: loop))
         }
@@ -99,16 +99,16 @@ final class TopicRegistry {
         releaseWaiters()
     }
 
-    func leave(_ left: [Topic], loop: Int, dialect: Dialect) {
+    func leave(_ left: [Topic], loop: Int, format: StreamFormat) {
         var gone: [Topic] = []
         for topic in left {
             guard var entry = topics[topic] else { continue }
             entry.streamsPerLoop[loop] -= 1
             entry.streams -= 1
-            entry.streamsPerDialect[dialect, default: 1] -= 1
-            if entry.streamsPerDialect[dialect] == 0 {
-                entry.streamsPerDialect.removeValue(forKey: dialect)
-                entry.dialects.remove(DialectSet(dialect))
+            entry.streamsPerFormat[format, default: 1] -= 1
+            if entry.streamsPerFormat[format] == 0 {
+                entry.streamsPerFormat.removeValue(forKey: format)
+                entry.formats.remove(FormatSet(format))
             }
             if entry.streams == 0 {
                 topics.removeValue(forKey: topic)
@@ -143,7 +143,10 @@ final class TopicRegistry {
     func handle(_ event: RedisSubscriber.Event) {
         switch event {
         case .message(let channel, let payload):
-            guard let topic = Topic(channel: channel) else { return }
+            guard let topic = Topic(channel: channel) else {
+                if channel == ControlMessage.channel { control(payload) }
+                return
+            }
             stats.messagesReceived.add(1, ordering: .relaxed)
             let message = RedisEnvelope.decode(payload)
             if case .running(var parked) = backfill {
@@ -187,7 +190,7 @@ final class TopicRegistry {
             lastRelayedID = id
         }
         guard let entry = topics[topic] else { return }
-        let frames = DialectFrames(encoding: event, for: entry.dialects, allocator: allocator)
+        let frames = StreamFrames(encoding: event, topic: topic, for: entry.formats, allocator: allocator)
         stats.countEncodes(frames.encoded)
         let id = event.id
         let bytes = frames.bytes
@@ -236,6 +239,29 @@ final class TopicRegistry {
             guard case .running(let parked) = backfill else { return }
             backfill = .idle
             for (topic, event) in parked { relay(topic, event) }
+        }
+    }
+
+    // MARK: Control messages
+
+    /// Carries out a message of the control channel on every loop that holds streams it concerns, after the events
+    /// already handed to those loops.
+    private func control(_ payload: ByteBuffer) {
+        let message: ControlMessage
+        do {
+            message = try ControlMessage(parsing: payload)
+        } catch {
+            logger.warning("ignored a control message", metadata: ["error": "\(error)"])
+            return
+        }
+        switch message {
+        case .end(let topic, let reason):
+            guard let entry = topics[topic] else { return }
+            logger.info("ending streams", metadata: ["sse.topic": "\(topic)", "sse.reason": "\(reason)"])
+            for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
+                let box = loops[index]
+                box.eventLoop.execute { box.value.end(topic: topic, reason: reason) }
+            }
         }
     }
 

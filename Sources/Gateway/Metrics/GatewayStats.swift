@@ -26,6 +26,8 @@ public final class GatewayStats: Sendable {
     /// failure).
     let streamErrors = Atomic<Int>(0)
     let slowConsumerDisconnects = Atomic<Int>(0)
+    /// Streams finished on purpose (an `end` control message), with the body's last chunk.
+    let endedStreams = Atomic<Int>(0)
     let replayedEvents = Atomic<Int>(0)
     let resyncs = Atomic<Int>(0)
     let heartbeatsSent = Atomic<Int>(0)

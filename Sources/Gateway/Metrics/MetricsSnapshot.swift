@@ -33,6 +33,7 @@ struct MetricsSnapshot: Encodable {
     var rejectedStreamRequests: Int
     var streamErrors: Int
     var slowConsumerDisconnects: Int
+    var endedStreams: Int
     var replayedEvents: Int
     var resyncs: Int
     var heartbeatsSent: Int
@@ -59,6 +60,7 @@ struct MetricsSnapshot: Encodable {
         case rejectedStreamRequests = "rejected_stream_requests"
         case streamErrors = "stream_errors"
         case slowConsumerDisconnects = "slow_consumer_disconnects"
+        case endedStreams = "ended_streams"
         case replayedEvents = "replayed_events"
         case resyncs
         case heartbeatsSent = "heartbeats_sent"
@@ -86,6 +88,7 @@ struct MetricsSnapshot: Encodable {
         rejectedStreamRequests = stats.rejectedStreamRequests.load(ordering: .relaxed)
         streamErrors = stats.streamErrors.load(ordering: .relaxed)
         slowConsumerDisconnects = stats.slowConsumerDisconnects.load(ordering: .relaxed)
+        endedStreams = stats.endedStreams.load(ordering: .relaxed)
         replayedEvents = stats.replayedEvents.load(ordering: .relaxed)
         resyncs = stats.resyncs.load(ordering: .relaxed)
         heartbeatsSent = stats.heartbeatsSent.load(ordering: .relaxed)

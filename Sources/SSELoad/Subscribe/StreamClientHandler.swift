@@ -1,4 +1,5 @@
 import NIOCore
+import SSEProtocol
 
 /// One benchmark stream: sends the `GET`, waits for the response head, then scans events into its loop's
 /// ``DeliveryTally``.
@@ -15,7 +16,7 @@ final class StreamClientHandler: ChannelInboundHandler {
     private let headTimeout: TimeAmount
     private var opened: EventLoopPromise<Void>?
     private var timeout: Scheduled<Void>?
-    private var framer = ResponseFramer()
+    private var framer = HTTPResponseFramer()
     private var scanner = EventScanner()
     /// Highest payload sequence received on this stream in lane 0 (0 before the first).
     private var lastSequence: UInt64 = 0

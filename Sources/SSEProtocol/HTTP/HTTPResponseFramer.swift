@@ -1,11 +1,19 @@
 /// Takes an HTTP/1.1 response apart as it arrives: the head (status and whether the body is chunked), then the
 /// body bytes, with chunked transfer coding removed.
 ///
-/// Event streams are close-delimited from our gateway and from nchan, and chunked when nginx proxies a
-/// close-delimited upstream to an HTTP/1.1 client, so both forms are needed. The body is handed on as slices of the
-/// received buffers, never copied; only the head (at most ``maximumHeadBytes``) is buffered.
-struct ResponseFramer {
-    static let maximumHeadBytes = 16384
+/// Event streams are chunked from our gateway and through nginx, and close-delimited from nchan and the floor
+/// server, so both forms are read. ``isComplete`` tells a chunked body that ended with its last chunk (finished on
+/// purpose) from one whose connection simply closed (broken). The body is handed on as slices of the received
+/// buffers, never copied; only the head (at most ``maximumHeadBytes``) is buffered. Used by the load generator and
+/// the test clients.
+public struct HTTPResponseFramer: Sendable {
+    public static let maximumHeadBytes = 16384
+
+    /// A response that is not HTTP/1.x or not well-formed chunked coding.
+    public struct MalformedResponse: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
 
     private enum State {
         case head
@@ -22,12 +30,28 @@ struct ResponseFramer {
     private var state = State.head
     private var head: [UInt8] = []
 
+    public init() {}
+
     /// The response status once the head is complete.
-    private(set) var status: Int?
+    public private(set) var status: Int?
+    /// The head's text (status line and header lines, without the blank line) once complete.
+    public private(set) var headText: String?
+    /// The body is chunked.
+    public var isChunked: Bool {
+        switch state {
+        case .head, .identity: false
+        default: true
+        }
+    }
+    /// A chunked body's last chunk arrived: the body is complete.
+    public var isComplete: Bool {
+        if case .finished = state { return true }
+        return false
+    }
 
     /// Feeds received bytes. `onHead` runs once, when the head completes (before any body bytes); `onBody` gets
     /// body slices in order.
-    mutating func feed(
+    public mutating func feed(
         _ bytes: UnsafeRawBufferPointer, onHead: (Int) throws -> Void, onBody: (UnsafeRawBufferPointer) -> Void
     ) throws {
         var index = 0
@@ -59,7 +83,7 @@ struct ResponseFramer {
                 } else if let digit = Self.hexValue(byte), size < (1 << 40) {
                     size = size * 16 + digit
                 } else {
-                    throw LoadError("malformed chunked body: unexpected byte \(byte) in a chunk size")
+                    throw MalformedResponse("malformed chunked body: unexpected byte \(byte) in a chunk size")
                 }
                 state = .chunkSize(size: size, inExtension: inExtension)
             case .chunkData(let remaining):
@@ -82,17 +106,18 @@ struct ResponseFramer {
         head.append(contentsOf: bytes)
         guard let end = Self.endOfHead(head, from: searchFrom) else {
             if head.count > Self.maximumHeadBytes {
-                throw LoadError("response head longer than \(Self.maximumHeadBytes) bytes")
+                throw MalformedResponse("response head longer than \(Self.maximumHeadBytes) bytes")
             }
             return nil
         }
         let text = String(decoding: head[..<end], as: UTF8.self)
+        headText = String(text.dropLast(4))
         head = []
         let lines = text.split(separator: "\r\n")
         guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1."),
             let code = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
         else {
-            throw LoadError("malformed response head: \(text.prefix(80).debugDescription)")
+            throw MalformedResponse("malformed response head: \(text.prefix(80).debugDescription)")
         }
         status = code
         let chunked = lines.dropFirst().contains { line in
@@ -116,7 +141,7 @@ struct ResponseFramer {
         return nil
     }
 
-    private static func hexValue(_ byte: UInt8) -> Int? {
+    static func hexValue(_ byte: UInt8) -> Int? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
         case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a")) + 10

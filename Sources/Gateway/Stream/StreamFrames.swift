@@ -1,0 +1,50 @@
+import NIOCore
+import SSEProtocol
+
+/// One event's frames as they go on the wire, for each stream format a topic's streams use: encoded in each
+/// dialect once (``DialectFrames``), tagged with the topic where a format asks for it, and each frame one HTTP chunk
+/// (``HTTPChunk``). What the hub hands to every event loop for one message; every stream of a format is written the
+/// same copy-on-write buffer.
+struct StreamFrames: Sendable {
+    private var frames: [ByteBuffer?]
+    /// The dialects whose frames were encoded (for the `dialect_encodes` metric).
+    let encoded: DialectSet
+    /// The bytes of the distinct frames held (what holding these frames costs a loop's backlog).
+    private(set) var bytes = 0
+
+    init(encoding event: ServerSentEvent, topic: Topic, for formats: FormatSet, allocator: ByteBufferAllocator) {
+        let dialectFrames = DialectFrames(encoding: event, for: formats.dialects, allocator: allocator)
+        encoded = dialectFrames.encoded
+        frames = Array(repeating: nil, count: StreamFormat.count)
+        // A plain event is one frame shared by every dialect: chunk it once per tagging, not once per dialect.
+        let shared = dialectFrames.encoded == .engine
+        var sharedChunks: [Bool: ByteBuffer] = [:]
+        for format in formats.formats {
+            guard let frame = dialectFrames[format.dialect] else { continue }
+            if shared, let chunk = sharedChunks[format.tagged] {
+                frames[format.slot] = chunk
+                continue
+            }
+            let chunk = Self.chunk(frame, topic: format.tagged ? topic : nil, allocator: allocator)
+            if shared { sharedChunks[format.tagged] = chunk }
+            frames[format.slot] = chunk
+            bytes += chunk.readableBytes
+        }
+    }
+
+    /// The frame for a format; nil when the format was not in use when the message was encoded.
+    subscript(format: StreamFormat) -> ByteBuffer? { frames[format.slot] }
+
+    /// An encoded event's bytes as one chunk, tagged with `topic` when given.
+    static func chunk(_ frame: ByteBuffer, topic: Topic?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let bytes = topic.map { SSEEncoder.tagging(frame, with: $0, allocator: allocator) } ?? frame
+        return HTTPChunk.wrap(bytes, allocator: allocator)
+    }
+}
+
+extension StreamFormat {
+    /// One event's frame in this format, as one chunk; for one-off frames (a replay's history).
+    func frame(for event: ServerSentEvent, topic: Topic, allocator: ByteBufferAllocator) -> ByteBuffer {
+        StreamFrames.chunk(dialect.frame(for: event, allocator: allocator), topic: tagged ? topic : nil, allocator: allocator)
+    }
+}
