@@ -9,8 +9,9 @@ import Testing
     import Glibc
 #endif
 
-/// Runs engine.js's pure parts and its connection logic under node with a tiny fake DOM, EventSource and fetch.
-/// Skipped when `node` is not installed.
+/// Runs engine.js's pure parts, its connection logic and its tab sharing under node with in-memory fakes of the
+/// DOM, EventSource, fetch, BroadcastChannel, Web Locks, localStorage and timers. Fails (does not skip) when `node`
+/// is missing: these are the only checks of most of engine.js's logic.
 @Suite("engine.js under node with a fake DOM")
 struct EngineScriptTests {
     static var node: String? {
@@ -21,17 +22,27 @@ struct EngineScriptTests {
         return nil
     }
 
-    @Test(.enabled(if: EngineScriptTests.node != nil, "node is not installed"))
-    func patchesConnectionStatesResyncAndTheWatchdogBehaveAsDocumented() async throws {
+    /// Writes engine.js and `script` to a fresh folder, runs the script with node and checks its last line.
+    static func runUnderNode(_ script: String, expecting lastLine: String) async throws {
+        let node = try #require(
+            Self.node, "node is not installed (apt-get install nodejs): engine.js's checks cannot run without it")
         let directory = NSTemporaryDirectory() + "/engine-js-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try PublisherResources.engineScript().write(toFile: directory + "/engine.js", atomically: true, encoding: .utf8)
-        try Self.harness.write(toFile: directory + "/test.js", atomically: true, encoding: .utf8)
-        let result = try await runProgram(Self.node!, [directory + "/test.js"], timeout: .seconds(60))
-        let output = result.output
-        #expect(result.status == 0, "\(output)")
-        #expect(output.hasSuffix("all engine.js checks passed\n"), "\(output)")
+        try script.write(toFile: directory + "/test.js", atomically: true, encoding: .utf8)
+        let result = try await runProgram(node, [directory + "/test.js"], timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.hasSuffix(lastLine + "\n"), "\(result.output)")
+    }
+
+    @Test func patchesConnectionStatesResyncAndTheWatchdogBehaveAsDocumented() async throws {
+        try await Self.runUnderNode(Self.harness, expecting: "all engine.js checks passed")
+    }
+
+    @Test func tabsShareOneStreamThroughLeaderElectionTakeoverJoinsEndsAndResyncsWithoutARepeatedEvent() async throws {
+        try await Self.runUnderNode(
+            Self.sharedFakes + "\n" + Self.sharedChecks, expecting: "all shared engine.js checks passed")
     }
 
     /// The node script: every check throws on failure (exit status 1 with the message).
