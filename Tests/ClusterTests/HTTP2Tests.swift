@@ -6,15 +6,16 @@ import Testing
 extension EndToEnd {
     /// The HTTPS front door of `deploy/local-cluster` (SSE_HTTPS_PORT, HTTP/2, a self-signed certificate): many
     /// streams of one browser are streams of one connection there, where over HTTP/1.1 each stream holds a
-    /// connection of its own (and a browser opens at most 6 per host). The browser's side is
-    /// Tests/browser/http2_streams.py; the proof is nginx's access log, which names each request's connection and
-    /// protocol.
+    /// connection of its own (and a browser opens at most 6 per host); and the two ways a stream ends keep their
+    /// meaning through it: a node killed mid-stream resets the HTTP/2 stream (a fetch reader fails and retries),
+    /// `ssectl end` finishes it (the reader ends cleanly). The browser's side is Tests/browser/http2_streams.py;
+    /// the proof of sharing is nginx's access log, which names each request's connection and protocol.
     @Suite("HTTPS with HTTP/2 at nginx")
     struct HTTP2Tests {
         static let streams = 10
         static let plainStreams = 3
 
-        @Test func tenStreamsFromOneBrowserShareOneHTTP2ConnectionWhilePlainHTTPStreamsEachHoldTheirOwn() async throws {
+        @Test func tenStreamsFromOneBrowserShareOneHTTP2ConnectionAndACrashReachesAFetchReaderAsAnError() async throws {
             let run = try LocalClusterScriptTests.Run.fresh("local-cluster-h2", nodes: 2)
             defer { try? FileManager.default.removeItem(atPath: run.directory) }
             var failure: (any Error)?
@@ -32,6 +33,10 @@ extension EndToEnd {
         private func exercise(_ run: LocalClusterScriptTests.Run) async throws {
             let up = try await run("up")
             try #require(up.status == 0, "up: \(up.output)")
+            let nodes = try (1...2).map { number in
+                "\(number)=\(try #require(run.pid("gateway-\(number)"), "gateway-\(number) runs"))"
+            }
+            let binaries = URL(fileURLWithPath: GatewayProcess.executable).deletingLastPathComponent().path
             let result = try await runProgram(
                 "/usr/bin/python3",
                 [
@@ -39,19 +44,31 @@ extension EndToEnd {
                     "--https", "https://127.0.0.1:\(run.httpsPort)/", "--plain", "http://127.0.0.1:\(run.httpPort)/",
                     "--nodes", "2", "--token-file", run.directory + "/publish-token",
                     "--streams", "\(Self.streams)", "--plain-streams", "\(Self.plainStreams)",
-                ], timeout: .seconds(90))
+                    "--ssectl", binaries + "/ssectl", "--redis-url",
+                    "redis://127.0.0.1:\(run.environment["SSE_REDIS_PORT"]!)",
+                ] + nodes.flatMap { ["--node", $0] }, timeout: .seconds(90))
             #expect(result.status == 0, "http2_streams.py:\n\(result.output)")
             #expect(result.output.hasSuffix("PASSED\n"), "\(result.output)")
+            // The stream whose node was killed broke mid-body (nginx reset the HTTP/2 stream), the ended one did not.
+            #expect(result.output.contains("the fetch reader over HTTP/2 failed: error: TypeError"), "\(result.output)")
+            #expect(result.output.contains("received the end event and ended cleanly"), "\(result.output)")
+            let errors = (try? String(contentsOfFile: run.directory + "/logs/nginx/error.log", encoding: .utf8)) ?? ""
+            let broken = errors.split(separator: "\n").filter { $0.contains("upstream prematurely closed") }
+            #expect(broken.count == 1 && broken[0].contains("GET /sse?topic=crash HTTP/2.0"), "\(errors)")
 
             // nginx logs a request when it ends: the browser closed every stream, so each has its line by now or
             // very soon.
             let log = run.directory + "/logs/nginx/access.log"
             let expected = Self.streams + Self.plainStreams
             var lines: [AccessLogLine] = []
-            try await waitUntil("nginx has logged all \(expected) streams", timeout: .seconds(10)) {
-                lines = AccessLogLine.read(log).filter { $0.path.hasPrefix("/sse?topic=h") }
-                return lines.count >= expected
+            var ends: [AccessLogLine] = []
+            try await waitUntil("nginx has logged all \(expected + 2) streams", timeout: .seconds(10)) {
+                let all = AccessLogLine.read(log)
+                lines = all.filter { $0.path.hasPrefix("/sse?topic=h") }
+                ends = all.filter { ["/sse?topic=crash", "/sse?topic=finish"].contains($0.path) }
+                return lines.count >= expected && ends.count >= 2
             }
+            #expect(ends.count == 2 && ends.allSatisfy { $0["protocol"] == "HTTP/2.0" }, "\(ends)")
             let secure = lines.filter { $0.path.hasPrefix("/sse?topic=h2-") }
             let plain = lines.filter { $0.path.hasPrefix("/sse?topic=h1-") }
             #expect(secure.count == Self.streams && plain.count == Self.plainStreams, "\(lines)")
