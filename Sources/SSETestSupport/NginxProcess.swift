@@ -35,16 +35,22 @@ public final class NginxProcess: Sendable {
     /// - Parameters:
     ///   - gateways: node ports, in node order (`/nodes/1/…` is the first).
     ///   - publisherPort: the publisher's port; nothing needs to listen there when a test does not use it.
-    public static func start(gateways: [Int], publisherPort: Int) async throws -> NginxProcess {
+    ///   - port: the public port to use, for a test that must name it before nginx starts (the gateways'
+    ///     allowed origins); nil picks a free one (and another if that one is taken meanwhile).
+    ///   - staticFolders: URL prefix (`/compat/`) → directory that nginx serves as files (see
+    ///     ``writeConfiguration(prefix:listen:publisher:gateways:staticFolders:)``).
+    public static func start(
+        gateways: [Int], publisherPort: Int, port fixedPort: Int? = nil, staticFolders: [String: String] = [:]
+    ) async throws -> NginxProcess {
         var lastError: (any Error)?
-        for _ in 0..<3 {
-            let port = try freeLoopbackPort()
+        for _ in 0..<(fixedPort == nil ? 3 : 1) {
+            let port = try fixedPort ?? freeLoopbackPort()
             let prefix = try makeDirectory("nginx")
             let nginx = NginxProcess(port: port, prefix: prefix)
             do {
                 try await writeConfiguration(
                     prefix: prefix, listen: "127.0.0.1:\(port)", publisher: "127.0.0.1:\(publisherPort)",
-                    gateways: gateways.map { "127.0.0.1:\($0)" })
+                    gateways: gateways.map { "127.0.0.1:\($0)" }, staticFolders: staticFolders)
                 try await nginx.launch()
                 return nginx
             } catch {
@@ -55,9 +61,14 @@ public final class NginxProcess: Sendable {
     }
 
     /// Copies `nginx/*.conf` into `prefix/conf/` and runs `deploy/nginx-cluster-conf` into `prefix/conf/cluster/`.
-    public static func writeConfiguration(prefix: String, listen: String, publisher: String, gateways: [String])
-        async throws
-    {
+    ///
+    /// Each entry of `staticFolders` (URL prefix ending in `/` → directory) adds a location to the generated
+    /// `cluster/server.conf` that serves the directory's files with HTML and JavaScript content types: test
+    /// pages that must come from nginx's own origin (same-origin streams) or from another name for it
+    /// (`localhost` for cross-origin ones). Deployments never get these locations.
+    public static func writeConfiguration(
+        prefix: String, listen: String, publisher: String, gateways: [String], staticFolders: [String: String] = [:]
+    ) async throws {
         let files = FileManager.default
         let conf = prefix + "/conf"
         try files.createDirectory(atPath: conf, withIntermediateDirectories: true)
@@ -73,6 +84,25 @@ public final class NginxProcess: Sendable {
         guard result.status == 0 else {
             throw NginxProcessError(message: "deploy/nginx-cluster-conf exited \(result.status): \(result.output)")
         }
+        guard !staticFolders.isEmpty else { return }
+        // `^~`: the prefix wins over the regex locations; nginx.conf has no mime.types, so the types are named here.
+        let locations = staticFolders.sorted { $0.key < $1.key }.map { location, directory in
+            let folder = directory.hasSuffix("/") ? directory : directory + "/"
+            return """
+
+                location ^~ \(location) {
+                    alias \(folder);
+                    types { text/html html; text/javascript js; text/css css; }
+                    default_type text/plain;
+                    add_header Cache-Control no-store;
+                }
+
+                """
+        }
+        let server = FileHandle(forWritingAtPath: conf + "/cluster/server.conf")
+        try server?.seekToEnd()
+        try server?.write(contentsOf: Data(locations.joined().utf8))
+        try server?.close()
     }
 
     /// `nginx -t` on the configuration in `prefix`: the exit status and nginx's messages.

@@ -28,10 +28,11 @@ public final class TestCluster: Sendable {
 
     /// Starts Redis, `nodeCount` gateways (each with `gatewayArguments`), the publisher when `withPublisher`, and
     /// nginx, and waits until every node is ready through nginx. Without a publisher, nginx's `/` points at a free
-    /// port nothing listens on.
+    /// port nothing listens on. `nginxPort` and `staticFolders` are passed to ``NginxProcess/start``: a test
+    /// that serves its own pages names the public port first, so the gateways' allowed origins can contain it.
     public static func start(
         nodeCount: Int = 3, redis options: LocalRedisServer.Options = .init(), gatewayArguments: [String] = [],
-        withPublisher: Bool = false
+        withPublisher: Bool = false, nginxPort: Int? = nil, staticFolders: [String: String] = [:]
     ) async throws -> TestCluster {
         let redis = try await LocalRedisServer.start(options)
         var nodes: [GatewayProcess] = []
@@ -40,7 +41,8 @@ public final class TestCluster: Sendable {
         }
         let publisher = withPublisher ? try await PublisherProcess.start(redis: redis) : nil
         let nginx = try await NginxProcess.start(
-            gateways: nodes.map(\.port), publisherPort: try publisher?.port ?? freeLoopbackPort())
+            gateways: nodes.map(\.port), publisherPort: try publisher?.port ?? freeLoopbackPort(), port: nginxPort,
+            staticFolders: staticFolders)
         let cluster = TestCluster(redis: redis, nodes: nodes, nginx: nginx, publisher: publisher)
         for number in 1...nodeCount {
             try await waitUntil("node \(number) ready through nginx") {
