@@ -25,6 +25,7 @@ public final class Gateway: Service, Sendable {
     private let metrics: MetricsBridge
     private let renderPrometheus: (@Sendable () -> String)?
     private let boundPort = Mutex<Int?>(nil)
+    private let descriptorReserve = DescriptorReserve()
 
     /// - Parameter renderPrometheus: renders the Prometheus registry the executable bootstrapped, for `/metrics`.
     public init(
@@ -102,7 +103,21 @@ public final class Gateway: Service, Sendable {
     private func bind() async throws -> any Channel {
         let configuration = self.configuration
         let maxUnsent = configuration.maxUnsentBytes
+        let stats = self.stats
+        let logger = self.logger
+        let reserve = descriptorReserve
         let channel = try await ServerBootstrap(group: group)
+            // Out of file descriptors, accept(2) fails at once for as long as a connection waits: without a pause
+            // the listener's loop would retry at full speed and serve nothing else.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+                            if error.errnoCode == EMFILE || error.errnoCode == ENFILE { reserve.release() }
+                            return Self.acceptFailed(error, stats: stats, logger: logger)
+                        })
+                }
+            }
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // Accept a burst of connections per wake-up of the listener (NIO's default is 4).
@@ -111,7 +126,12 @@ public final class Gateway: Service, Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: maxUnsent / 2, high: maxUnsent))
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
+                if reserve.claimShed() {
+                    stats.shedConnections.add(1, ordering: .relaxed)
+                    reserve.shed(channel)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     let encoder = HTTPResponseEncoder()
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(encoder)
@@ -124,6 +144,26 @@ public final class Gateway: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port).get()
         boundPort.withLock { $0 = channel.localAddress?.port }
         return channel
+    }
+
+    /// The listener's pause after a failed accept (``AcceptBackoffHandler``): counted, and logged at most every 10 s.
+    private static func acceptFailed(_ error: IOError, stats: GatewayStats, logger: Logger) -> TimeAmount {
+        stats.acceptBackoffs.add(1, ordering: .relaxed)
+        let now = Int(stats.uptimeSeconds * 1000)
+        let last = stats.lastAcceptWarning.load(ordering: .relaxed)
+        if now - last >= 10_000,
+            stats.lastAcceptWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+        {
+            let reason =
+                error.errnoCode == EMFILE || error.errnoCode == ENFILE
+                ? "out of file descriptors: raise the open-file limit or lower SSE_MAX_CONNECTIONS" : "\(error)"
+            logger.warning(
+                "cannot accept connections, pausing accepts for 100 ms",
+                metadata: [
+                    "error": "\(reason)", "sse.accept_backoffs": "\(stats.acceptBackoffs.load(ordering: .relaxed))",
+                ])
+        }
+        return .milliseconds(100)
     }
 
     /// SIGTERM: not ready at once, new streams refused, open streams told to reconnect across the drain window,

@@ -41,6 +41,9 @@ struct SSEGatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds allowed for a request head [SSE_REQUEST_TIMEOUT_SECONDS, default 10].")
     var requestTimeout: Double?
     @Option(help: "Largest request head in bytes [SSE_MAX_HEADER_BYTES, default 16384].") var maxHeaderBytes: Int?
+    @Option(help: "Seconds allowed for a request body after its head [SSE_BODY_TIMEOUT_SECONDS, default 5].")
+    var bodyTimeout: Double?
+    @Option(help: "Largest request body in bytes [SSE_MAX_BODY_BYTES, default 65536].") var maxBodyBytes: Int?
     @Option(help: "Bytes of events queued for one event loop before it sheds [SSE_MAX_LOOP_BACKLOG, default 33554432].")
     var maxLoopBacklog: Int?
     @Option(help: "Event-loop threads [SSE_THREADS, default: one per core].") var threads: Int?
@@ -89,6 +92,10 @@ struct SSEGatewayCommand: AsyncParsableCommand {
             requestTimeout, environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10.0)
         configuration.maxHeaderBytes = try Setting.resolve(
             maxHeaderBytes, environment: "SSE_MAX_HEADER_BYTES", default: defaults.maxHeaderBytes, expected: "bytes")
+        configuration.bodyTimeout = try Setting.resolveSeconds(
+            bodyTimeout, environment: "SSE_BODY_TIMEOUT_SECONDS", default: 5.0)
+        configuration.maxBodyBytes = try Setting.resolve(
+            maxBodyBytes, environment: "SSE_MAX_BODY_BYTES", default: defaults.maxBodyBytes, expected: "bytes")
         configuration.maxLoopBacklogBytes = try Setting.resolve(
             maxLoopBacklog, environment: "SSE_MAX_LOOP_BACKLOG", default: defaults.maxLoopBacklogBytes,
             expected: "bytes")

@@ -73,17 +73,19 @@ public final class ChildProcess: Sendable {
     ///
     /// A free port can be taken by another suite between the check and the server's bind (suites run in
     /// parallel); a server that exits at once because its address is in use is started again on another port.
+    /// `launcher` runs the server through another program that execs it (e.g. `prlimit --nofile=N:N`).
     static func startServer(
         name: String, arguments: (Int) -> [String], environment: [String: String] = [:], logName: String,
-        readyPath: String
+        readyPath: String, launcher: [String] = []
     ) async throws -> (child: ChildProcess, port: Int, logPath: String) {
         var attempt = 1
         while true {
             let port = try freeLoopbackPort()
             let logPath = NSTemporaryDirectory() + "/\(logName)-\(port).log"
+            let command = launcher + [siblingExecutable(name)] + arguments(port)
             let child = ChildProcess(
                 pid: try spawnProcess(
-                    siblingExecutable(name), arguments(port), environment: environment, outputPath: logPath))
+                    command[0], Array(command.dropFirst()), environment: environment, outputPath: logPath))
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
                 if let response = try? await HTTPProbe.get(port: port, path: readyPath), response.status == 200,

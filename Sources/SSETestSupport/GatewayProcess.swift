@@ -17,15 +17,17 @@ public final class GatewayProcess: ServerProcess {
 
     /// Starts a node on `redis` with extra flags and waits until `/readyz` answers 200 (or `/healthz` if
     /// `waitForReady` is false).
-    public static func start(redis: LocalRedisServer, arguments: [String] = [], waitForReady: Bool = true) async throws
-        -> GatewayProcess
-    {
+    /// With `fileLimit` the node runs with that many file descriptors at most (soft and hard, through `prlimit`).
+    public static func start(
+        redis: LocalRedisServer, arguments: [String] = [], waitForReady: Bool = true, fileLimit: Int? = nil
+    ) async throws -> GatewayProcess {
         let (child, port, logPath) = try await ChildProcess.startServer(
             name: "sse-gateway",
             arguments: { port in
                 ["--port", String(port), "--redis-url", redis.url, "--node-id", "test-\(port)", "--log-level", "debug"]
                     + arguments
-            }, logName: "sse-gateway", readyPath: waitForReady ? "/readyz" : "/healthz")
+            }, logName: "sse-gateway", readyPath: waitForReady ? "/readyz" : "/healthz",
+            launcher: fileLimit.map { ["/usr/bin/prlimit", "--nofile=\($0):\($0)"] } ?? [])
         return GatewayProcess(port: port, logPath: logPath, child: child)
     }
 

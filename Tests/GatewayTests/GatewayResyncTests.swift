@@ -37,7 +37,8 @@ struct GatewayResyncTests {
         }
     }
 
-    /// An id Redis does not know (its data was flushed) gets `event: resync` (unknown-last-event-id).
+    /// An id Redis does not know (its data was flushed) gets `event: resync` (unknown-last-event-id), then what the
+    /// new data holds.
     @Test func idUnknownToRedisGetsResync() async throws {
         try await withLocalRedis { redis in
             let node = try await GatewayProcess.start(redis: redis)
@@ -45,12 +46,19 @@ struct GatewayResyncTests {
             defer { publisher.close() }
             let old = try await publisher.publish("lost", "before the flush")
             try await publisher.connection.send("FLUSHALL")
+            // What the new data holds is delivered after the resync: the clock's first event (the origin) included.
+            let first = try await publisher.publish("lost", "first after the flush")
+            let second = try await publisher.publish("lost", "second after the flush")
             let client = try await SSETestClient.open(
                 port: node.port, path: "/sse?topic=lost", headers: [("Last-Event-ID", old)])
-            try await client.waitForEvents(1)
-            #expect(client.events == [.init(id: nil, event: "resync", data: #"{"reason":"unknown-last-event-id"}"#)])
+            try await client.waitForEvents(3)
+            #expect(
+                client.events == [
+                    .init(id: nil, event: "resync", data: #"{"reason":"unknown-last-event-id"}"#),
+                    .init(id: first, data: "first after the flush"), .init(id: second, data: "second after the flush"),
+                ])
             let next = try await publisher.publish("lost", "after the flush")
-            try await client.waitForEvents(2)
+            try await client.waitForEvents(4)
             #expect(client.events.last == .init(id: next, event: nil, data: "after the flush"))
             client.close()
         }

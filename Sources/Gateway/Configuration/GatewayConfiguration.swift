@@ -39,6 +39,12 @@ public struct GatewayConfiguration: Sendable {
     /// A request head not complete within this time closes the connection (`--request-timeout`,
     /// `SSE_REQUEST_TIMEOUT_SECONDS`).
     public var requestHeadTimeout: Duration = .seconds(10)
+    /// A request body (no route takes one) must be complete within this time after its head, or the request gets
+    /// 408 and the connection closes (`--body-timeout`, `SSE_BODY_TIMEOUT_SECONDS`).
+    public var bodyTimeout: Duration = .seconds(5)
+    /// The largest request body read (and dropped: no route takes one); a larger one gets 413 and the connection
+    /// closes (`--max-body-bytes`, `SSE_MAX_BODY_BYTES`).
+    public var maxBodyBytes = 65536
     /// Request heads larger than this get 431 (`--max-header-bytes`, `SSE_MAX_HEADER_BYTES`).
     public var maxHeaderBytes = 16_384
     /// Bytes of event frames waiting for one event loop before the node stops handing that loop live events

@@ -10,21 +10,39 @@ import SSEProtocol
 /// chunked once where they are encoded, see ``HTTPChunk``): this handler and the HTTP encoder and decoder leave the
 /// pipeline to an ``SSEStreamHandler``, and frames are written to the socket as they are. An HTTP/1.0 client, which
 /// cannot read chunked coding, gets a close-delimited body through an ``UnchunkingHandler``.
-final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let gateway: Gateway
-    private let responseEncoder: HTTPResponseEncoder
+    /// Complete requests waiting for the answer before them to be written (HTTP/1.1 pipelining; browsers never
+    /// pipeline). No more is read from the socket while any wait, but one read may hold many small requests; past
+    /// this many the connection is closed.
+    static let maxQueuedRequests = 128
+
+    let gateway: Gateway
+    let responseEncoder: HTTPResponseEncoder
     /// The request decoder ahead of this handler; it leaves the pipeline with this handler when a stream opens.
-    private let requestDecoder: any RemovableChannelHandler
+    let requestDecoder: any RemovableChannelHandler
     private var head: HTTPRequestHead?
     private var headTimeout: Scheduled<Void>?
+    /// Armed when a request head announces a body: the body must be complete within the body timeout.
+    private var bodyTimeout: Scheduled<Void>?
+    private var bodyBytes = 0
     private var headerTooLarge = false
+    /// Complete requests not answered yet, oldest first.
+    private var queued: [HTTPRequestHead] = []
+    /// An answer is being written: no further request is read or answered until the socket took it, so a client
+    /// that sends requests and reads no answers holds at most one answer in memory.
+    private var answering = false
+    /// A read the channel asked for while answering, made once the answer is written.
+    private var readPending = false
+    /// The connection is being closed after an error: what else arrives is dropped.
+    private var closing = false
     /// The request being answered is a `GET /sse` (its refusals count in the stream error rate).
-    private var answeringStream = false
+    var answeringStream = false
     /// The request being answered is a `HEAD`: headers only.
-    private var answeringHead = false
+    var answeringHead = false
 
     init(gateway: Gateway, responseEncoder: HTTPResponseEncoder, requestDecoder: any RemovableChannelHandler) {
         self.gateway = gateway
@@ -46,38 +64,131 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             headTimeout?.cancel()
             headTimeout = nil
             head = requestHead
+            bodyBytes = 0
             let size = requestHead.headers.reduce(requestHead.uri.utf8.count) {
                 $0 + $1.name.utf8.count + $1.value.utf8.count + 4
             }
             headerTooLarge = size > gateway.configuration.maxHeaderBytes
-        case .body:
-            break  // bodies are not used by any route; they are read and dropped
+            if Self.announcesBody(requestHead) { armBodyTimeout(context: context) }
+        case .body(let part):
+            // No route takes a body: it is read and dropped, up to a limit.
+            bodyBytes += part.readableBytes
+            if bodyBytes > gateway.configuration.maxBodyBytes {
+                fail(
+                    HTTPError(
+                        .payloadTooLarge,
+                        "request body too large: at most \(gateway.configuration.maxBodyBytes) bytes (no route takes one)"
+                    ),
+                    context: context)
+            }
         case .end:
+            bodyTimeout?.cancel()
+            bodyTimeout = nil
             guard let requestHead = head else { return }
             head = nil
-            route(requestHead, context: context)
+            guard queued.count < Self.maxQueuedRequests else {
+                gateway.logger.debug("closing a connection with too many pipelined requests")
+                closing = true
+                context.close(promise: nil)
+                return
+            }
+            queued.append(requestHead)
+            answerNext(context: context)
+        }
+    }
+
+    /// The head says a body follows (`Content-Length` above 0, or any `Transfer-Encoding`).
+    private static func announcesBody(_ head: HTTPRequestHead) -> Bool {
+        if head.headers.contains(name: "Transfer-Encoding") { return true }
+        return head.headers["Content-Length"].contains { Int($0).map { $0 > 0 } ?? true }
+    }
+
+    private func armBodyTimeout(context: ChannelHandlerContext) {
+        let timeout = gateway.configuration.bodyTimeout
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        bodyTimeout = loop.scheduleTask(in: TimeAmount(timeout)) {
+            let (handler, context) = bound.value
+            handler.fail(
+                HTTPError(.requestTimeout, "request body not complete within \(Self.seconds(timeout)) s"),
+                context: context)
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    /// Answers a request that cannot be read to its end (its body is too large or too slow) and closes.
+    private func fail(_ failure: HTTPError, context: ChannelHandlerContext) {
+        guard !closing else { return }
+        bodyTimeout?.cancel()
+        bodyTimeout = nil
+        closing = true
+        queued.removeAll()
+        gateway.stats.requests.add(1, ordering: .relaxed)
+        answeringHead = false
+        reject(failure, context: context)
+    }
+
+    /// Answers the oldest queued request, unless an answer is still being written.
+    private func answerNext(context: ChannelHandlerContext) {
+        guard !answering, !closing, !queued.isEmpty else { return }
+        let next = queued.removeFirst()
+        route(next, context: context)
+    }
+
+    /// An answer was written to the socket: the next request may be answered and reads may go on.
+    private func answerWritten(context: ChannelHandlerContext, keepAlive: Bool) {
+        answering = false
+        guard !closing else {
+            context.close(promise: nil)
+            return
+        }
+        if queued.isEmpty {
+            if head == nil { armHeadTimeout(context: context) }
+            if readPending {
+                readPending = false
+                context.read()
+            }
+        } else {
+            answerNext(context: context)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if answering || !queued.isEmpty {
+            readPending = true
+        } else {
+            context.read()
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         headTimeout?.cancel()
+        bodyTimeout?.cancel()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
-            gateway.stats.requests.add(1, ordering: .relaxed)
-            gateway.stats.rejectedRequests.add(1, ordering: .relaxed)
             let failure =
                 parserError == .headerOverflow
                 ? HTTPError(.requestHeaderFieldsTooLarge, "request headers too large")
                 : HTTPError(.badRequest, "malformed HTTP request: \(parserError)")
-            respond(failure, keepAlive: false, context: context)
+            if answering {
+                // The answer before it is still being written; the connection ends after it.
+                closing = true
+                return
+            }
+            fail(failure, context: context)
             return
         }
         context.close(promise: nil)
@@ -96,6 +207,14 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 HTTPError(
                     .requestHeaderFieldsTooLarge,
                     "request headers too large: at most \(gateway.configuration.maxHeaderBytes) bytes"),
+                context: context)
+            return
+        }
+        // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host.
+        let hosts = requestHead.headers["Host"].count
+        if requestHead.version.major == 1, requestHead.version.minor >= 1, hosts != 1 {
+            reject(
+                HTTPError(.badRequest, hosts == 0 ? "missing Host header" : "\(hosts) Host headers: send exactly one"),
                 context: context)
             return
         }
@@ -153,111 +272,9 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    // MARK: Streams
-
-    private func openStream(_ requestHead: HTTPRequestHead, query: QueryString, context: ChannelHandlerContext) {
-        let configuration = gateway.configuration
-        let stats = gateway.stats
-        let cors: CORSPolicy.Verdict
-        let request: StreamRequest
-        do {
-            cors = try gateway.cors.verdict(for: requestHead)
-            request = try StreamRequest(
-                head: requestHead, query: query, maxTopics: configuration.maxTopicsPerConnection)
-        } catch {
-            reject(error, context: context)
-            return
-        }
-        if let reason = gateway.notReadyReason {
-            reject(
-                HTTPError(.serviceUnavailable, "node not ready: \(reason)", headers: [("Retry-After", "2")]),
-                context: context)
-            return
-        }
-        // Reserve a slot atomically: concurrent accepts on other loops cannot overshoot the limit.
-        let (_, active) = stats.activeConnections.add(1, ordering: .relaxed)
-        if active > configuration.maxConnections {
-            stats.activeConnections.subtract(1, ordering: .relaxed)
-            reject(
-                HTTPError(
-                    .serviceUnavailable, "node at its limit of \(configuration.maxConnections) streams",
-                    headers: [("Retry-After", "5")]), context: context)
-            return
-        }
-        stats.connectionsTotal.add(1, ordering: .relaxed)
-
-        // From here on the response is a raw event stream, and the channel's pipeline is the socket and an
-        // SSEStreamHandler (behind an UnchunkingHandler for HTTP/1.0): the HTTP encoder, decoder and this router
-        // leave it.
-        let chunked = requestHead.version.major > 1 || requestHead.version.minor >= 1
-        let operations = context.pipeline.syncOperations
-        let streamHandler = SSEStreamHandler()
-        let streamContext: ChannelHandlerContext
-        do {
-            try operations.addHandler(streamHandler, position: .first)
-            if !chunked { try operations.addHandler(UnchunkingHandler(), position: .first) }
-            streamContext = try operations.context(handler: streamHandler)
-        } catch {
-            stats.activeConnections.subtract(1, ordering: .relaxed)
-            context.close(promise: nil)
-            return
-        }
-        operations.removeHandler(responseEncoder, promise: nil)
-        operations.removeHandler(requestDecoder, promise: nil)
-        operations.removeHandler(context: context, promise: nil)
-
-        // The head goes through the unchunking handler too (it passes what is not a chunk run); written in one
-        // buffer with the first chunk.
-        var opening = streamContext.channel.allocator.buffer(capacity: 512)
-        opening.writeString(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
-                + "X-Accel-Buffering: no\r\n" + (chunked ? "Transfer-Encoding: chunked\r\n" : "")
-                + "Connection: close\r\n")
-        for (name, value) in cors.headers { opening.writeString("\(name): \(value)\r\n") }
-        opening.writeString("\r\n")
-        let retry = configuration.retryMilliseconds
-        var retryFrame = ByteBuffer()
-        SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &retryFrame)
-        opening.writeImmutableBuffer(HTTPChunk.wrap(retryFrame))
-        streamContext.writeAndFlush(NIOAny(opening), promise: nil)
-
-        let connection = SSEConnection(
-            context: streamContext, topics: request.topics, format: request.format,
-            heartbeatAsEvent: request.heartbeatAsEvent, replaying: request.lastEventID != nil,
-            lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
-        streamHandler.connection = connection
-        let hub = gateway.hub
-        let loopHub = hub.loopHub(for: streamContext.eventLoop)
-        let loopIndex = loopHub.index
-        loopHub.add(connection)
-        connection.onClose = { closed in
-            loopHub.remove(closed)
-            hub.leave(closed.topics, loop: loopIndex, format: closed.format)
-        }
-        let joined = hub.join(request.topics, loop: loopIndex, format: request.format)
-        // The opening comment is a promise to the client: every event published after it arrives on this stream.
-        // So it is sent once the topics are registered on this loop and subscribed in Redis.
-        var connected = ByteBuffer()
-        SSEEncoder.comment("connected to \(configuration.nodeID)", into: &connected)
-        let bound = NIOLoopBound(connection, eventLoop: streamContext.eventLoop)
-        joined.hop(to: streamContext.eventLoop).whenSuccess { [connected] in bound.value.writeControl(connected) }
-        if let lastEventID = request.lastEventID {
-            hub.replay(connection, topics: request.topics, after: lastEventID, once: joined)
-        }
-    }
-
-    private func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {
-        do {
-            let headers = try gateway.cors.preflightHeaders(for: requestHead)
-            respond(.noContent, "", contentType: nil, keepAlive: keepAlive, extraHeaders: headers, context: context)
-        } catch {
-            reject(error, context: context, keepAlive: keepAlive)
-        }
-    }
-
     // MARK: Plain responses
 
-    private func reject(_ error: any Error, context: ChannelHandlerContext, keepAlive: Bool = false) {
+    func reject(_ error: any Error, context: ChannelHandlerContext, keepAlive: Bool = false) {
         gateway.stats.rejectedRequests.add(1, ordering: .relaxed)
         if answeringStream { gateway.stats.rejectedStreamRequests.add(1, ordering: .relaxed) }
         let failure = error as? HTTPError ?? HTTPError(.internalServerError, "internal error")
@@ -273,7 +290,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             extraHeaders: failure.headers, context: context)
     }
 
-    private func respond(
+    func respond(
         _ status: HTTPResponseStatus, _ body: String, contentType: String?, keepAlive: Bool,
         extraHeaders: [(String, String)] = [], context: ChannelHandlerContext
     ) {
@@ -290,9 +307,15 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         }
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            if !keepAlive { channel.close(promise: nil) }
+        answering = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { result in
+            guard keepAlive, case .success = result else {
+                channel.close(promise: nil)
+                return
+            }
+            let (handler, context) = bound.value
+            handler.answerWritten(context: context, keepAlive: keepAlive)
         }
-        if keepAlive { armHeadTimeout(context: context) }
     }
 }

@@ -22,6 +22,14 @@ struct HistoryReader: Sendable {
         }
     }
 
+    /// Everything the current data of Redis holds for `topics` (``History/eventsFromOrigin(in:limit:)``): what is
+    /// left to deliver after a stream was told `resync` because Redis lost its data.
+    func readFromOrigin(topics: [Topic]) -> EventLoopFuture<HistoryResult> {
+        eventLoop.makeFutureWithTask { [history, limit] in
+            try await history.eventsFromOrigin(in: topics, limit: limit)
+        }
+    }
+
     /// Loads the `sse` function library, retrying while Redis is unreachable (until cancelled).
     func installLibrary(logger: Logger) async {
         var delay = Duration.milliseconds(100)

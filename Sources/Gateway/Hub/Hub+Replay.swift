@@ -19,15 +19,7 @@ extension Hub {
                 guard connection.isOpen else { return }
                 switch result {
                 case .success(.events(let events)):
-                    let allocator = connection.context.channel.allocator
-                    let format = connection.format
-                    let frames = events.map { item in
-                        (
-                            frame: format.frame(for: item.event, topic: item.topic, allocator: allocator),
-                            id: item.event.id!
-                        )
-                    }
-                    let sent = connection.finishReplay(history: frames)
+                    let sent = connection.finishReplay(history: Self.frames(of: events, for: connection))
                     stats.replayedEvents.add(sent, ordering: .relaxed)
                     if connection.isReplaying {
                         // A catch-up was asked for meanwhile: read on from what was just sent.
@@ -38,7 +30,7 @@ extension Hub {
                 case .success(.unknownID):
                     connection.writeControl(ResyncNotice.frame(reason: "unknown-last-event-id", topics: nil))
                     stats.resyncs.add(1, ordering: .relaxed)
-                    connection.finishReplay(history: [], resetLastID: true)
+                    self.replayFromOrigin(connection, topics: topics)
                 case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
                     connection.writeControl(ResyncNotice.frame(reason: "history-trimmed", topics: [topic]))
                     stats.resyncs.add(1, ordering: .relaxed)
@@ -48,6 +40,33 @@ extension Hub {
                     connection.close(error: true)
                 }
             }
+    }
+
+    /// After `resync` for an id Redis does not know: the stream is sent what the current data holds from its
+    /// origin (nothing when that is more than a replay reads), then live events, its old id forgotten.
+    private func replayFromOrigin(_ connection: SSEConnection, topics: [Topic]) {
+        let loop = connection.context.eventLoop
+        let bound = NIOLoopBound(connection, eventLoop: loop)
+        let stats = self.stats
+        history.readFromOrigin(topics: topics).hop(to: loop).whenComplete { result in
+            let connection = bound.value
+            guard connection.isOpen else { return }
+            var events: [TopicEvent] = []
+            if case .success(.events(let found)) = result { events = found }
+            let sent = connection.finishReplay(history: Self.frames(of: events, for: connection), resetLastID: true)
+            stats.replayedEvents.add(sent, ordering: .relaxed)
+        }
+    }
+
+    /// History events as one stream's frames, in its format.
+    private static func frames(of events: [TopicEvent], for connection: SSEConnection) -> [(
+        frame: ByteBuffer, id: EventID
+    )] {
+        let allocator = connection.context.channel.allocator
+        let format = connection.format
+        return events.map { item in
+            (frame: format.frame(for: item.event, topic: item.topic, allocator: allocator), id: item.event.id!)
+        }
     }
 
     /// A loop that shed events has worked off its backlog: each of its streams of the skipped topics is sent the

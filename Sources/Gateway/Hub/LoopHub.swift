@@ -151,12 +151,16 @@ final class LoopHub {
         if flushScheduled { endTick() }
     }
 
-    /// Sends a control frame (a resync notice) to every stream of the topics, or of all topics when nil.
+    /// Sends a control frame (a resync notice) to every stream of the topics, or of all topics when nil; with
+    /// `forgettingIDs` each also forgets its last id (``SSEConnection/forgetLastID()``).
     @discardableResult
-    func broadcast(_ frame: ByteBuffer, topics: Set<Topic>?) -> Int {
+    func broadcast(_ frame: ByteBuffer, topics: Set<Topic>?, forgettingIDs: Bool = false) -> Int {
         endTickIfScheduled()  // the events that arrived before the notice go first
         let targets = topics.map { streams(of: $0) } ?? Array(connections.values)
-        for connection in targets { connection.writeControl(frame) }
+        for connection in targets {
+            connection.writeControl(frame)
+            if forgettingIDs { connection.forgetLastID() }
+        }
         return targets.count
     }
 

@@ -189,6 +189,11 @@ final class SSEConnection {
         return sent
     }
 
+    /// Forgets the last id sent: after a `resync` for a data loss, ids come from new data and may be lower.
+    func forgetLastID() {
+        lastSentID = nil
+    }
+
     /// Writes SSE bytes that are not published events (a comment, `retry:`, a resync notice) as one chunk.
     func writeControl(_ bytes: ByteBuffer) {
         guard isOpen else { return }

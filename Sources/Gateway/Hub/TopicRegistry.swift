@@ -223,7 +223,12 @@ final class TopicRegistry {
                 logger.info("backfilled after Redis reconnect", metadata: ["sse.events": "\(events.count)"])
                 for item in events { relay(item.topic, item.event) }
             case .success(.unknownID):
-                resync(topics: nil, reason: "redis-data-lost")
+                // Redis lost the data the node's position refers to: every stream is told, forgets its ids, and
+                // then gets what the new data holds (events published before this node resubscribed included).
+                resync(topics: nil, reason: "redis-data-lost", forgettingIDs: true)
+                lastRelayedID = nil
+                readFromOrigin(topics: wanted, attempt: 1)
+                return
             case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
                 resync(topics: [topic], reason: "history-trimmed")
             case .failure(let error) where attempt < 3:
@@ -265,13 +270,44 @@ final class TopicRegistry {
         }
     }
 
-    /// Sends an in-band `resync` event to the streams of `topics` (all when nil) on every loop.
-    private func resync(topics affected: Set<Topic>?, reason: String) {
+    /// After a data loss: relays what the new data holds from its clock's origin, then the live messages parked
+    /// meanwhile (the relay's id check drops what the read already carried).
+    private func readFromOrigin(topics wanted: [Topic], attempt: Int) {
+        history.readFromOrigin(topics: wanted).hop(to: hubLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(.events(let events)):
+                stats.backfilledEvents.add(events.count, ordering: .relaxed)
+                logger.info(
+                    "delivered what Redis holds after it lost its data", metadata: ["sse.events": "\(events.count)"])
+                for item in events { relay(item.topic, item.event) }
+            case .success(.unknownID):
+                break  // nothing to deliver
+            case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
+                logger.warning(
+                    "more history than a replay reads after a data loss", metadata: ["sse.topic": "\(topic)"])
+            case .failure(let error) where attempt < 3:
+                logger.warning("reading history after a data loss failed, retrying", metadata: ["error": "\(error)"])
+                hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) {
+                    self.readFromOrigin(topics: wanted, attempt: attempt + 1)
+                }
+                return
+            case .failure(let error):
+                logger.error("reading history after a data loss failed", metadata: ["error": "\(error)"])
+            }
+            guard case .running(let parked) = backfill else { return }
+            backfill = .idle
+            for (topic, event) in parked { relay(topic, event) }
+        }
+    }
+
+    /// Sends an in-band `resync` event to the streams of `topics` (all when nil) on every loop; with
+    /// `forgettingIDs` the streams also forget their last ids (they came from data Redis no longer has).
+    private func resync(topics affected: Set<Topic>?, reason: String, forgettingIDs: Bool = false) {
         let frame = ResyncNotice.frame(reason: reason, topics: affected.map { Array($0) })
         let stats = self.stats
         for box in loops {
             box.eventLoop.execute {
-                let count = box.value.broadcast(frame, topics: affected)
+                let count = box.value.broadcast(frame, topics: affected, forgettingIDs: forgettingIDs)
                 stats.resyncs.add(count, ordering: .relaxed)
             }
         }

@@ -28,6 +28,12 @@ public final class GatewayStats: Sendable {
     let slowConsumerDisconnects = Atomic<Int>(0)
     /// Streams finished on purpose (an `end` control message), with the body's last chunk.
     let endedStreams = Atomic<Int>(0)
+    /// Times the listener paused accepting because the process was out of file descriptors (or another accept
+    /// error), and when the last warning was logged (uptime milliseconds; warnings are logged at most every 10 s).
+    let acceptBackoffs = Atomic<Int>(0)
+    let lastAcceptWarning = Atomic<Int>(-10_000)
+    /// Connections answered 503 at once because the process was out of file descriptors (``DescriptorReserve``).
+    let shedConnections = Atomic<Int>(0)
     let replayedEvents = Atomic<Int>(0)
     let resyncs = Atomic<Int>(0)
     let heartbeatsSent = Atomic<Int>(0)

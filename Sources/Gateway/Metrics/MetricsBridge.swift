@@ -42,6 +42,8 @@ final class MetricsBridge: Sendable {
                 counter("sse_stream_errors_total") { $0.streamErrors.load(ordering: .relaxed) },
                 counter("sse_slow_consumer_disconnects_total") { $0.slowConsumerDisconnects.load(ordering: .relaxed) },
                 counter("sse_ended_streams_total") { $0.endedStreams.load(ordering: .relaxed) },
+                counter("sse_accept_backoffs_total") { $0.acceptBackoffs.load(ordering: .relaxed) },
+                counter("sse_shed_connections_total") { $0.shedConnections.load(ordering: .relaxed) },
                 counter("sse_replayed_events_total") { $0.replayedEvents.load(ordering: .relaxed) },
                 counter("sse_resyncs_total") { $0.resyncs.load(ordering: .relaxed) },
                 counter("sse_heartbeats_sent_total") { $0.heartbeatsSent.load(ordering: .relaxed) },

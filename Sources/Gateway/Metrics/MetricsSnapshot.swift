@@ -34,6 +34,8 @@ struct MetricsSnapshot: Encodable {
     var streamErrors: Int
     var slowConsumerDisconnects: Int
     var endedStreams: Int
+    var acceptBackoffs: Int
+    var shedConnections: Int
     var replayedEvents: Int
     var resyncs: Int
     var heartbeatsSent: Int
@@ -61,6 +63,8 @@ struct MetricsSnapshot: Encodable {
         case streamErrors = "stream_errors"
         case slowConsumerDisconnects = "slow_consumer_disconnects"
         case endedStreams = "ended_streams"
+        case acceptBackoffs = "accept_backoffs"
+        case shedConnections = "shed_connections"
         case replayedEvents = "replayed_events"
         case resyncs
         case heartbeatsSent = "heartbeats_sent"
@@ -89,6 +93,8 @@ struct MetricsSnapshot: Encodable {
         streamErrors = stats.streamErrors.load(ordering: .relaxed)
         slowConsumerDisconnects = stats.slowConsumerDisconnects.load(ordering: .relaxed)
         endedStreams = stats.endedStreams.load(ordering: .relaxed)
+        acceptBackoffs = stats.acceptBackoffs.load(ordering: .relaxed)
+        shedConnections = stats.shedConnections.load(ordering: .relaxed)
         replayedEvents = stats.replayedEvents.load(ordering: .relaxed)
         resyncs = stats.resyncs.load(ordering: .relaxed)
         heartbeatsSent = stats.heartbeatsSent.load(ordering: .relaxed)

@@ -45,6 +45,7 @@ struct StreamFrames: Sendable {
 extension StreamFormat {
     /// One event's frame in this format, as one chunk; for one-off frames (a replay's history).
     func frame(for event: ServerSentEvent, topic: Topic, allocator: ByteBufferAllocator) -> ByteBuffer {
-        StreamFrames.chunk(dialect.frame(for: event, allocator: allocator), topic: tagged ? topic : nil, allocator: allocator)
+        StreamFrames.chunk(
+            dialect.frame(for: event, allocator: allocator), topic: tagged ? topic : nil, allocator: allocator)
     }
 }

@@ -1,0 +1,107 @@
+import NIOCore
+import NIOHTTP1
+import SSEProtocol
+
+extension GatewayHTTPHandler {
+    // MARK: Streams
+
+    func openStream(_ requestHead: HTTPRequestHead, query: QueryString, context: ChannelHandlerContext) {
+        let configuration = gateway.configuration
+        let stats = gateway.stats
+        let cors: CORSPolicy.Verdict
+        let request: StreamRequest
+        do {
+            cors = try gateway.cors.verdict(for: requestHead)
+            request = try StreamRequest(
+                head: requestHead, query: query, maxTopics: configuration.maxTopicsPerConnection)
+        } catch {
+            reject(error, context: context)
+            return
+        }
+        if let reason = gateway.notReadyReason {
+            reject(
+                HTTPError(.serviceUnavailable, "node not ready: \(reason)", headers: [("Retry-After", "2")]),
+                context: context)
+            return
+        }
+        // Reserve a slot atomically: concurrent accepts on other loops cannot overshoot the limit.
+        let (_, active) = stats.activeConnections.add(1, ordering: .relaxed)
+        if active > configuration.maxConnections {
+            stats.activeConnections.subtract(1, ordering: .relaxed)
+            reject(
+                HTTPError(
+                    .serviceUnavailable, "node at its limit of \(configuration.maxConnections) streams",
+                    headers: [("Retry-After", "5")]), context: context)
+            return
+        }
+        stats.connectionsTotal.add(1, ordering: .relaxed)
+
+        // From here on the response is a raw event stream, and the channel's pipeline is the socket and an
+        // SSEStreamHandler (behind an UnchunkingHandler for HTTP/1.0): the HTTP encoder, decoder and this router
+        // leave it.
+        let chunked = requestHead.version.major > 1 || requestHead.version.minor >= 1
+        let operations = context.pipeline.syncOperations
+        let streamHandler = SSEStreamHandler()
+        let streamContext: ChannelHandlerContext
+        do {
+            try operations.addHandler(streamHandler, position: .first)
+            if !chunked { try operations.addHandler(UnchunkingHandler(), position: .first) }
+            streamContext = try operations.context(handler: streamHandler)
+        } catch {
+            stats.activeConnections.subtract(1, ordering: .relaxed)
+            context.close(promise: nil)
+            return
+        }
+        operations.removeHandler(responseEncoder, promise: nil)
+        operations.removeHandler(requestDecoder, promise: nil)
+        operations.removeHandler(context: context, promise: nil)
+
+        // The head goes through the unchunking handler too (it passes what is not a chunk run); written in one
+        // buffer with the first chunk.
+        var opening = streamContext.channel.allocator.buffer(capacity: 512)
+        opening.writeString(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
+                + "X-Accel-Buffering: no\r\n" + (chunked ? "Transfer-Encoding: chunked\r\n" : "")
+                + "Connection: close\r\n")
+        for (name, value) in cors.headers { opening.writeString("\(name): \(value)\r\n") }
+        opening.writeString("\r\n")
+        let retry = configuration.retryMilliseconds
+        var retryFrame = ByteBuffer()
+        SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &retryFrame)
+        opening.writeImmutableBuffer(HTTPChunk.wrap(retryFrame))
+        streamContext.writeAndFlush(NIOAny(opening), promise: nil)
+
+        let connection = SSEConnection(
+            context: streamContext, topics: request.topics, format: request.format,
+            heartbeatAsEvent: request.heartbeatAsEvent, replaying: request.lastEventID != nil,
+            lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
+        streamHandler.connection = connection
+        let hub = gateway.hub
+        let loopHub = hub.loopHub(for: streamContext.eventLoop)
+        let loopIndex = loopHub.index
+        loopHub.add(connection)
+        connection.onClose = { closed in
+            loopHub.remove(closed)
+            hub.leave(closed.topics, loop: loopIndex, format: closed.format)
+        }
+        let joined = hub.join(request.topics, loop: loopIndex, format: request.format)
+        // The opening comment is a promise to the client: every event published after it arrives on this stream.
+        // So it is sent once the topics are registered on this loop and subscribed in Redis.
+        var connected = ByteBuffer()
+        SSEEncoder.comment("connected to \(configuration.nodeID)", into: &connected)
+        let bound = NIOLoopBound(connection, eventLoop: streamContext.eventLoop)
+        joined.hop(to: streamContext.eventLoop).whenSuccess { [connected] in bound.value.writeControl(connected) }
+        if let lastEventID = request.lastEventID {
+            hub.replay(connection, topics: request.topics, after: lastEventID, once: joined)
+        }
+    }
+
+    func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {
+        do {
+            let headers = try gateway.cors.preflightHeaders(for: requestHead)
+            respond(.noContent, "", contentType: nil, keepAlive: keepAlive, extraHeaders: headers, context: context)
+        } catch {
+            reject(error, context: context, keepAlive: keepAlive)
+        }
+    }
+}
