@@ -8,8 +8,8 @@ import ServiceLifecycle
 ///
 /// Run it in a `ServiceGroup`; on graceful shutdown (SIGTERM/SIGINT there) the server stops accepting, finishes the
 /// requests in flight, and the Redis connections are closed. Start-up does not wait for Redis: the server listens
-/// at once (`/healthz` answers, `/readyz` says why it is not ready), and the function libraries are loaded in the
-/// background, retried until Redis answers.
+/// at once (`/healthz` answers, `/readyz` says why it is not ready), and ``LibraryWatch`` loads the function
+/// libraries in the background and again within a second whenever Redis lost them.
 public struct PublisherService: Service {
     let configuration: PublisherConfiguration
     let logger: Logger
@@ -70,7 +70,7 @@ public struct PublisherService: Service {
             logger: logger)
 
         logger.info("starting", metadata: ["sse.redis": "\(redisConfiguration.displayURL)"])
-        let installer = Task { await Self.installLibraries(store, logger: logger) }
+        let installer = Task { await LibraryWatch(store: store, logger: logger).run() }
         defer { installer.cancel() }
         try await app.run()
         installer.cancel()
@@ -79,28 +79,6 @@ public struct PublisherService: Service {
         logger.info("stopped")
     }
 
-    /// Loads the `sse` and `board` libraries, retrying (100 ms doubling to 2 s) until Redis answers or the service
-    /// stops.
-    static func installLibraries(_ store: BoardStore, logger: Logger) async {
-        var delay = Duration.milliseconds(100)
-        var failures = 0
-        while !Task.isCancelled {
-            do {
-                try await store.install()
-                logger.info("Redis function libraries loaded", metadata: ["sse.libraries": "sse, board"])
-                return
-            } catch {
-                failures += 1
-                if failures == 1 || failures % 10 == 0 {
-                    logger.warning(
-                        "cannot load the Redis function libraries yet",
-                        metadata: ["error": "\(error)", "sse.attempts": "\(failures)"])
-                }
-            }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
-        }
-    }
 }
 
 extension PublisherService: CustomStringConvertible {
