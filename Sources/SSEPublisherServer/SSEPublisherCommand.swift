@@ -27,6 +27,9 @@ struct SSEPublisherCommand: AsyncParsableCommand {
     @Option(help: "Posts the board keeps and shows [SSE_BOARD_LENGTH, default 50].") var boardLength: Int?
     @Option(help: "Seconds a request waits for Redis before answering 503 [SSE_REDIS_TIMEOUT_SECONDS, default 2].")
     var redisTimeout: Double?
+    @Option(
+        help: "Origins whose pages may post to /add_post besides the request's own [SSE_PUBLIC_ORIGINS, default none].")
+    var publicOrigins: [String] = []
     @Option(help: "trace, debug, info, notice, warning, error or critical [SSE_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -51,6 +54,8 @@ struct SSEPublisherCommand: AsyncParsableCommand {
         configuration.redisTimeoutSeconds = try Setting.resolve(
             redisTimeout, environment: "SSE_REDIS_TIMEOUT_SECONDS", default: defaults.redisTimeoutSeconds,
             expected: "seconds")
+        configuration.publicOrigins = Setting.resolveList(
+            publicOrigins, environment: "SSE_PUBLIC_ORIGINS", default: defaults.publicOrigins)
         do {
             try configuration.validate()
         } catch {

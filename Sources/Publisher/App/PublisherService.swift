@@ -45,6 +45,7 @@ public struct PublisherService: Service {
             settings: .init(
                 topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,
                 heartbeatSeconds: configuration.heartbeatSeconds, engineVersion: engine.fingerprint),
+            crossSite: CrossSitePolicy(publicOrigins: configuration.publicOrigins),
             logger: logger)
         let publish = PublishController(
             token: configuration.enabledPublishToken.map(BearerToken.init), store: store,
