@@ -30,6 +30,8 @@ struct SSEPublisherCommand: AsyncParsableCommand {
     @Option(
         help: "Origins whose pages may post to /add_post besides the request's own [SSE_PUBLIC_ORIGINS, default none].")
     var publicOrigins: [String] = []
+    @Option(help: "Seconds an Idempotency-Key answers its first id [SSE_IDEMPOTENCY_WINDOW_SECONDS, default 86400].")
+    var idempotencyWindow: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical [SSE_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -56,6 +58,9 @@ struct SSEPublisherCommand: AsyncParsableCommand {
             expected: "seconds")
         configuration.publicOrigins = Setting.resolveList(
             publicOrigins, environment: "SSE_PUBLIC_ORIGINS", default: defaults.publicOrigins)
+        configuration.idempotencyWindowSeconds = try Setting.resolve(
+            idempotencyWindow, environment: "SSE_IDEMPOTENCY_WINDOW_SECONDS",
+            default: defaults.idempotencyWindowSeconds, expected: "seconds")
         do {
             try configuration.validate()
         } catch {

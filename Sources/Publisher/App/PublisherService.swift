@@ -49,7 +49,8 @@ public struct PublisherService: Service {
             logger: logger)
         let publish = PublishController(
             token: configuration.enabledPublishToken.map(BearerToken.init), store: store,
-            historyLength: configuration.historyLength, logger: logger)
+            historyLength: configuration.historyLength,
+            idempotencyWindowSeconds: configuration.idempotencyWindowSeconds, logger: logger)
         let responder = PublisherResponder(
             board: board, publish: publish, datastar: DatastarTestController(), health: HealthController(store: store),
             engine: engine, logger: logger)

@@ -30,6 +30,9 @@ public struct PublisherConfiguration: Sendable {
     /// with http or https); see ``CrossSitePolicy``. Needed when a proxy does not forward the browser's `Host`, or
     /// when another site of yours posts to the board.
     public var publicOrigins: [String] = []
+    /// How long an `Idempotency-Key` of `POST /publish` keeps answering its first id (seconds): a retry within it
+    /// publishes nothing. The key→id entry lives in Redis beside the topic's history and expires after this.
+    public var idempotencyWindowSeconds = 86_400
 
     public init() {}
 
@@ -49,6 +52,10 @@ public struct PublisherConfiguration: Sendable {
         }
         guard redisTimeoutSeconds > 0 else {
             throw .init("Redis timeout \(redisTimeoutSeconds) is invalid: expected a positive number of seconds")
+        }
+        guard idempotencyWindowSeconds >= 1 else {
+            throw .init(
+                "idempotency window \(idempotencyWindowSeconds) is invalid: expected a positive number of seconds")
         }
         for origin in publicOrigins where !CrossSitePolicy.isValidSetting(origin) {
             throw .init(
@@ -89,6 +96,7 @@ extension PublisherConfiguration: CustomStringConvertible {
             + "publishToken=\(enabledPublishToken == nil ? "unset" : "set") sseURL=\(publicSSEURL.debugDescription) "
             + "heartbeat=\(heartbeatSeconds)s historyLength=\(historyLength) boardLength=\(boardLength) "
             + "redisTimeout=\(redisTimeoutSeconds)s publicOrigins=\(publicOrigins.joined(separator: ","))"
+            + " idempotencyWindow=\(idempotencyWindowSeconds)s"
     }
 }
 
