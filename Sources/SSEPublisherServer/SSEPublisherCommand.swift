@@ -32,6 +32,8 @@ struct SSEPublisherCommand: AsyncParsableCommand {
     var publicOrigins: [String] = []
     @Option(help: "Seconds an Idempotency-Key answers its first id [SSE_IDEMPOTENCY_WINDOW_SECONDS, default 86400].")
     var idempotencyWindow: Int?
+    @Option(help: "Seconds a whole request may take to arrive before 408 [SSE_REQUEST_DEADLINE_SECONDS, default 30].")
+    var requestDeadline: Double?
     @Option(help: "trace, debug, info, notice, warning, error or critical [SSE_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -61,6 +63,9 @@ struct SSEPublisherCommand: AsyncParsableCommand {
         configuration.idempotencyWindowSeconds = try Setting.resolve(
             idempotencyWindow, environment: "SSE_IDEMPOTENCY_WINDOW_SECONDS",
             default: defaults.idempotencyWindowSeconds, expected: "seconds")
+        configuration.requestDeadlineSeconds = try Setting.resolve(
+            requestDeadline, environment: "SSE_REQUEST_DEADLINE_SECONDS", default: defaults.requestDeadlineSeconds,
+            expected: "seconds")
         do {
             try configuration.validate()
         } catch {

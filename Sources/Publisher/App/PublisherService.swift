@@ -59,7 +59,11 @@ public struct PublisherService: Service {
         let app = Application(
             responder: responder,
             // Connections idle this long are closed, so abandoned keep-alive connections cannot pile up.
-            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
+            // A request must arrive whole within the deadline; bodies are bounded by the largest route limit.
+            server: .guardedHTTP1(
+                idleTimeout: .seconds(Self.idleTimeoutSeconds),
+                deadline: .nanoseconds(Int64(configuration.requestDeadlineSeconds * 1_000_000_000)),
+                maximumBodyBytes: PublishRequest.maximumBodyBytes),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { channel in
                 logger.info(

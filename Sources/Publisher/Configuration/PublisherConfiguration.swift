@@ -33,6 +33,10 @@ public struct PublisherConfiguration: Sendable {
     /// How long an `Idempotency-Key` of `POST /publish` keeps answering its first id (seconds): a retry within it
     /// publishes nothing. The key→id entry lives in Redis beside the topic's history and expires after this.
     public var idempotencyWindowSeconds = 86_400
+    /// Longest time from a request's first byte to the end of its body (seconds); past it the request gets 408 and
+    /// the connection is closed. Bounds a client trickling its request, which the idle timeout (reset by every
+    /// byte) does not.
+    public var requestDeadlineSeconds = 30.0
 
     public init() {}
 
@@ -52,6 +56,10 @@ public struct PublisherConfiguration: Sendable {
         }
         guard redisTimeoutSeconds > 0 else {
             throw .init("Redis timeout \(redisTimeoutSeconds) is invalid: expected a positive number of seconds")
+        }
+        guard requestDeadlineSeconds > 0 else {
+            throw .init(
+                "request deadline \(requestDeadlineSeconds) is invalid: expected a positive number of seconds")
         }
         guard idempotencyWindowSeconds >= 1 else {
             throw .init(
@@ -96,7 +104,7 @@ extension PublisherConfiguration: CustomStringConvertible {
             + "publishToken=\(enabledPublishToken == nil ? "unset" : "set") sseURL=\(publicSSEURL.debugDescription) "
             + "heartbeat=\(heartbeatSeconds)s historyLength=\(historyLength) boardLength=\(boardLength) "
             + "redisTimeout=\(redisTimeoutSeconds)s publicOrigins=\(publicOrigins.joined(separator: ","))"
-            + " idempotencyWindow=\(idempotencyWindowSeconds)s"
+            + " idempotencyWindow=\(idempotencyWindowSeconds)s requestDeadline=\(requestDeadlineSeconds)s"
     }
 }
 
