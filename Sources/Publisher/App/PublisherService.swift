@@ -76,12 +76,18 @@ public struct PublisherService: Service {
             logger: logger)
 
         logger.info("starting", metadata: ["sse.redis": "\(redisConfiguration.displayURL)"])
-        let installer = Task { await LibraryWatch(store: store, logger: logger).run() }
+        // The watch has a connection of its own: its check timing out on a hung Redis closes only that one, not
+        // the connection requests are waiting on.
+        let watchRedis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let watchStore = BoardStore(
+            redis: watchRedis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
+        let installer = Task { await LibraryWatch(store: watchStore, logger: logger).run() }
         defer { installer.cancel() }
         try await app.run()
         installer.cancel()
         await transactions.close()
         await redis.close()
+        await watchRedis.close()
         logger.info("stopped")
     }
 
