@@ -33,12 +33,23 @@ struct PublisherHTTPChannel: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1 with the publisher's request deadline, body bound and `Host` rule (``RequestGuard``).
+    /// Largest request head, as the gateway's default `SSE_MAX_HEADER_BYTES`: far above any browser's, and it
+    /// bounds what a connection can make the process hold before a request is even routed.
+    static let maximumHeaderBytes = 16 * 1024
+
+    /// HTTP/1 with the publisher's request deadline, body bound and `Host` rule (``RequestGuard``), and heads of at
+    /// most ``maximumHeaderBytes`` in at most 100 fields (more is refused by the decoder: 400 or a close).
     static func guardedHTTP1(idleTimeout: TimeAmount, deadline: TimeAmount, maximumBodyBytes: Int) -> HTTPServerBuilder
     {
         HTTPServerBuilder { responder in
             PublisherHTTPChannel(
-                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout)),
+                http1: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(
+                        idleTimeout: idleTimeout,
+                        httpDecoderConfiguration: .init(
+                            maxHeaderFieldSize: maximumHeaderBytes, maxHeaderListSize: maximumHeaderBytes,
+                            maxHeaderFieldCount: 100))),
                 deadline: deadline, maximumBodyBytes: maximumBodyBytes)
         }
     }
