@@ -27,13 +27,23 @@ struct RedisOptions: ParsableArguments {
         try Setting.resolve(historyLength, environment: "SSE_HISTORY_LENGTH", default: 1000, expected: "a count")
     }
 
-    /// Publishes reliably and prints the event id.
-    func publish(_ topic: Topic, event: String?, data: String) async throws {
+    /// Publishes reliably and prints the event id; with `key`, a repeat within `windowSeconds` prints the first
+    /// id and publishes nothing.
+    func publish(
+        _ topic: Topic, event: String?, data: String, key: IdempotencyKey? = nil, windowSeconds: Int = 86_400
+    ) async throws {
         let length = try maxLength()
         let client = try client()
         do {
-            let id = try await History(runner: client).publish(topic, event: event, data: data, maxLength: length)
-            print(id)
+            let history = History(runner: client)
+            if let key {
+                let receipt = try await history.publish(
+                    topic, event: event, data: data, maxLength: length, idempotencyKey: key,
+                    windowSeconds: windowSeconds)
+                print(receipt.id)
+            } else {
+                print(try await history.publish(topic, event: event, data: data, maxLength: length))
+            }
             await client.close()
         } catch {
             await client.close()
@@ -48,10 +58,26 @@ struct Publish: AsyncParsableCommand {
 
     @OptionGroup var redis: RedisOptions
     @Option(help: "Event name (the SSE event: field).") var event: String?
+    @Option(
+        help: "Names this publish, so a retry is safe: a repeat on the topic within the window prints the first id.")
+    var idempotencyKey: String?
+    @Option(help: "Seconds a key answers its first id [SSE_IDEMPOTENCY_WINDOW_SECONDS, default 86400].")
+    var idempotencyWindow: Int?
     @Argument(help: "Topic name.") var topic: String
     @Argument(help: "Event data (any text; line breaks become several data: lines).") var data: String
 
     func run() async throws {
-        try await redis.publish(try Topic(validating: topic), event: event, data: data)
+        let key: IdempotencyKey?
+        do {
+            key = try idempotencyKey.map { value throws(IdempotencyKeyError) in try IdempotencyKey(validating: value) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let window = try Setting.resolve(
+            idempotencyWindow, environment: "SSE_IDEMPOTENCY_WINDOW_SECONDS", default: 86_400, expected: "seconds")
+        guard window >= 1 else {
+            throw ValidationError("idempotency window \(window) is invalid: expected a positive number of seconds")
+        }
+        try await redis.publish(try Topic(validating: topic), event: event, data: data, key: key, windowSeconds: window)
     }
 }

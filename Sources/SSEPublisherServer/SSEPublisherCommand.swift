@@ -27,6 +27,13 @@ struct SSEPublisherCommand: AsyncParsableCommand {
     @Option(help: "Posts the board keeps and shows [SSE_BOARD_LENGTH, default 50].") var boardLength: Int?
     @Option(help: "Seconds a request waits for Redis before answering 503 [SSE_REDIS_TIMEOUT_SECONDS, default 2].")
     var redisTimeout: Double?
+    @Option(
+        help: "Origins whose pages may post to /add_post besides the request's own [SSE_PUBLIC_ORIGINS, default none].")
+    var publicOrigins: [String] = []
+    @Option(help: "Seconds an Idempotency-Key answers its first id [SSE_IDEMPOTENCY_WINDOW_SECONDS, default 86400].")
+    var idempotencyWindow: Int?
+    @Option(help: "Seconds a whole request may take to arrive before 408 [SSE_REQUEST_DEADLINE_SECONDS, default 30].")
+    var requestDeadline: Double?
     @Option(help: "trace, debug, info, notice, warning, error or critical [SSE_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -50,6 +57,14 @@ struct SSEPublisherCommand: AsyncParsableCommand {
             boardLength, environment: "SSE_BOARD_LENGTH", default: defaults.boardLength, expected: "a count")
         configuration.redisTimeoutSeconds = try Setting.resolve(
             redisTimeout, environment: "SSE_REDIS_TIMEOUT_SECONDS", default: defaults.redisTimeoutSeconds,
+            expected: "seconds")
+        configuration.publicOrigins = Setting.resolveList(
+            publicOrigins, environment: "SSE_PUBLIC_ORIGINS", default: defaults.publicOrigins)
+        configuration.idempotencyWindowSeconds = try Setting.resolve(
+            idempotencyWindow, environment: "SSE_IDEMPOTENCY_WINDOW_SECONDS",
+            default: defaults.idempotencyWindowSeconds, expected: "seconds")
+        configuration.requestDeadlineSeconds = try Setting.resolve(
+            requestDeadline, environment: "SSE_REQUEST_DEADLINE_SECONDS", default: defaults.requestDeadlineSeconds,
             expected: "seconds")
         do {
             try configuration.validate()

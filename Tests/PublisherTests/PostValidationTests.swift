@@ -55,6 +55,49 @@ struct PostValidationTests {
         }
     }
 
+    /// Issue 12, finding 9: characters alone do not bound a field (a `Z` with 2,600 combining marks is one
+    /// character of 5.2 KB), and a right-to-left override in a name turns the rest of the line around.
+    @Test func bytesAreBoundedAsWellAsCharactersAndNamesRefuseBidiAndFormatCharacters() async throws {
+        try await BoardStack.with { stack in
+            let zalgo = "Z" + String(repeating: "\u{0301}", count: 2600)
+            #expect(zalgo.count == 1)
+            var cases: [(fields: [(String, String)], errors: [(field: String, message: String)])] = [
+                ([("text", zalgo)], [("text", "text is too long: 5201 bytes in UTF-8, at most 1120")]),
+                (
+                    [("author", "a" + String(repeating: "\u{0301}", count: 80)), ("text", "ok")],
+                    [("author", "name is too long: 161 bytes in UTF-8, at most 160")]
+                ),
+            ]
+            for scalar: UInt32 in [
+                0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C,
+                0xFEFF, 0x00AD, 0x2060,
+            ] {
+                let hex = String(scalar, radix: 16, uppercase: true)
+                let code = String(repeating: "0", count: 4 - hex.count) + hex
+                cases.append(
+                    (
+                        [("author", "\(Character(Unicode.Scalar(scalar)!))evil"), ("text", "ok")],
+                        [("author", "name must not contain bidi controls or other format characters: found U+\(code)")]
+                    ))
+            }
+            for (fields, errors) in cases {
+                let response = try await stack.publisher.postForm(
+                    "/add_post", fields, headers: [("X-Engine-Request", "1")])
+                #expect(response.status == 422, "\(fields.map(\.0))")
+                #expect(response.body == Self.errorList(errors), "\(errors)")
+            }
+            #expect(try await stack.stats() == [:])
+
+            // Emoji joined by U+200D and a Persian name with U+200C are names, not tricks; 160 bytes is allowed.
+            for author in ["👩\u{200D}💻 dev", "می\u{200C}خواهم", String(repeating: "🎉", count: 40)] {
+                let response = try await stack.publisher.postForm(
+                    "/add_post", [("author", author), ("text", "hi")], headers: [("X-Engine-Request", "1")])
+                #expect(response.status == 200, "\(author)")
+            }
+            #expect(try await stack.stats()["posts"] == "3")
+        }
+    }
+
     @Test func aPlainFormGetsThePageBackWithErrorsAndWhatWasTyped() async throws {
         try await BoardStack.with { stack in
             let response = try await stack.publisher.postForm(

@@ -10,11 +10,19 @@ import SSEProtocol
 /// `WWW-Authenticate: Bearer`), 403 wrong token, 413 body over 64 KiB, 415 not JSON, 400 malformed JSON, 422 a body
 /// that is JSON but not a valid request, 503 Redis unavailable. Success is 202 with `{"id":"…","topic":"…"}`: the
 /// event is in the topic's history and on its way to every gateway node.
+///
+/// **Retries.** A 503 after a Redis timeout does not mean nothing was published: the call may still run once Redis
+/// answers. A caller that sends `Idempotency-Key: <key>` (1–200 printable ASCII characters, checked after the
+/// token, 400 otherwise) may retry safely: a repeat with the same key on the same topic within the window answers
+/// the first id with the same 202 and `Idempotent-Replay: true`, and publishes nothing. The repeat's body is not
+/// compared with the first one's.
 struct PublishController: Sendable {
     /// Nil when the API is disabled.
     let token: BearerToken?
     let store: BoardStore
     let historyLength: Int
+    /// How long a key keeps answering its first id, in seconds.
+    let idempotencyWindowSeconds: Int
     let logger: Logger
 
     static let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"sse-publisher\""]
@@ -37,6 +45,7 @@ struct PublishController: Sendable {
                 throw PublisherError(.forbidden, "bearer token is not valid for this service")
             }
         }
+        let key = try Self.idempotencyKey(in: request)
         let body = try await request.bodyBytes(limit: PublishRequest.maximumBodyBytes)
         try request.requireContentType("application/json")
         let publish: PublishRequest
@@ -49,13 +58,43 @@ struct PublishController: Sendable {
             }
         }
         let maxLength = historyLength
-        let id = try await store.call("FCALL sse_publish") { connection in
-            try await History(runner: connection).publish(
-                publish.topic, event: publish.eventName, data: publish.data, maxLength: maxLength)
+        let window = idempotencyWindowSeconds
+        let receipt = try await store.call("FCALL sse_publish") { connection in
+            let history = History(runner: connection)
+            if let key {
+                return try await history.publish(
+                    publish.topic, event: publish.eventName, data: publish.data, maxLength: maxLength,
+                    idempotencyKey: key, windowSeconds: window)
+            }
+            return History.Receipt(
+                id: try await history.publish(
+                    publish.topic, event: publish.eventName, data: publish.data, maxLength: maxLength),
+                isReplay: false)
         }
         logger.debug(
-            "published", metadata: ["sse.topic": "\(publish.topic)", "sse.event_id": "\(id)", "sse.api": "publish"])
+            "published",
+            metadata: [
+                "sse.topic": "\(publish.topic)", "sse.event_id": "\(receipt.id)", "sse.api": "publish",
+                "sse.replay": "\(receipt.isReplay)",
+            ])
         return .json(
-            "{\"id\":\(JSONText.string("\(id)")),\"topic\":\(JSONText.string(publish.topic.name))}", status: .accepted)
+            "{\"id\":\(JSONText.string("\(receipt.id)")),\"topic\":\(JSONText.string(publish.topic.name))}",
+            status: .accepted, headers: receipt.isReplay ? [Self.replayHeader: "true"] : [:])
+    }
+
+    static let replayHeader = HTTPField.Name("Idempotent-Replay")!
+
+    /// The request's `Idempotency-Key`, if any; 400 for a bad one or for two.
+    static func idempotencyKey(in request: Request) throws -> IdempotencyKey? {
+        let values = request.headers[values: HTTPField.Name("Idempotency-Key")!]
+        guard let value = values.first else { return nil }
+        guard values.count == 1 else {
+            throw PublisherError(.badRequest, "Idempotency-Key is given \(values.count) times: send one key")
+        }
+        do {
+            return try IdempotencyKey(validating: value, subject: "Idempotency-Key")
+        } catch {
+            throw PublisherError(.badRequest, error.description)
+        }
     }
 }

@@ -42,6 +42,8 @@ struct BoardController: Sendable {
     let publisher: BoardPublisher
     let views: BoardViews
     let settings: BoardViews.PageSettings
+    /// Refuses posts from other sites (403) before anything else is looked at.
+    let crossSite: CrossSitePolicy
     let logger: Logger
 
     func page(_ request: Request) async throws -> Response {
@@ -59,6 +61,7 @@ struct BoardController: Sendable {
 
     func addPost(_ request: Request) async throws -> Response {
         let client = Client(request)
+        try crossSite.check(request)
         try request.requireContentType("application/x-www-form-urlencoded")
         let body = try await request.bodyBytes(limit: Self.maximumFormBytes)
         let fields: FormFields

@@ -8,8 +8,8 @@ import ServiceLifecycle
 ///
 /// Run it in a `ServiceGroup`; on graceful shutdown (SIGTERM/SIGINT there) the server stops accepting, finishes the
 /// requests in flight, and the Redis connections are closed. Start-up does not wait for Redis: the server listens
-/// at once (`/healthz` answers, `/readyz` says why it is not ready), and the function libraries are loaded in the
-/// background, retried until Redis answers.
+/// at once (`/healthz` answers, `/readyz` says why it is not ready), and ``LibraryWatch`` loads the function
+/// libraries in the background and again within a second whenever Redis lost them.
 public struct PublisherService: Service {
     let configuration: PublisherConfiguration
     let logger: Logger
@@ -45,10 +45,12 @@ public struct PublisherService: Service {
             settings: .init(
                 topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,
                 heartbeatSeconds: configuration.heartbeatSeconds, engineVersion: engine.fingerprint),
+            crossSite: CrossSitePolicy(publicOrigins: configuration.publicOrigins),
             logger: logger)
         let publish = PublishController(
             token: configuration.enabledPublishToken.map(BearerToken.init), store: store,
-            historyLength: configuration.historyLength, logger: logger)
+            historyLength: configuration.historyLength,
+            idempotencyWindowSeconds: configuration.idempotencyWindowSeconds, logger: logger)
         let responder = PublisherResponder(
             board: board, publish: publish, datastar: DatastarTestController(), health: HealthController(store: store),
             engine: engine, logger: logger)
@@ -57,7 +59,11 @@ public struct PublisherService: Service {
         let app = Application(
             responder: responder,
             // Connections idle this long are closed, so abandoned keep-alive connections cannot pile up.
-            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
+            // A request must arrive whole within the deadline; bodies are bounded by the largest route limit.
+            server: .guardedHTTP1(
+                idleTimeout: .seconds(Self.idleTimeoutSeconds),
+                deadline: .nanoseconds(Int64(configuration.requestDeadlineSeconds * 1_000_000_000)),
+                maximumBodyBytes: PublishRequest.maximumBodyBytes),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { channel in
                 logger.info(
@@ -70,37 +76,21 @@ public struct PublisherService: Service {
             logger: logger)
 
         logger.info("starting", metadata: ["sse.redis": "\(redisConfiguration.displayURL)"])
-        let installer = Task { await Self.installLibraries(store, logger: logger) }
+        // The watch has a connection of its own: its check timing out on a hung Redis closes only that one, not
+        // the connection requests are waiting on.
+        let watchRedis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let watchStore = BoardStore(
+            redis: watchRedis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
+        let installer = Task { await LibraryWatch(store: watchStore, logger: logger).run() }
         defer { installer.cancel() }
         try await app.run()
         installer.cancel()
         await transactions.close()
         await redis.close()
+        await watchRedis.close()
         logger.info("stopped")
     }
 
-    /// Loads the `sse` and `board` libraries, retrying (100 ms doubling to 2 s) until Redis answers or the service
-    /// stops.
-    static func installLibraries(_ store: BoardStore, logger: Logger) async {
-        var delay = Duration.milliseconds(100)
-        var failures = 0
-        while !Task.isCancelled {
-            do {
-                try await store.install()
-                logger.info("Redis function libraries loaded", metadata: ["sse.libraries": "sse, board"])
-                return
-            } catch {
-                failures += 1
-                if failures == 1 || failures % 10 == 0 {
-                    logger.warning(
-                        "cannot load the Redis function libraries yet",
-                        metadata: ["error": "\(error)", "sse.attempts": "\(failures)"])
-                }
-            }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
-        }
-    }
 }
 
 extension PublisherService: CustomStringConvertible {

@@ -4,7 +4,8 @@ import NIOCore
 
 extension Request {
     /// The body's bytes, refusing more than `limit` with 413: at once when `Content-Length` says so (nothing is
-    /// read), otherwise as soon as the bytes read pass the limit.
+    /// read), otherwise as soon as the bytes read pass the limit. A body that breaks off or has broken chunk framing
+    /// is 400.
     func bodyBytes(limit: Int) async throws -> [UInt8] {
         if let declared = headers[.contentLength].flatMap({ Int($0) }), declared > limit {
             throw PublisherError.bodyTooLarge(limit: limit)
@@ -14,6 +15,10 @@ extension Request {
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             throw PublisherError.bodyTooLarge(limit: limit)
+        } catch {
+            // The connection ended mid-body or the framing was broken (a bad chunk size): the client's fault.
+            throw PublisherError(
+                .badRequest, "request body is malformed or incomplete: \(PublisherError.oneLine("\(error)"))")
         }
     }
 

@@ -26,6 +26,17 @@ public struct PublisherConfiguration: Sendable {
     /// Longest wait for one Redis round trip made by a request (seconds). Past it the request answers 503 and the
     /// connection is closed, so a hung Redis cannot pile up waiting requests.
     public var redisTimeoutSeconds = 2.0
+    /// Origins (`https://board.example`) whose pages may post to `/add_post` besides the request's own (its `Host`
+    /// with http or https); see ``CrossSitePolicy``. Needed when a proxy does not forward the browser's `Host`, or
+    /// when another site of yours posts to the board.
+    public var publicOrigins: [String] = []
+    /// How long an `Idempotency-Key` of `POST /publish` keeps answering its first id (seconds): a retry within it
+    /// publishes nothing. The key→id entry lives in Redis beside the topic's history and expires after this.
+    public var idempotencyWindowSeconds = 86_400
+    /// Longest time from a request's first byte to the end of its body (seconds); past it the request gets 408 and
+    /// the connection is closed. Bounds a client trickling its request, which the idle timeout (reset by every
+    /// byte) does not.
+    public var requestDeadlineSeconds = 30.0
 
     public init() {}
 
@@ -45,6 +56,19 @@ public struct PublisherConfiguration: Sendable {
         }
         guard redisTimeoutSeconds > 0 else {
             throw .init("Redis timeout \(redisTimeoutSeconds) is invalid: expected a positive number of seconds")
+        }
+        guard requestDeadlineSeconds > 0 else {
+            throw .init(
+                "request deadline \(requestDeadlineSeconds) is invalid: expected a positive number of seconds")
+        }
+        guard idempotencyWindowSeconds >= 1 else {
+            throw .init(
+                "idempotency window \(idempotencyWindowSeconds) is invalid: expected a positive number of seconds")
+        }
+        for origin in publicOrigins where !CrossSitePolicy.isValidSetting(origin) {
+            throw .init(
+                "public origin \(origin.debugDescription) is invalid: expected scheme://host[:port] such as "
+                    + "https://board.example")
         }
         let url = publicSSEURL
         guard url.isEmpty || url.hasPrefix("http://") || url.hasPrefix("https://") || url.hasPrefix("/") else {
@@ -79,7 +103,8 @@ extension PublisherConfiguration: CustomStringConvertible {
         "host=\(host) port=\(port) redis=\(redisURL.contains("@") ? "(with credentials)" : redisURL) "
             + "publishToken=\(enabledPublishToken == nil ? "unset" : "set") sseURL=\(publicSSEURL.debugDescription) "
             + "heartbeat=\(heartbeatSeconds)s historyLength=\(historyLength) boardLength=\(boardLength) "
-            + "redisTimeout=\(redisTimeoutSeconds)s"
+            + "redisTimeout=\(redisTimeoutSeconds)s publicOrigins=\(publicOrigins.joined(separator: ","))"
+            + " idempotencyWindow=\(idempotencyWindowSeconds)s requestDeadline=\(requestDeadlineSeconds)s"
     }
 }
 

@@ -7,7 +7,7 @@ import SSEProtocol
 ///
 /// Every call is one `FCALL` on the shared, reconnecting ``RedisClient`` connection, bounded by the configured
 /// Redis timeout (see ``RedisConnection/withDeadline(_:doing:_:)``); a library Redis lost (a restart without
-/// persistence, `FUNCTION FLUSH`) is loaded again on first use.
+/// persistence, `FUNCTION FLUSH`) is loaded again on first use, and within a second by ``LibraryWatch``.
 struct BoardStore: Sendable {
     let redis: RedisClient
     /// Posts kept in the list and shown.
@@ -45,21 +45,28 @@ struct BoardStore: Sendable {
         }
     }
 
+    /// The libraries the service calls (`sse`, `board`) that Redis does not hold, in that order; throws when Redis
+    /// does not answer.
+    func missingLibraries() async throws -> [String] {
+        let reply = try await call("FUNCTION LIST") { connection in
+            try await connection.send(RedisCommand("FUNCTION", "LIST"))
+        }
+        try reply.throwingServerError()
+        let loaded = Set(
+            (reply.array ?? []).compactMap { library -> String? in
+                guard let fields = library.array else { return nil }
+                let name = stride(from: 0, to: fields.count - 1, by: 2).first {
+                    fields[$0].string == "library_name"
+                }
+                return name.flatMap { fields[$0 + 1].string }
+            })
+        return [HistoryLibrary.library.name, BoardLibrary.library.name].filter { !loaded.contains($0) }
+    }
+
     /// Nil when Redis answers and both libraries are loaded; otherwise why not, for `/readyz`.
     func unreadyReason() async -> String? {
         do {
-            let reply = try await call("FUNCTION LIST") { connection in
-                try await connection.send(RedisCommand("FUNCTION", "LIST"))
-            }
-            let loaded = Set(
-                (reply.array ?? []).compactMap { library -> String? in
-                    guard let fields = library.array else { return nil }
-                    let name = stride(from: 0, to: fields.count - 1, by: 2).first {
-                        fields[$0].string == "library_name"
-                    }
-                    return name.flatMap { fields[$0 + 1].string }
-                })
-            for name in [HistoryLibrary.library.name, BoardLibrary.library.name] where !loaded.contains(name) {
+            if let name = try await missingLibraries().first {
                 return "Redis function library \"\(name)\" is not loaded"
             }
             return nil

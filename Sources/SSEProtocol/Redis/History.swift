@@ -35,6 +35,39 @@ public struct History: Sendable {
         return try Self.eventID(fromPublishReply: reply)
     }
 
+    /// What a publish with an idempotency key did: the id, and whether it is the id of an earlier publish with
+    /// the same key (then nothing was published this time).
+    public struct Receipt: Sendable, Hashable {
+        public var id: EventID
+        public var isReplay: Bool
+
+        public init(id: EventID, isReplay: Bool) {
+            self.id = id
+            self.isReplay = isReplay
+        }
+    }
+
+    /// Like ``publish(_:event:data:maxLength:)``, but retry-safe: the first publish with `key` on `topic` stores
+    /// its id for `windowSeconds`, and a repeat within that window answers that id and publishes nothing.
+    public func publish(
+        _ topic: Topic, event: String?, data: some RedisArgument, maxLength: Int, idempotencyKey key: IdempotencyKey,
+        windowSeconds: Int
+    ) async throws -> Receipt {
+        let name: EventName? = if let event, !event.isEmpty { try EventName(validating: event) } else { nil }
+        let reply = try await runner.fcall(
+            "sse_publish", keys: [topic.historyKey, HistoryLibrary.clockKey, key.redisKey(on: topic)],
+            arguments: Self.publishArguments(topic, event: name, data: data, maxLength: maxLength)
+                + [max(windowSeconds, 1)],
+            loadingIfMissing: HistoryLibrary.library)
+        try reply.throwingServerError()
+        guard let parts = reply.array, parts.count == 2, let id = parts[0].bytes.flatMap({ EventID.parse($0) }),
+            let replayed = parts[1].int
+        else {
+            throw RedisError.unexpectedReply(command: "FCALL sse_publish", reply: "\(reply)")
+        }
+        return Receipt(id: id, isReplay: replayed == 1)
+    }
+
     /// The `FCALL sse_publish …` command, for callers that pipeline many publishes in one write (the library must
     /// be loaded already: a pipeline does not retry after `Function not found`).
     public static func publishCommand(_ topic: Topic, event: EventName?, data: some RedisArgument, maxLength: Int)

@@ -22,6 +22,13 @@ import RedisClient
 /// with `XSETID … MAXDELETEDID`. A stream thus keeps between `maxlen` and about 10 % more entries, and reading
 /// the trimmed ids costs about one entry per publish.
 ///
+/// **Why an idempotency key.** A publish that timed out on the caller's side may still run (the command was already
+/// in Redis's socket when Redis stalled), so a caller that retries would publish twice. A caller that names its
+/// publish with a key passes a third key, `sse:{T}:idem:<key>` (the topic's hash tag, so the same Cluster slot as
+/// the stream), and a fifth argument, the window in seconds: the first call stores key → id with that expiry, and
+/// a repeat within the window answers the first id and publishes nothing. Such calls answer `{id, replayed}`
+/// (0 or 1); calls without a key are unchanged and answer the id alone.
+///
 /// **Known limit: Redis Cluster.** Each topic's channel and stream share the hash tag `{NAME}`, but the clock is a
 /// single key, so a function call touching a topic stream and the clock only works when they are in one slot. On a
 /// cluster that means all topics must share one hash tag (one slot, so one shard carries all reliable traffic);
@@ -32,7 +39,7 @@ import RedisClient
 /// calls made through ``History`` load it again when Redis has lost it.
 public enum HistoryLibrary {
     /// Bumped whenever the Lua source or its contract changes.
-    public static let version = 1
+    public static let version = 2
 
     /// The key of the clock hash (fields `last` and `origin`, both event ids).
     public static let clockKey = "sse:clock"
@@ -41,7 +48,7 @@ public enum HistoryLibrary {
 
     static let source = #"""
         #!lua name=sse
-        -- sse: reliable publish and replay for the SSE gateway. version 1
+        -- sse: reliable publish and replay for the SSE gateway. version 2
         -- Contract (see HistoryLibrary.swift): ids are <ms>-<seq> from the clock hash KEYS (sse:clock), strictly
         -- increasing across all topics; the pub/sub payload is "\30sse1 <id> <event>\n<data>".
 
@@ -92,12 +99,28 @@ public enum HistoryLibrary {
           return string.sub(name, 1, 1) ~= ' ' and string.sub(name, -1) ~= ' '
         end
 
-        -- KEYS: history stream, clock hash. ARGV: channel, maxlen, event name (may be empty), data.
-        -- Appends the event to the stream, publishes the envelope on the channel, returns the new id.
+        -- KEYS: history stream, clock hash[, idempotency key]. ARGV: channel, maxlen, event name (may be empty),
+        -- data[, window seconds]. Appends the event to the stream, publishes the envelope on the channel, returns
+        -- the new id. With an idempotency key (sse:{T}:idem:<key>, beside the stream) it returns {id, 0}, and a
+        -- repeat within the window returns {first id, 1} and publishes nothing.
         redis.register_function('sse_publish', function(keys, args)
-          local stream, clock = keys[1], keys[2]
-          local channel, maxlen, event, data = args[1], args[2], args[3], args[4]
-          if #keys ~= 2 or #args ~= 4 then
+          local stream, clock, idem = keys[1], keys[2], keys[3]
+          local channel, maxlen, event, data, window = args[1], args[2], args[3], args[4], args[5]
+          if #keys == 3 then
+            if #args ~= 5 then
+              return redis.error_reply('ERR sse_publish expects 3 keys (history stream, clock, idempotency key) '
+                .. 'and 5 arguments (channel, maxlen, event, data, window seconds), found ' .. #keys .. ' keys and '
+                .. #args .. ' arguments')
+            end
+            local prefix = string.sub(stream, 1, #stream - #':history') .. ':idem:'
+            if string.sub(stream, -#':history') ~= ':history' or #idem <= #prefix
+              or string.sub(idem, 1, #prefix) ~= prefix then
+              return redis.error_reply('ERR sse_publish: idempotency key "' .. idem .. '" is not ' .. prefix .. '<key>')
+            end
+            if not string.match(window, '^%d+$') or tonumber(window) < 1 then
+              return redis.error_reply('ERR sse_publish: window "' .. window .. '" is not a positive number of seconds')
+            end
+          elseif #keys ~= 2 or #args ~= 4 then
             return redis.error_reply('ERR sse_publish expects 2 keys (history stream, clock) and 4 arguments '
               .. '(channel, maxlen, event, data), found ' .. #keys .. ' keys and ' .. #args .. ' arguments')
           end
@@ -107,6 +130,10 @@ public enum HistoryLibrary {
           if not valid_event_name(event) then
             return redis.error_reply('ERR sse_publish: event name is invalid: use at most 64 bytes without CR, '
               .. 'LF or NUL and without leading or trailing spaces')
+          end
+          if idem then
+            local first = redis.call('GET', idem)
+            if first then return { first, 1 } end
           end
           local time = redis.call('TIME')
           local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -141,6 +168,10 @@ public enum HistoryLibrary {
             redis.call('XSETID', stream, id, 'MAXDELETEDID', trimmed)
           end
           redis.call('PUBLISH', channel, '\30sse1 ' .. id .. ' ' .. event .. '\n' .. data)
+          if idem then
+            redis.call('SET', idem, id, 'EX', window)
+            return { id, 0 }
+          end
           return id
         end)
 
