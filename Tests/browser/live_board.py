@@ -2,7 +2,7 @@
 """The demo board in a real browser, through nginx, across gateway nodes.
 
 Drives headless Chromium (Debian's chromium and chromium-driver, with python3-selenium) against a running
-cluster: two windows on the board, each served by a different gateway node.
+cluster: two windows on the board (two browsers, so two visitors), each served by a different gateway node.
 
 1. Both windows show the stream as live.
 2. A post made in window A appears in both windows within 2 s.
@@ -110,41 +110,46 @@ def open_window(driver, base, nodes, name):
     return handle, node
 
 
-def run(base, nodes):
+def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                  "--window-size=1000,900"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def run(base, nodes):
+    # Two browsers, two visitors: the tabs of one browser share one stream (engine.js), which this test is not about.
+    driver_a, driver_b = browser(), browser()
     try:
-        window_a, node_a = open_window(driver, base, nodes, "A")
-        window_b, node_b = open_window(driver, base, nodes, "B")
+        window_a, node_a = open_window(driver_a, base, nodes, "A")
+        window_b, node_b = open_window(driver_b, base, nodes, "B")
         if node_a == node_b:
             raise StepFailed(f"both windows are on node {node_a}: least_conn should have spread them")
 
         first = f"hello from A {time.time_ns()}"
-        post(driver, window_a, "Ada", first)
+        post(driver_a, window_a, "Ada", first)
         started = time.monotonic()
         wait_for("the post in both windows", 2.0,
-                 lambda: first in post_texts(driver, window_a) and first in post_texts(driver, window_b), 0.02)
+                 lambda: first in post_texts(driver_a, window_a) and first in post_texts(driver_b, window_b), 0.02)
         step(f"a post made in window A appeared in both windows after {time.monotonic() - started:.2f} s")
 
         os.kill(nodes[node_a], signal.SIGKILL)
         step(f"killed node {node_a} (pid {nodes[node_a]}), which served window A")
-        wait_for("window A to notice the lost stream", 10, lambda: stream_state(driver, window_a) != "live")
-        step(f"window A shows the stream as {stream_state(driver, window_a)}")
+        wait_for("window A to notice the lost stream", 10, lambda: stream_state(driver_a, window_a) != "live")
+        step(f"window A shows the stream as {stream_state(driver_a, window_a)}")
 
         second = f"posted by B while A reconnects {time.time_ns()}"
-        post(driver, window_b, "Bob", second)
-        wait_for("the post in window B", 5, lambda: second in post_texts(driver, window_b))
-        if stream_state(driver, window_a) == "live":
+        post(driver_b, window_b, "Bob", second)
+        wait_for("the post in window B", 5, lambda: second in post_texts(driver_b, window_b))
+        if stream_state(driver_a, window_a) == "live":
             raise StepFailed("window A was live again before the post was made: the test proves nothing")
         step("window B posted while window A was reconnecting")
 
-        wait_for("window A to show the post made meanwhile", 20, lambda: second in post_texts(driver, window_a))
-        wait_for("window A to be live again", 10, lambda: stream_state(driver, window_a) == "live")
-        texts = post_texts(driver, window_a)
+        wait_for("window A to show the post made meanwhile", 20, lambda: second in post_texts(driver_a, window_a))
+        wait_for("window A to be live again", 10, lambda: stream_state(driver_a, window_a) == "live")
+        texts = post_texts(driver_a, window_a)
         if texts.count(first) != 1 or texts.count(second) != 1:
             raise StepFailed(f"window A shows each post once; it shows {texts}")
         survivors = active_connections(base, [number for number in nodes if number != node_a])
@@ -152,7 +157,8 @@ def run(base, nodes):
             raise StepFailed(f"both windows should now be on the surviving nodes: {survivors}")
         step("window A reconnected to another node, shows the post made meanwhile, and is live")
     finally:
-        driver.quit()
+        driver_a.quit()
+        driver_b.quit()
 
 
 def main():
