@@ -8,28 +8,47 @@ import Testing
 
 @Suite("The transaction connection: one turn at a time, bounded waits (real redis-server)")
 struct TransactionConnectionTests {
+    /// Twenty callers queue behind a held turn, each after the one before is waiting: their turns run in exactly
+    /// that order, and never two at once (a WATCH and a later round trip in one turn are not interleaved).
     @Test func turnsRunOneAtATimeInArrivalOrder() async throws {
         try await withLocalRedis { redis in
             // The timeout bounds each turn's wait for the ones before it; generous, so a loaded machine cannot fail
             // the order check.
             let transactions = TransactionConnection(
                 configuration: redis.configuration, timeout: .seconds(30), logger: Logger(label: "test"))
-            let order = try await withThrowingTaskGroup(of: [Int].self) { group in
-                for index in 0..<20 {
-                    group.addTask {
+            let release = Locked(false)
+            let holding = Locked(false)
+            let holder = Task {
+                try await transactions.run("holder") { connection in
+                    holding.withLock { $0 = true }
+                    try await waitUntil("the waiters have queued", timeout: .seconds(25)) { release.value }
+                    return try await connection.send("PING")
+                }
+            }
+            try await waitUntil("the holder has its turn") { holding.value }
+            let ran = Locked([Int]())
+            var waiters: [Task<Bool, any Error>] = []
+            for index in 0..<20 {
+                waiters.append(
+                    Task {
                         try await transactions.run("turn \(index)") { connection in
+                            ran.withLock { $0.append(index) }
                             // WATCH then a separate round trip: another turn interleaving here would break it.
                             try await connection.send("WATCH", "k")
                             let before = try await connection.send("INCR", "k").int ?? -1
                             try await connection.send("UNWATCH")
                             let after = try await connection.send("GET", "k").int ?? -1
-                            return [before == after ? 1 : 0]
+                            return before == after
                         }
-                    }
-                }
-                return try await group.reduce(into: [Int]()) { $0 += $1 }
+                    })
+                try await waitUntil("caller \(index) is waiting") { transactions.waitingTurns == index + 1 }
             }
-            #expect(order == Array(repeating: 1, count: 20))
+            release.withLock { $0 = true }
+            #expect(try await holder.value == .status("PONG"))
+            var exclusive: [Bool] = []
+            for waiter in waiters { exclusive.append(try await waiter.value) }
+            #expect(ran.value == Array(0..<20))
+            #expect(exclusive == Array(repeating: true, count: 20))
             await transactions.close()
         }
     }

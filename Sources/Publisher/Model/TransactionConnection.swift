@@ -47,6 +47,9 @@ final class TransactionConnection: Sendable {
     }
 
     /// Closes the connection (at shutdown); a later ``run(_:_:)`` would connect again.
+    /// Callers waiting for a turn now (for tests of the order of turns).
+    var waitingTurns: Int { state.withLock { $0.waiters.count } }
+
     func close() async {
         let connection = state.withLock { state in
             defer { state.connection = nil }
