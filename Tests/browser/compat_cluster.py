@@ -8,13 +8,15 @@ Cluster.stop; signals only ever go to the pids given on the command line or to t
 
 import ctypes
 import http.client
-import json
 import os
 import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
+
+from browser_support import active_connections, step
 
 PR_SET_PDEATHSIG = 1
 
@@ -68,13 +70,8 @@ class Cluster:
             return None, b""
 
     def active_connections(self):
-        """active_connections by node number, for the nodes that answer."""
-        counts = {}
-        for number in self.nodes:
-            status, body = self._get(f"/nodes/{number}/sse-metrics")
-            if status == 200:
-                counts[number] = json.loads(body)["active_connections"]
-        return counts
+        """active_connections by node number, for the nodes that answer (a killed or restarting one does not)."""
+        return active_connections(self.base + "/", self.nodes, timeout=3, skip_failed=True)
 
     def kill(self, number):
         os.kill(self.nodes[number].pid, signal.SIGKILL)
@@ -106,7 +103,7 @@ class Cluster:
         while time.monotonic() < deadline:
             if self._get(f"/nodes/{number}/readyz")[0] == 200:
                 now = time.strftime("%H:%M:%S", time.gmtime())
-                print(f"ok: {now} node {number} restarted (pid {node.pid}) and ready", flush=True)
+                step(f"{now} node {number} restarted (pid {node.pid}) and ready")
                 return
             if node.child.poll() is not None:
                 break

@@ -32,35 +32,28 @@ Prints "ok: …" per passed check, "FAIL: [page, origin] scenario: what" per fai
 status 0) or FAILED (1). ClusterTests/BrowserCompatTests runs it against a cluster it started.
 """
 
-import argparse
 import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from browser_support import add_node_option, argument_parser, chromium, node_pids, poll, step
 from compat_cluster import Cluster, run_ssectl
 from compat_pages import ORIGINS, PAGES, SCENARIOS, Tab, describe, parse, sequence_problem
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+
+# Each page runs in a window of its own, mostly in the background: its timers and rendering must not be slowed.
+BROWSER_FLAGS = ("--window-size=800,600", "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows")
+
 
 def ok(text):
-    print(f"ok: {clock()} {text}", flush=True)
+    step(f"{clock()} {text}")
 
 
 def clock():
     """Wall-clock time of day with milliseconds, to line up with the pages' error times and nginx's logs."""
     now = time.time()
     return time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}"
-
-
-def wait_for(timeout, condition, interval=0.1):
-    """Polls condition until truthy; returns its last value (falsy on timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 class Suite:
@@ -91,15 +84,9 @@ class Suite:
     def open_tabs(self):
         # Two browsers: Chromium holds at most 6 HTTP/1.1 connections per host, and all 8 streams go to
         # 127.0.0.1:PORT; four streams per browser leave room for page loads.
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=800,600", "--disable-background-timer-throttling",
-                     "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"):
-            options.add_argument(flag)
         stream = f"http://127.0.0.1:{self.args.port}"
         for origin in ORIGINS:
-            driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+            driver = chromium(*BROWSER_FLAGS)
             self.drivers.append(driver)
             host = "127.0.0.1" if origin == "same-origin" else "localhost"
             for tab in (t for t in self.tabs if t.origin == origin):
@@ -116,8 +103,8 @@ class Suite:
         return {tab: tab.state() or {} for tab in self.tabs}
 
     def wait_until_open(self, scenario, timeout=10):
-        states = wait_for(timeout, lambda: (lambda s: s if all(v.get("connection") == "open" for v in s.values())
-                                            else None)(self.states())) or self.states()
+        states = poll(timeout, lambda: (lambda s: s if all(v.get("connection") == "open" for v in s.values())
+                                        else None)(self.states()), 0.1) or self.states()
         for tab, state in states.items():
             if state.get("connection") != "open":
                 tab.fail(scenario, f"stream not open: {describe(state)}")
@@ -126,7 +113,7 @@ class Suite:
     def check_applied(self, scenario, timeout=12):
         """Waits until every tab shows every patch published so far, then checks each tab's sequence."""
         expected = list(self.published)
-        wait_for(timeout, lambda: all(s.get("applied") == expected for s in self.states().values()), 0.2)
+        poll(timeout, lambda: all(s.get("applied") == expected for s in self.states().values()), 0.2)
         states = self.states()
         for tab, state in states.items():
             problem = sequence_problem(state.get("applied", []), expected)
@@ -167,7 +154,7 @@ class Suite:
         self.cluster.kill(first)
         ok(f"kill -9 of node {first}, which held {counts[first]} of {sum(counts.values())} streams")
         self.publish(3, f"while node {first} is down")
-        moved = wait_for(10, lambda: self.cluster.active_connections().get(other, 0) >= streams)
+        moved = poll(10, lambda: self.cluster.active_connections().get(other, 0) >= streams, 0.1)
         ok(f"node {other} holds every open stream ({streams})" if moved else f"node {other} holds "
            f"{self.cluster.active_connections()} of {streams} streams after 10 s")
         self.cluster.restart(first)
@@ -218,11 +205,11 @@ class Suite:
             if answer is None:
                 tab.fail("end", f"ssectl end {tab.topic} failed (see above)")
         ok("ssectl end sent for every topic")
-        wait_for(10, lambda: all(s.get("closed") for s in self.states().values()), 0.2)
-        quiet = wait_for(5, lambda: sum(self.cluster.active_connections().values()) == 0, 0.2)
+        poll(10, lambda: all(s.get("closed") for s in self.states().values()), 0.2)
+        quiet = poll(5, lambda: sum(self.cluster.active_connections().values()) == 0, 0.2)
         ended = self.states()
         # The cluster must stay without a stream while nothing reconnects: polled for 3 s.
-        held = wait_for(3, lambda: sum(self.cluster.active_connections().values()) != 0, 0.25) is False
+        held = poll(3, lambda: sum(self.cluster.active_connections().values()) != 0, 0.25) is False
         after = self.states()
         for tab in self.tabs:
             state = after[tab]
@@ -287,19 +274,13 @@ class Tee:
 def main():
     if os.environ.get("COMPAT_SUITE_LOG"):
         sys.stdout = Tee(sys.stdout, os.environ["COMPAT_SUITE_LOG"])
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--port", type=int, required=True, help="nginx's port on 127.0.0.1 (also as localhost)")
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--ssectl", required=True, help="the built ssectl")
-    parser.add_argument("--node", action="append", required=True, metavar="N=PID",
-                        help="gateway node number (as in /nodes/N/) and its pid; exactly two nodes")
+    add_node_option(parser, "gateway node number (as in /nodes/N/) and its pid; exactly two nodes")
     arguments = parser.parse_args()
-    nodes = {}
-    for item in arguments.node:
-        number, _, pid = item.partition("=")
-        if not number.isdigit() or not pid.isdigit():
-            parser.error(f'--node "{item}" is invalid: expected N=PID, e.g. 1=4242')
-        nodes[int(number)] = int(pid)
+    nodes = node_pids(parser, arguments.node)
     if sorted(nodes) != [1, 2]:
         parser.error(f"expected nodes 1 and 2, got {sorted(nodes)}")
     started = time.monotonic()

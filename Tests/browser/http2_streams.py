@@ -28,47 +28,21 @@ Usage: http2_streams.py --https https://127.0.0.1:8443/ --plain http://127.0.0.1
 Exit status 0 when every step held; otherwise 1 with the failed step on stderr. Steps are printed as they pass.
 """
 
-import argparse
+import functools
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
+import browser_support
+from browser_support import (StepFailed, add_node_option, argument_parser, chromium, main_wrapper, node_pids, step,
+                             total_connections, with_slash)
 
-
-class StepFailed(Exception):
-    pass
-
-
-def step(text):
-    print(f"ok: {text}", flush=True)
-
-
-def wait_for(what, timeout, condition, interval=0.05):
-    """Polls condition until it returns something truthy; StepFailed naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise StepFailed(f"timed out after {timeout} s waiting for {what} (last: {condition()!r})")
-        time.sleep(interval)
-
-
-def active_connections(plain, nodes):
-    total = 0
-    for number in range(1, nodes + 1):
-        with urllib.request.urlopen(f"{plain}nodes/{number}/sse-metrics", timeout=5) as response:
-            total += json.load(response)["active_connections"]
-    return total
+# A stream count or a reader's state that never came is worth seeing: this script's timeouts name the last value.
+wait_for = functools.partial(browser_support.wait_for, show_last=True)
 
 
 def publish(plain, token, topic, data):
@@ -163,14 +137,10 @@ def open_streams(driver, page, prefix, count):
 
 
 def run(arguments, nodes):
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--ignore-certificate-errors"):
-        options.add_argument(flag)
     with open(arguments.token_file, encoding="utf-8") as file:
         token = file.read().strip()
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    # The cluster's certificate is self-signed.
+    driver = chromium("--ignore-certificate-errors")
     try:
         # nginx's own health page: it opens no stream of its own, so the page's streams are exactly ours.
         topics = open_streams(driver, f"{arguments.https}lb-healthz", "h2", arguments.streams)
@@ -181,7 +151,7 @@ def run(arguments, nodes):
         step(f"{arguments.streams} EventSources are open on one HTTPS page (navigation over {protocol})")
 
         wait_for(f"the nodes to hold {arguments.streams} streams", 10,
-                 lambda: active_connections(arguments.plain, arguments.nodes) == arguments.streams)
+                 lambda: total_connections(arguments.plain, arguments.nodes) == arguments.streams)
         step(f"the nodes hold {arguments.streams} streams between them")
 
         for topic in topics:
@@ -193,14 +163,14 @@ def run(arguments, nodes):
 
         closed = driver.execute_script(CLOSE_STREAMS)
         wait_for("the nodes to see the streams closed", 10,
-                 lambda: active_connections(arguments.plain, arguments.nodes) == 0)
+                 lambda: total_connections(arguments.plain, arguments.nodes) == 0)
         step(f"closed {closed} streams; the nodes hold none")
 
         open_streams(driver, f"{arguments.plain}lb-healthz", "h1", arguments.plain_streams)
         step(f"{arguments.plain_streams} EventSources are open on one plain HTTP page")
         driver.execute_script(CLOSE_STREAMS)
         wait_for("the nodes to see the plain streams closed", 10,
-                 lambda: active_connections(arguments.plain, arguments.nodes) == 0)
+                 lambda: total_connections(arguments.plain, arguments.nodes) == 0)
         step("closed the plain streams")
         if nodes:
             crash_and_finish(driver, arguments, nodes)
@@ -209,24 +179,18 @@ def run(arguments, nodes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--https", required=True, help="the HTTPS front door, e.g. https://127.0.0.1:8443/")
     parser.add_argument("--plain", required=True, help="the plain HTTP front door, e.g. http://127.0.0.1:8000/")
     parser.add_argument("--nodes", type=int, required=True, help="how many gateway nodes the cluster has")
     parser.add_argument("--token-file", required=True, help="the cluster's publish token (.run/publish-token)")
     parser.add_argument("--streams", type=int, default=10, help="streams over HTTPS (default 10)")
     parser.add_argument("--plain-streams", type=int, default=3, help="streams over plain HTTP, at most 6")
-    parser.add_argument("--node", action="append", default=[], metavar="N=PID",
-                        help="gateway node number and pid, for every node: adds the SIGKILL check")
+    add_node_option(parser, "gateway node number and pid, for every node: adds the SIGKILL check", required=False)
     parser.add_argument("--ssectl", help="the ssectl executable: adds the clean end check (needs --redis-url)")
     parser.add_argument("--redis-url", help="the cluster's Redis, for ssectl end")
     arguments = parser.parse_args()
-    nodes = {}
-    for item in arguments.node:
-        number, _, pid = item.partition("=")
-        if not number.isdigit() or not pid.isdigit():
-            parser.error(f'--node "{item}" is invalid: expected N=PID, e.g. 1=4242')
-        nodes[int(number)] = int(pid)
+    nodes = node_pids(parser, arguments.node)
     if nodes and len(nodes) != arguments.nodes:
         parser.error(f"--node must be given for all {arguments.nodes} nodes")
     if arguments.ssectl and not (nodes and arguments.redis_url):
@@ -234,15 +198,8 @@ def main():
     if not 1 <= arguments.plain_streams <= 6:
         parser.error("--plain-streams must be 1 to 6: Chromium opens at most 6 HTTP/1.1 connections per host")
     for name in ("https", "plain"):
-        value = getattr(arguments, name)
-        setattr(arguments, name, value if value.endswith("/") else value + "/")
-    try:
-        run(arguments, nodes)
-    except (StepFailed, TimeoutException) as failure:
-        print(f"FAILED: {failure}", file=sys.stderr, flush=True)
-        return 1
-    print("PASSED", flush=True)
-    return 0
+        setattr(arguments, name, with_slash(getattr(arguments, name)))
+    return main_wrapper(run, arguments, nodes)
 
 
 if __name__ == "__main__":

@@ -20,48 +20,14 @@ ClusterTests/BrowserTests runs it against a cluster it started; it also works ag
 (pass the pids from .run/pids/gateway-N.pid).
 """
 
-import argparse
-import json
 import os
 import signal
 import sys
 import time
-import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
+from browser_support import (StepFailed, active_connections, add_node_option, argument_parser, chromium,
+                             main_wrapper, node_pids, post_with_form, step, wait_for, with_slash)
 from selenium.webdriver.support.ui import WebDriverWait
-
-
-class StepFailed(Exception):
-    pass
-
-
-def step(text):
-    print(f"ok: {text}", flush=True)
-
-
-def active_connections(base, nodes):
-    """active_connections of each node, by node number, read through nginx."""
-    counts = {}
-    for number in nodes:
-        with urllib.request.urlopen(f"{base}nodes/{number}/sse-metrics", timeout=5) as response:
-            counts[number] = json.load(response)["active_connections"]
-    return counts
-
-
-def wait_for(what, timeout, condition, interval=0.05):
-    """Polls condition until it returns something truthy; StepFailed naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise StepFailed(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 # Read in one script call each: a patch may replace the list's content between two WebDriver calls, which would
@@ -76,18 +42,6 @@ def post_texts(driver, window):
     driver.switch_to.window(window)
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('#posts .post .text'), function (e) { return e.textContent; });")
-
-
-def post(driver, window, author, text):
-    """Fills the board's form in `window` and submits it (engine.js sends it with fetch)."""
-    driver.switch_to.window(window)
-    author_field = driver.find_element(By.ID, "post-author")
-    author_field.clear()
-    author_field.send_keys(author)
-    text_field = driver.find_element(By.ID, "post-text")
-    text_field.clear()
-    text_field.send_keys(text)
-    driver.find_element(By.CSS_SELECTOR, "#post-form [type=submit]").click()
 
 
 def open_window(driver, base, nodes, name):
@@ -110,18 +64,9 @@ def open_window(driver, base, nodes, name):
     return handle, node
 
 
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1000,900"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
-
 def run(base, nodes):
     # Two browsers, two visitors: the tabs of one browser share one stream (engine.js), which this test is not about.
-    driver_a, driver_b = browser(), browser()
+    driver_a, driver_b = chromium("--window-size=1000,900"), chromium("--window-size=1000,900")
     try:
         window_a, node_a = open_window(driver_a, base, nodes, "A")
         window_b, node_b = open_window(driver_b, base, nodes, "B")
@@ -129,7 +74,7 @@ def run(base, nodes):
             raise StepFailed(f"both windows are on node {node_a}: least_conn should have spread them")
 
         first = f"hello from A {time.time_ns()}"
-        post(driver_a, window_a, "Ada", first)
+        post_with_form(driver_a, window_a, "Ada", first)
         started = time.monotonic()
         wait_for("the post in both windows", 2.0,
                  lambda: first in post_texts(driver_a, window_a) and first in post_texts(driver_b, window_b), 0.02)
@@ -141,7 +86,7 @@ def run(base, nodes):
         step(f"window A shows the stream as {stream_state(driver_a, window_a)}")
 
         second = f"posted by B while A reconnects {time.time_ns()}"
-        post(driver_b, window_b, "Bob", second)
+        post_with_form(driver_b, window_b, "Bob", second)
         wait_for("the post in window B", 5, lambda: second in post_texts(driver_b, window_b))
         if stream_state(driver_a, window_a) == "live":
             raise StepFailed("window A was live again before the post was made: the test proves nothing")
@@ -162,25 +107,11 @@ def run(base, nodes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--url", required=True, help="the board through nginx, e.g. http://127.0.0.1:8000/")
-    parser.add_argument("--node", action="append", required=True, metavar="N=PID",
-                        help="gateway node number (as in /nodes/N/) and its pid; repeat for each node")
+    add_node_option(parser, "gateway node number (as in /nodes/N/) and its pid; repeat for each node")
     arguments = parser.parse_args()
-    base = arguments.url if arguments.url.endswith("/") else arguments.url + "/"
-    nodes = {}
-    for item in arguments.node:
-        number, _, pid = item.partition("=")
-        if not number.isdigit() or not pid.isdigit():
-            parser.error(f'--node "{item}" is invalid: expected N=PID, e.g. 1=4242')
-        nodes[int(number)] = int(pid)
-    try:
-        run(base, nodes)
-    except (StepFailed, TimeoutException) as failure:
-        print(f"FAILED: {failure}", file=sys.stderr, flush=True)
-        return 1
-    print("PASSED", flush=True)
-    return 0
+    return main_wrapper(run, with_slash(arguments.url), node_pids(parser, arguments.node))
 
 
 if __name__ == "__main__":

@@ -17,48 +17,17 @@ Exit status 0 when every step held; otherwise 1 with the failed step on stderr. 
 ClusterTests/SharedTabsTests runs it against a cluster it started; it also works against deploy/local-cluster.
 """
 
-import argparse
-import json
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
+from browser_support import (StepFailed, argument_parser, chromium, main_wrapper, post_with_form, step,
+                             total_connections, wait_for, with_slash)
 
 TABS = 5
 TAKEOVER_LIMIT = 2.0
-
-
-class StepFailed(Exception):
-    pass
-
-
-def step(text):
-    print(f"ok: {text}", flush=True)
-
-
-def active_connections(base, nodes):
-    total = 0
-    for number in range(1, nodes + 1):
-        with urllib.request.urlopen(f"{base}nodes/{number}/sse-metrics", timeout=5) as response:
-            total += json.load(response)["active_connections"]
-    return total
-
-
-def wait_for(what, timeout, condition, interval=0.05):
-    """Polls condition until it returns something truthy; StepFailed naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise StepFailed(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 # One script call per read: a patch may replace the post list between two WebDriver calls.
@@ -77,15 +46,6 @@ def view(driver, handle):
 
 def views(driver, handles):
     return {handle: view(driver, handle) for handle in handles}
-
-
-def post_in_tab(driver, handle, author, text):
-    driver.switch_to.window(handle)
-    for field, value in (("post-author", author), ("post-text", text)):
-        element = driver.find_element(By.ID, field)
-        element.clear()
-        element.send_keys(value)
-    driver.find_element(By.CSS_SELECTOR, "#post-form [type=submit]").click()
 
 
 def post_over_http(base, author, text):
@@ -120,12 +80,7 @@ def everywhere(driver, handles, text, what):
 
 
 def run(base, nodes):
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1000,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium("--window-size=1000,900")
     try:
         handles = []
         for number in range(TABS):
@@ -140,12 +95,12 @@ def run(base, nodes):
         leader = next(handle for handle, role in roles.items() if role == "leader")
         step(f"{TABS} tabs are live: tab {handles.index(leader) + 1} leads, the others follow")
 
-        wait_for("exactly one stream in the cluster", 10, lambda: active_connections(base, nodes) == 1, 0.2)
+        wait_for("exactly one stream in the cluster", 10, lambda: total_connections(base, nodes) == 1, 0.2)
         step("the cluster holds exactly one stream (sum of active_connections = 1)")
 
         first = f"shared by five tabs {time.time_ns()}"
         follower = next(handle for handle in handles if handle != leader)
-        post_in_tab(driver, follower, "Ada", first)
+        post_with_form(driver, follower, "Ada", first)
         everywhere(driver, handles, first, "the post made in a follower tab in every tab")
         step("a post made in a follower tab appears in every tab")
 
@@ -169,7 +124,7 @@ def run(base, nodes):
         step(f"tab {handles.index(taken[0]) + 1} leads {time.monotonic() - closed:.2f} s after the leader's tab closed")
 
         everywhere(driver, remaining, second, "the post made after the close in every remaining tab")
-        wait_for("exactly one stream in the cluster again", 10, lambda: active_connections(base, nodes) == 1, 0.2)
+        wait_for("exactly one stream in the cluster again", 10, lambda: total_connections(base, nodes) == 1, 0.2)
         after = views(driver, remaining)
         for number, handle in enumerate(remaining):
             texts, applied = after[handle]["texts"], after[handle]["applied"]
@@ -188,18 +143,11 @@ def run(base, nodes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--url", required=True, help="the board through nginx, e.g. http://127.0.0.1:8000/")
     parser.add_argument("--nodes", type=int, required=True, help="how many gateway nodes nginx serves (/nodes/N/)")
     arguments = parser.parse_args()
-    base = arguments.url if arguments.url.endswith("/") else arguments.url + "/"
-    try:
-        run(base, arguments.nodes)
-    except (StepFailed, TimeoutException) as failure:
-        print(f"FAILED: {failure}", file=sys.stderr, flush=True)
-        return 1
-    print("PASSED", flush=True)
-    return 0
+    return main_wrapper(run, with_slash(arguments.url), arguments.nodes)
 
 
 if __name__ == "__main__":
