@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     ],
     targets: [
         // hiredis 0.14 (Debian's libhiredis-dev): only its RESP encoder and reply reader are used.
@@ -92,6 +93,8 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "ServerSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -103,16 +106,21 @@ let package = Package(
             // properties cost 1–3 % of a node's CPU in the fan-out profiles (bench/findings.md) and guard nothing.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
-        // Flag/environment resolution and process limits shared by the executables.
+        // Settings (key, flag, variable, default) read through swift-configuration, shared by the configurations
+        // and the executables; logging bootstrap and process limits of the executables.
         .target(
             name: "ServerSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
         ),
         .executableTarget(
             name: "SSEGatewayServer",
             dependencies: [
                 "Gateway",
                 "ServerSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -127,6 +135,7 @@ let package = Package(
                 "RedisClient",
                 "SSEProtocol",
                 "ServerSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -158,6 +167,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                "ServerSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         // The publisher service: the demo MVC board, form handling, the model in Redis, the publish API.
@@ -166,6 +177,8 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "ServerSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -181,6 +194,7 @@ let package = Package(
             dependencies: [
                 "Publisher",
                 "ServerSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -200,6 +214,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                "ServerSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         // The SSE load generator (benchmarks): many connections, gap/duplicate checks, latency percentiles.
@@ -213,6 +229,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Settings resolution (flags, environment, defaults, secrets) and the README's table against the code.
+        .testTarget(
+            name: "SettingsTests",
+            dependencies: [
+                "ServerSupport",
+                "Gateway",
+                "Publisher",
+                "SSECtl",
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         // End-to-end: real redis-server, gateway nodes, publisher and nginx (and a headless browser).

@@ -12,25 +12,44 @@ struct SSECtl: AsyncParsableCommand {
         subcommands: [Publish.self, PatchCommand.self, Tail.self, EndCommand.self])
 }
 
+extension SSECtl {
+    /// Every setting `ssectl` reads (its other options are per invocation and have no variable).
+    static let settings: [SettingDescriptor] = [
+        SharedSettings.redisURL.descriptor, SharedSettings.historyLength.descriptor,
+        SharedSettings.idempotencyWindowSeconds.descriptor,
+    ]
+}
+
 /// Options every subcommand that talks to Redis shares.
 struct RedisOptions: ParsableArguments {
-    @Option(help: "Redis URL [SSE_REDIS_URL, default redis://127.0.0.1:6379].") var redisURL: String?
-    @Option(help: "Events kept in the topic's history [SSE_HISTORY_LENGTH, default 1000].") var historyLength: Int?
+    @Option(name: .customLong(SharedSettings.redisURL.flag), help: ArgumentHelp(SharedSettings.redisURL.help))
+    var redisURL: String?
+    @Option(
+        name: .customLong(SharedSettings.historyLength.flag), help: ArgumentHelp(SharedSettings.historyLength.help))
+    var historyLength: Int?
+
+    /// These flags in front of the environment (see ``SettingsReader``).
+    var settings: SettingsReader {
+        var settings = SettingsReader()
+        settings.flag(SharedSettings.redisURL, redisURL)
+        settings.flag(SharedSettings.historyLength, historyLength)
+        return settings
+    }
 
     func client() throws -> RedisClient {
-        let url = try Setting.resolve(
-            redisURL, environment: "SSE_REDIS_URL", default: "redis://127.0.0.1:6379", expected: "redis://host:port")
+        let url = try settings.reader().value(of: SharedSettings.redisURL)
         return RedisClient(configuration: try RedisConfiguration(url: url))
     }
 
     func maxLength() throws -> Int {
-        try Setting.resolve(historyLength, environment: "SSE_HISTORY_LENGTH", default: 1000, expected: "a count")
+        try settings.reader().value(of: SharedSettings.historyLength)
     }
 
     /// Publishes reliably and prints the event id; with `key`, a repeat within `windowSeconds` prints the first
     /// id and publishes nothing.
     func publish(
-        _ topic: Topic, event: String?, data: String, key: IdempotencyKey? = nil, windowSeconds: Int = 86_400
+        _ topic: Topic, event: String?, data: String, key: IdempotencyKey? = nil,
+        windowSeconds: Int = SharedSettings.idempotencyWindowSeconds.defaultValue
     ) async throws {
         let length = try maxLength()
         let client = try client()
@@ -61,7 +80,9 @@ struct Publish: AsyncParsableCommand {
     @Option(
         help: "Names this publish, so a retry is safe: a repeat on the topic within the window prints the first id.")
     var idempotencyKey: String?
-    @Option(help: "Seconds a key answers its first id [SSE_IDEMPOTENCY_WINDOW_SECONDS, default 86400].")
+    @Option(
+        name: .customLong(SharedSettings.idempotencyWindowSeconds.flag),
+        help: ArgumentHelp(SharedSettings.idempotencyWindowSeconds.help))
     var idempotencyWindow: Int?
     @Argument(help: "Topic name.") var topic: String
     @Argument(help: "Event data (any text; line breaks become several data: lines).") var data: String
@@ -73,8 +94,9 @@ struct Publish: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let window = try Setting.resolve(
-            idempotencyWindow, environment: "SSE_IDEMPOTENCY_WINDOW_SECONDS", default: 86_400, expected: "seconds")
+        var settings = redis.settings
+        settings.flag(SharedSettings.idempotencyWindowSeconds, idempotencyWindow)
+        let window = try settings.reader().value(of: SharedSettings.idempotencyWindowSeconds)
         guard window >= 1 else {
             throw ValidationError("idempotency window \(window) is invalid: expected a positive number of seconds")
         }

@@ -7,109 +7,102 @@ import Prometheus
 import ServerSupport
 import ServiceLifecycle
 
-/// `sse-gateway`: one gateway node. Every flag also reads an environment variable (named in its help).
+/// `sse-gateway`: one gateway node. Every flag also reads an environment variable (named in its help); the flag
+/// wins, then the variable, then the default (``GatewayConfiguration/init(reader:)``).
 @main
 struct SSEGatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sse-gateway",
         abstract: "Serve Server-Sent Events to browsers, relaying what is published through Redis.")
 
-    @Option(help: "Address to listen on [SSE_HOST, default 127.0.0.1].") var host: String?
-    @Option(help: "Port to listen on [SSE_PORT, default 8080].") var port: Int?
-    @Option(help: "Redis URL [SSE_REDIS_URL, default redis://127.0.0.1:6379].") var redisURL: String?
-    @Option(help: "Node name in metrics and logs [SSE_NODE_ID, default hostname-pid].") var nodeID: String?
-    @Option(help: "Heartbeat comment after this many idle seconds [SSE_HEARTBEAT_SECONDS, default 15].")
-    var heartbeat: Double?
+    @Option(name: .customLong(SharedSettings.host.flag), help: ArgumentHelp(SharedSettings.host.help))
+    var host: String?
+    @Option(name: .customLong(GatewaySettings.port.flag), help: ArgumentHelp(GatewaySettings.port.help))
+    var port: Int?
+    @Option(name: .customLong(SharedSettings.redisURL.flag), help: ArgumentHelp(SharedSettings.redisURL.help))
+    var redisURL: String?
+    @Option(name: .customLong(GatewaySettings.nodeID.flag), help: ArgumentHelp(GatewaySettings.nodeID.help))
+    var nodeID: String?
     @Option(
-        help:
-            "History length publishers keep per topic; bounds one replay at 2N+100 events [SSE_HISTORY_LENGTH, default 1000]."
-    )
+        name: .customLong(SharedSettings.heartbeatSeconds.flag),
+        help: ArgumentHelp(SharedSettings.heartbeatSeconds.help))
+    var heartbeat: Double?
+    @Option(name: .customLong(SharedSettings.historyLength.flag), help: ArgumentHelp(SharedSettings.historyLength.help))
     var historyLength: Int?
-    @Option(help: "retry: hint in milliseconds, plus up to 50 % jitter [SSE_RETRY_MS, default 2000].")
+    @Option(
+        name: .customLong(GatewaySettings.retryMilliseconds.flag),
+        help: ArgumentHelp(GatewaySettings.retryMilliseconds.help))
     var retryMs: Int?
-    @Option(help: "Unsent bytes before a client is cut as too slow [SSE_MAX_UNSENT_BYTES, default 1048576].")
+    @Option(
+        name: .customLong(GatewaySettings.maxUnsentBytes.flag), help: ArgumentHelp(GatewaySettings.maxUnsentBytes.help))
     var maxUnsentBytes: Int?
-    @Option(help: "Open streams allowed on this node [SSE_MAX_CONNECTIONS, default 18000].") var maxConnections: Int?
-    @Option(help: "Topics per stream [SSE_MAX_TOPICS, default 32].") var maxTopics: Int?
-    @Option(help: "Allowed browser origins, comma-separated, * for any [SSE_ALLOWED_ORIGINS, default *].")
+    @Option(
+        name: .customLong(GatewaySettings.maxConnections.flag), help: ArgumentHelp(GatewaySettings.maxConnections.help))
+    var maxConnections: Int?
+    @Option(name: .customLong(GatewaySettings.maxTopics.flag), help: ArgumentHelp(GatewaySettings.maxTopics.help))
+    var maxTopics: Int?
+    @Option(
+        name: .customLong(GatewaySettings.allowedOrigins.flag), help: ArgumentHelp(GatewaySettings.allowedOrigins.help))
     var allowedOrigins: [String] = []
     @Option(
-        help: "Extra request headers CORS preflights allow, comma-separated [SSE_ALLOWED_HEADERS, default none].")
+        name: .customLong(GatewaySettings.allowedHeaders.flag), help: ArgumentHelp(GatewaySettings.allowedHeaders.help))
     var allowedHeaders: [String] = []
-    @Option(help: "Seconds over which streams are told to reconnect on SIGTERM [SSE_DRAIN_SECONDS, default 10].")
+    @Option(name: .customLong(GatewaySettings.drainSeconds.flag), help: ArgumentHelp(GatewaySettings.drainSeconds.help))
     var drainSeconds: Double?
-    @Option(help: "Seconds allowed for a request head [SSE_REQUEST_TIMEOUT_SECONDS, default 10].")
+    @Option(
+        name: .customLong(GatewaySettings.requestTimeoutSeconds.flag),
+        help: ArgumentHelp(GatewaySettings.requestTimeoutSeconds.help))
     var requestTimeout: Double?
-    @Option(help: "Largest request head in bytes [SSE_MAX_HEADER_BYTES, default 16384].") var maxHeaderBytes: Int?
-    @Option(help: "Seconds allowed for a request body after its head [SSE_BODY_TIMEOUT_SECONDS, default 5].")
+    @Option(
+        name: .customLong(GatewaySettings.maxHeaderBytes.flag), help: ArgumentHelp(GatewaySettings.maxHeaderBytes.help))
+    var maxHeaderBytes: Int?
+    @Option(
+        name: .customLong(GatewaySettings.bodyTimeoutSeconds.flag),
+        help: ArgumentHelp(GatewaySettings.bodyTimeoutSeconds.help))
     var bodyTimeout: Double?
-    @Option(help: "Largest request body in bytes [SSE_MAX_BODY_BYTES, default 65536].") var maxBodyBytes: Int?
-    @Option(help: "Bytes of events queued for one event loop before it sheds [SSE_MAX_LOOP_BACKLOG, default 33554432].")
+    @Option(name: .customLong(GatewaySettings.maxBodyBytes.flag), help: ArgumentHelp(GatewaySettings.maxBodyBytes.help))
+    var maxBodyBytes: Int?
+    @Option(
+        name: .customLong(GatewaySettings.maxLoopBacklog.flag), help: ArgumentHelp(GatewaySettings.maxLoopBacklog.help))
     var maxLoopBacklog: Int?
-    @Option(help: "Event-loop threads [SSE_THREADS, default: one per core].") var threads: Int?
-    @Option(help: "trace, debug, info, notice, warning, error or critical [SSE_LOG_LEVEL, default info].")
+    @Option(name: .customLong(GatewaySettings.threads.flag), help: ArgumentHelp(GatewaySettings.threads.help))
+    var threads: Int?
+    @Option(name: .customLong(SharedSettings.logLevel.flag), help: ArgumentHelp(SharedSettings.logLevel.help))
     var logLevel: String?
 
-    /// Header names are tokens (RFC 9110 §5.6.2); anything else would corrupt the preflight answer.
-    static func validateHeaderNames(_ names: [String]) throws {
-        let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-        for name in names where name.isEmpty || !name.allSatisfy(token.contains) {
-            throw ValidationError("SSE_ALLOWED_HEADERS entry \"\(name.prefix(60))\" is invalid: expected a header name")
-        }
+    /// The parsed flags in front of the environment (see ``SettingsReader``).
+    var settings: SettingsReader {
+        var settings = SettingsReader()
+        settings.flag(SharedSettings.host, host)
+        settings.flag(GatewaySettings.port, port)
+        settings.flag(SharedSettings.redisURL, redisURL)
+        settings.flag(GatewaySettings.nodeID, nodeID)
+        settings.flag(SharedSettings.heartbeatSeconds, heartbeat)
+        settings.flag(SharedSettings.historyLength, historyLength)
+        settings.flag(GatewaySettings.retryMilliseconds, retryMs)
+        settings.flag(GatewaySettings.maxUnsentBytes, maxUnsentBytes)
+        settings.flag(GatewaySettings.maxConnections, maxConnections)
+        settings.flag(GatewaySettings.maxTopics, maxTopics)
+        settings.flag(GatewaySettings.allowedOrigins, allowedOrigins)
+        settings.flag(GatewaySettings.allowedHeaders, allowedHeaders)
+        settings.flag(GatewaySettings.drainSeconds, drainSeconds)
+        settings.flag(GatewaySettings.requestTimeoutSeconds, requestTimeout)
+        settings.flag(GatewaySettings.maxHeaderBytes, maxHeaderBytes)
+        settings.flag(GatewaySettings.bodyTimeoutSeconds, bodyTimeout)
+        settings.flag(GatewaySettings.maxBodyBytes, maxBodyBytes)
+        settings.flag(GatewaySettings.maxLoopBacklog, maxLoopBacklog)
+        settings.flag(GatewaySettings.threads, threads)
+        settings.flag(SharedSettings.logLevel, logLevel)
+        return settings
     }
 
     func run() async throws {
-        var configuration = GatewayConfiguration(
-            nodeID: try Setting.resolve(
-                nodeID, environment: "SSE_NODE_ID", default: GatewayConfiguration.defaultNodeID(), expected: "a name"))
-        let defaults = configuration
-        configuration.host = try Setting.resolve(
-            host, environment: "SSE_HOST", default: defaults.host, expected: "an address")
-        configuration.port = try Setting.resolve(
-            port, environment: "SSE_PORT", default: defaults.port, expected: "a port number")
-        configuration.redisURL = try Setting.resolve(
-            redisURL, environment: "SSE_REDIS_URL", default: defaults.redisURL, expected: "redis://host:port[/db]")
-        configuration.heartbeatInterval = try Setting.resolveSeconds(
-            heartbeat, environment: "SSE_HEARTBEAT_SECONDS", default: 15.0)
-        configuration.historyLength = try Setting.resolve(
-            historyLength, environment: "SSE_HISTORY_LENGTH", default: defaults.historyLength, expected: "a count")
-        configuration.retryMilliseconds = try Setting.resolve(
-            retryMs, environment: "SSE_RETRY_MS", default: defaults.retryMilliseconds, expected: "milliseconds")
-        configuration.maxUnsentBytes = try Setting.resolve(
-            maxUnsentBytes, environment: "SSE_MAX_UNSENT_BYTES", default: defaults.maxUnsentBytes, expected: "bytes")
-        configuration.maxConnections = try Setting.resolve(
-            maxConnections, environment: "SSE_MAX_CONNECTIONS", default: defaults.maxConnections, expected: "a count")
-        configuration.maxTopicsPerConnection = try Setting.resolve(
-            maxTopics, environment: "SSE_MAX_TOPICS", default: defaults.maxTopicsPerConnection, expected: "a count")
-        configuration.allowedOrigins = Setting.resolveList(
-            allowedOrigins, environment: "SSE_ALLOWED_ORIGINS", default: defaults.allowedOrigins)
-        configuration.allowedHeaders = Setting.resolveList(
-            allowedHeaders, environment: "SSE_ALLOWED_HEADERS", default: defaults.allowedHeaders)
-        try Self.validateHeaderNames(configuration.allowedHeaders)
-        configuration.drainWindow = try Setting.resolveSeconds(
-            drainSeconds, environment: "SSE_DRAIN_SECONDS", default: 10.0)
-        configuration.requestHeadTimeout = try Setting.resolveSeconds(
-            requestTimeout, environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10.0)
-        configuration.maxHeaderBytes = try Setting.resolve(
-            maxHeaderBytes, environment: "SSE_MAX_HEADER_BYTES", default: defaults.maxHeaderBytes, expected: "bytes")
-        configuration.bodyTimeout = try Setting.resolveSeconds(
-            bodyTimeout, environment: "SSE_BODY_TIMEOUT_SECONDS", default: 5.0)
-        configuration.maxBodyBytes = try Setting.resolve(
-            maxBodyBytes, environment: "SSE_MAX_BODY_BYTES", default: defaults.maxBodyBytes, expected: "bytes")
-        configuration.maxLoopBacklogBytes = try Setting.resolve(
-            maxLoopBacklog, environment: "SSE_MAX_LOOP_BACKLOG", default: defaults.maxLoopBacklogBytes,
-            expected: "bytes")
-        guard configuration.maxLoopBacklogBytes > 0 else {
-            throw ValidationError(
-                "max loop backlog \(configuration.maxLoopBacklogBytes) is invalid: expected bytes > 0")
-        }
-        configuration.threads = try Setting.resolve(
-            threads, environment: "SSE_THREADS", default: defaults.threads, expected: "a count")
-        try Setting.bootstrapLogging(level: logLevel)
+        let configuration = try GatewayConfiguration(reader: settings.reader())
+        ServerLogging.bootstrap(level: configuration.logLevel)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "sse-gateway")
-        let files = Setting.raiseFileLimit()
+        let files = ProcessLimits.raiseFileLimit()
         logger.info("starting", metadata: ["sse.node": "\(configuration.nodeID)", "sse.file_limit": "\(files)"])
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))

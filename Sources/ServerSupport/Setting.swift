@@ -1,64 +1,75 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+public import Configuration
 
-/// Resolves one setting: the command-line flag wins, then the environment variable, then the default.
-/// A value that does not parse is an error naming the variable and what was expected.
-public enum Setting {
-    public static func resolve<Value: LosslessStringConvertible>(
-        _ flag: Value?, environment name: String, default defaultValue: Value, expected: String
-    ) throws -> Value {
-        if let flag { return flag }
-        guard let raw = environmentValue(name) else { return defaultValue }
-        guard let value = Value(raw) else {
-            throw SettingError(message: "\(name)=\"\(raw)\" is invalid: expected \(expected)")
-        }
-        return value
+/// One setting of a program: its configuration key, flag, environment variable, default and parser, in one place.
+///
+/// A configuration's `init(reader:)` reads every field through its `Setting`, and each program lists its settings
+/// (``SettingDescriptor``) so that `--help`, the README's table and the code cannot drift apart: a test compares
+/// the table with these lists. The key is relative to the ``SettingsReader/scope`` (`sse`), so swift-configuration's
+/// environment provider maps `redisUrl` to `SSE_REDIS_URL`; ``environmentVariable`` names it for messages and docs.
+public struct Setting<Value: Sendable>: Sendable {
+    /// The key read from the scoped `ConfigReader`, e.g. `redisUrl`.
+    public let key: ConfigKey
+    /// The long flag without its dashes, e.g. `redis-url`.
+    public let flag: String
+    /// The environment variable, e.g. `SSE_REDIS_URL`.
+    public let environmentVariable: String
+    /// The value when neither the flag nor the variable is given.
+    public let defaultValue: Value
+    /// The default as the README's table writes it: `` `1000` ``, `none`, `empty`, `unset`, `one per core`.
+    public let documentedDefault: String
+    /// One sentence for `--help`; the variable and the default are added by ``help``.
+    public let summary: String
+    /// A secret is read with `isSecret`, so swift-configuration redacts it in access logs and descriptions, and no
+    /// message of ours repeats it.
+    public let isSecret: Bool
+    /// Turns the raw text into the value, or throws the one-line error naming the variable.
+    let parse: @Sendable (String) throws(SettingError) -> Value
+
+    public init(
+        key: ConfigKey, flag: String, environmentVariable: String, default defaultValue: Value,
+        documentedDefault: String, summary: String, isSecret: Bool = false,
+        parse: @escaping @Sendable (String) throws(SettingError) -> Value
+    ) {
+        self.key = key
+        self.flag = flag
+        self.environmentVariable = environmentVariable
+        self.defaultValue = defaultValue
+        self.documentedDefault = documentedDefault
+        self.summary = summary
+        self.isSecret = isSecret
+        self.parse = parse
     }
 
-    /// A duration given in (fractional) seconds, e.g. `SSE_DRAIN_SECONDS=2.5`.
-    public static func resolveSeconds(_ flag: Double?, environment name: String, default defaultValue: Double)
-        throws -> Duration
-    {
-        let seconds = try resolve(flag, environment: name, default: defaultValue, expected: "seconds")
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+    /// The `--help` text: the summary, then the variable and the default, e.g.
+    /// `Port to listen on [SSE_PORT, default 8080].`
+    public var help: String {
+        let shownDefault = documentedDefault.filter { $0 != "`" }
+        return "\(summary) [\(environmentVariable), default \(shownDefault)]."
     }
 
-    /// A list setting: comma-separated in the environment, repeated or comma-separated on the command line.
-    public static func resolveList(_ flag: [String], environment name: String, default defaultValue: [String])
-        -> [String]
-    {
-        let raw = flag.isEmpty ? environmentValue(name).map { [$0] } ?? [] : flag
-        let values = raw.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
-        return values.isEmpty ? defaultValue : values
-    }
-
-    public static func environmentValue(_ name: String) -> String? {
-        guard let value = getenv(name) else { return nil }
-        let text = String(cString: value)
-        return text.isEmpty ? nil : text
-    }
-
-    /// Raises the soft open-file limit to the hard limit: every stream is a file descriptor.
-    @discardableResult
-    public static func raiseFileLimit() -> Int {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
-        if limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max
-            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        }
-        return Int(limit.rlim_cur)
+    /// The setting without its value type, for lists of a program's settings.
+    public var descriptor: SettingDescriptor {
+        SettingDescriptor(
+            key: key, flag: flag, environmentVariable: environmentVariable, documentedDefault: documentedDefault,
+            isSecret: isSecret)
     }
 }
 
+/// A setting without its value type: what the README's table documents for it.
+public struct SettingDescriptor: Sendable, Hashable {
+    public let key: ConfigKey
+    public let flag: String
+    public let environmentVariable: String
+    public let documentedDefault: String
+    public let isSecret: Bool
+}
+
+/// A setting whose value does not parse or breaks its rule; the message is one line saying what was expected.
 public struct SettingError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
-}
 
-extension Substring {
-    fileprivate func trimmingSpaces() -> String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    public init(message: String) {
+        self.message = message
     }
 }

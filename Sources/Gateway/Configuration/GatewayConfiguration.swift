@@ -1,62 +1,67 @@
+import Logging
 import NIOCore
+import ServerSupport
 
-/// Everything a gateway node can be told, with production defaults. Each field has one command-line flag and one
-/// environment variable (see the README's table); the executable fills it, the library only reads it.
+/// Everything a gateway node can be told, with production defaults. Each field has one key, flag, environment
+/// variable and default (``GatewaySettings``, ``SharedSettings``, the README's table); ``init(reader:)`` resolves
+/// them, the library only reads the result.
 public struct GatewayConfiguration: Sendable {
     /// Address to listen on (`--host`, `SSE_HOST`).
-    public var host = "127.0.0.1"
+    public var host = SharedSettings.host.defaultValue
     /// Port to listen on (`--port`, `SSE_PORT`); 0 picks a free one (tests).
-    public var port = 8080
+    public var port = GatewaySettings.port.defaultValue
     /// Redis to subscribe to and read history from (`--redis-url`, `SSE_REDIS_URL`).
-    public var redisURL = "redis://127.0.0.1:6379"
+    public var redisURL = SharedSettings.redisURL.defaultValue
     /// This node's name in metrics and logs (`--node-id`, `SSE_NODE_ID`); default host name and pid.
     public var nodeID: String
     /// A comment is sent on a stream idle this long, so proxies keep it open (`--heartbeat`, `SSE_HEARTBEAT_SECONDS`).
-    public var heartbeatInterval: Duration = .seconds(15)
+    public var heartbeatInterval = Duration.seconds(SharedSettings.heartbeatSeconds.defaultValue)
     /// The history length publishers keep per topic (`--history-length`, `SSE_HISTORY_LENGTH`). Retention itself is
     /// the `maxlen` each reliable publish passes (ssectl uses the same variable); a node uses this to bound one
     /// replay at `2 × N + 100` events per topic: a client further behind gets `resync` instead.
-    public var historyLength = 1_000
+    public var historyLength = SharedSettings.historyLength.defaultValue
     /// The `retry:` hint sent when a stream opens (`--retry-ms`, `SSE_RETRY_MS`); a random 0–50 % is added per
     /// client so reconnects spread out.
-    public var retryMilliseconds = 2_000
+    public var retryMilliseconds = GatewaySettings.retryMilliseconds.defaultValue
     /// Bytes a client may leave unsent before it is cut as a slow consumer (`--max-unsent-bytes`,
     /// `SSE_MAX_UNSENT_BYTES`). It resumes from history when it reconnects.
-    public var maxUnsentBytes = 1 << 20
+    public var maxUnsentBytes = GatewaySettings.maxUnsentBytes.defaultValue
     /// Open SSE streams allowed on this node (`--max-connections`, `SSE_MAX_CONNECTIONS`); more get 503.
-    public var maxConnections = 18_000
+    public var maxConnections = GatewaySettings.maxConnections.defaultValue
     /// Topics one stream may follow (`--max-topics`, `SSE_MAX_TOPICS`).
-    public var maxTopicsPerConnection = 32
+    public var maxTopicsPerConnection = GatewaySettings.maxTopics.defaultValue
     /// Origins allowed to open streams (`--allowed-origins`, `SSE_ALLOWED_ORIGINS`, comma-separated); `*` allows
     /// any. Requests without an Origin header (same-origin, non-browser) are always allowed.
-    public var allowedOrigins: [String] = ["*"]
+    public var allowedOrigins = GatewaySettings.allowedOrigins.defaultValue
     /// Request headers a CORS preflight allows besides the standard ones (``CORSPolicy/standardHeaders``)
     /// (`--allowed-headers`, `SSE_ALLOWED_HEADERS`, comma-separated).
-    public var allowedHeaders: [String] = []
+    public var allowedHeaders = GatewaySettings.allowedHeaders.defaultValue
     /// On SIGTERM, open streams are told to reconnect spread across this window (`--drain-seconds`,
     /// `SSE_DRAIN_SECONDS`); the process exits within the window plus 5 s.
-    public var drainWindow: Duration = .seconds(10)
+    public var drainWindow = Duration.seconds(GatewaySettings.drainSeconds.defaultValue)
     /// A request head not complete within this time closes the connection (`--request-timeout`,
     /// `SSE_REQUEST_TIMEOUT_SECONDS`).
-    public var requestHeadTimeout: Duration = .seconds(10)
+    public var requestHeadTimeout = Duration.seconds(GatewaySettings.requestTimeoutSeconds.defaultValue)
     /// A request body (no route takes one) must be complete within this time after its head, or the request gets
     /// 408 and the connection closes (`--body-timeout`, `SSE_BODY_TIMEOUT_SECONDS`).
-    public var bodyTimeout: Duration = .seconds(5)
+    public var bodyTimeout = Duration.seconds(GatewaySettings.bodyTimeoutSeconds.defaultValue)
     /// The largest request body read (and dropped: no route takes one); a larger one gets 413 and the connection
     /// closes (`--max-body-bytes`, `SSE_MAX_BODY_BYTES`).
-    public var maxBodyBytes = 65536
+    public var maxBodyBytes = GatewaySettings.maxBodyBytes.defaultValue
     /// Request heads larger than this get 431 (`--max-header-bytes`, `SSE_MAX_HEADER_BYTES`).
-    public var maxHeaderBytes = 16_384
+    public var maxHeaderBytes = GatewaySettings.maxHeaderBytes.defaultValue
     /// Bytes of event frames waiting for one event loop before the node stops handing that loop live events
     /// (`--max-loop-backlog`, `SSE_MAX_LOOP_BACKLOG`). The Redis subscription is read on a thread of its own and
     /// keeps being read; once the loop has worked its backlog down to a quarter of this, its streams of the
     /// skipped topics catch up from history (or get `resync` where history no longer reaches back).
-    public var maxLoopBacklogBytes = 32 << 20
+    public var maxLoopBacklogBytes = GatewaySettings.maxLoopBacklog.defaultValue
     /// Event-loop threads for client connections (`--threads`, `SSE_THREADS`); default one per core. The Redis
     /// subscription has one more thread of its own.
-    public var threads = System.coreCount
+    public var threads = GatewaySettings.threads.defaultValue
+    /// Level of every logger (`--log-level`, `SSE_LOG_LEVEL`); logs go to standard error.
+    public var logLevel = SharedSettings.logLevel.defaultValue
 
-    public init(nodeID: String = GatewayConfiguration.defaultNodeID()) {
+    public init(nodeID: String = GatewaySettings.nodeID.defaultValue) {
         self.nodeID = nodeID
     }
 

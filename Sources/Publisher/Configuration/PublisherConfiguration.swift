@@ -1,42 +1,47 @@
-/// Settings of the publisher service (`sse-publisher`); each has one flag and one environment variable (see
-/// `SSEPublisherCommand`), and the README's configuration table lists them.
+import Logging
+import ServerSupport
+
+/// Settings of the publisher service (`sse-publisher`); each has one key, flag, environment variable and default
+/// (``PublisherSettings``, ``SharedSettings``, the README's table), resolved by ``init(reader:)``.
 public struct PublisherConfiguration: Sendable {
     /// Address to listen on.
-    public var host = "127.0.0.1"
+    public var host = SharedSettings.host.defaultValue
     /// Port to listen on; `0` picks a free one (the log line `listening` names it).
-    public var port = 8090
+    public var port = PublisherSettings.port.defaultValue
     /// Where the board's model lives and where events are published.
-    public var redisURL = "redis://127.0.0.1:6379"
+    public var redisURL = SharedSettings.redisURL.defaultValue
     /// Bearer token `POST /publish` requires; nil (or empty) disables the publish API, which then answers 503.
     ///
     /// Prefer the environment variable to the flag: a flag is visible to every user of the machine in `ps`.
-    public var publishToken: String?
+    public var publishToken = PublisherSettings.publishToken.defaultValue
     /// Base URL of the gateway the page's `engine.js` connects to, e.g. `http://127.0.0.1:8080`; empty means the
     /// page's own origin (production: nginx serves the publisher and the gateway's `/sse` on one origin).
     ///
     /// A different origin must be allowed by the gateway (`SSE_ALLOWED_ORIGINS`).
-    public var publicSSEURL = ""
+    public var publicSSEURL = PublisherSettings.publicSSEURL.defaultValue
     /// The gateway's heartbeat interval in seconds, which the page assumes: `engine.js` treats a stream that sent
     /// nothing for two intervals as dead. Keep it equal to the gateway's `SSE_HEARTBEAT_SECONDS`.
-    public var heartbeatSeconds = 15.0
+    public var heartbeatSeconds = SharedSettings.heartbeatSeconds.defaultValue
     /// History cap (`maxlen`) passed with every reliable publish; the same meaning as `ssectl --history-length`.
-    public var historyLength = 1000
+    public var historyLength = SharedSettings.historyLength.defaultValue
     /// Posts the board keeps and shows (newest first); older ones are trimmed from Redis on each post.
-    public var boardLength = 50
+    public var boardLength = PublisherSettings.boardLength.defaultValue
     /// Longest wait for one Redis round trip made by a request (seconds). Past it the request answers 503 and the
     /// connection is closed, so a hung Redis cannot pile up waiting requests.
-    public var redisTimeoutSeconds = 2.0
+    public var redisTimeoutSeconds = PublisherSettings.redisTimeoutSeconds.defaultValue
     /// Origins (`https://board.example`) whose pages may post to `/add_post` besides the request's own (its `Host`
     /// with http or https); see ``CrossSitePolicy``. Needed when a proxy does not forward the browser's `Host`, or
     /// when another site of yours posts to the board.
-    public var publicOrigins: [String] = []
+    public var publicOrigins = PublisherSettings.publicOrigins.defaultValue
     /// How long an `Idempotency-Key` of `POST /publish` keeps answering its first id (seconds): a retry within it
     /// publishes nothing. The key→id entry lives in Redis beside the topic's history and expires after this.
-    public var idempotencyWindowSeconds = 86_400
+    public var idempotencyWindowSeconds = SharedSettings.idempotencyWindowSeconds.defaultValue
     /// Longest time from a request's first byte to the end of its body (seconds); past it the request gets 408 and
     /// the connection is closed. Bounds a client trickling its request, which the idle timeout (reset by every
     /// byte) does not.
-    public var requestDeadlineSeconds = 30.0
+    public var requestDeadlineSeconds = PublisherSettings.requestDeadlineSeconds.defaultValue
+    /// Level of every logger; logs go to standard error.
+    public var logLevel = SharedSettings.logLevel.defaultValue
 
     public init() {}
 

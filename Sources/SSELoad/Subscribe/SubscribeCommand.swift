@@ -34,7 +34,7 @@ struct SubscribeCommand: AsyncParsableCommand {
 
     func run() async throws {
         StopSignal.install()
-        let files = Setting.raiseFileLimit()
+        let files = ProcessLimits.raiseFileLimit()
         guard connections + 64 <= files else {
             throw LoadError(
                 "\(connections) streams need about \(connections + 64) open files, the limit here is \(files): "

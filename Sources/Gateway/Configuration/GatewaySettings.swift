@@ -1,0 +1,66 @@
+import NIOCore
+public import ServerSupport
+
+/// The gateway's own settings (the shared ones are in ``SharedSettings``): key, flag, variable and the one default
+/// each ``GatewayConfiguration`` field starts from. The README's configuration table documents them.
+public enum GatewaySettings {
+    public static let port = Setting.port(default: 8080, summary: "Port to listen on")
+    public static let nodeID = Setting.text(
+        "nodeId", flag: "node-id", environment: "SSE_NODE_ID", default: GatewayConfiguration.defaultNodeID(),
+        summary: "Node name in metrics and logs", documentedDefault: "`<hostname>-<pid>`")
+    public static let retryMilliseconds = Setting.integer(
+        "retryMs", flag: "retry-ms", environment: "SSE_RETRY_MS", default: 2000, expected: "milliseconds",
+        summary: "retry: hint in milliseconds, plus up to 50 % jitter")
+    public static let maxUnsentBytes = Setting.integer(
+        "maxUnsentBytes", flag: "max-unsent-bytes", environment: "SSE_MAX_UNSENT_BYTES", default: 1 << 20,
+        expected: "bytes", summary: "Unsent bytes before a client is cut as too slow")
+    public static let maxConnections = Setting.integer(
+        "maxConnections", flag: "max-connections", environment: "SSE_MAX_CONNECTIONS", default: 18_000,
+        expected: "a count", summary: "Open streams allowed on this node")
+    public static let maxTopics = Setting.integer(
+        "maxTopics", flag: "max-topics", environment: "SSE_MAX_TOPICS", default: 32, expected: "a count",
+        summary: "Topics per stream")
+    public static let allowedOrigins = Setting.list(
+        "allowedOrigins", flag: "allowed-origins", environment: "SSE_ALLOWED_ORIGINS", default: ["*"],
+        summary: "Allowed browser origins, comma-separated, * for any")
+    public static let allowedHeaders = Setting.list(
+        "allowedHeaders", flag: "allowed-headers", environment: "SSE_ALLOWED_HEADERS", default: [],
+        summary: "Extra request headers CORS preflights allow, comma-separated")
+    public static let drainSeconds = Setting.seconds(
+        "drainSeconds", flag: "drain-seconds", environment: "SSE_DRAIN_SECONDS", default: 10,
+        summary: "Seconds over which streams are told to reconnect on SIGTERM")
+    public static let requestTimeoutSeconds = Setting.seconds(
+        "requestTimeoutSeconds", flag: "request-timeout", environment: "SSE_REQUEST_TIMEOUT_SECONDS", default: 10,
+        summary: "Seconds allowed for a request head")
+    public static let maxHeaderBytes = Setting.integer(
+        "maxHeaderBytes", flag: "max-header-bytes", environment: "SSE_MAX_HEADER_BYTES", default: 16_384,
+        expected: "bytes", summary: "Largest request head in bytes")
+    public static let bodyTimeoutSeconds = Setting.seconds(
+        "bodyTimeoutSeconds", flag: "body-timeout", environment: "SSE_BODY_TIMEOUT_SECONDS", default: 5,
+        summary: "Seconds allowed for a request body after its head")
+    public static let maxBodyBytes = Setting.integer(
+        "maxBodyBytes", flag: "max-body-bytes", environment: "SSE_MAX_BODY_BYTES", default: 65536,
+        expected: "bytes", summary: "Largest request body in bytes")
+    public static let maxLoopBacklog = Setting.integer(
+        "maxLoopBacklog", flag: "max-loop-backlog", environment: "SSE_MAX_LOOP_BACKLOG", default: 32 << 20,
+        expected: "bytes", summary: "Bytes of events queued for one event loop before it sheds")
+    public static let threads = Setting.integer(
+        "threads", flag: "threads", environment: "SSE_THREADS", default: System.coreCount, expected: "a count",
+        summary: "Event-loop threads", documentedDefault: "one per core")
+}
+
+extension GatewayConfiguration {
+    /// Every setting `sse-gateway` reads, in the order of its `--help`.
+    public static let settings: [SettingDescriptor] = [
+        SharedSettings.host.descriptor, GatewaySettings.port.descriptor, SharedSettings.redisURL.descriptor,
+        GatewaySettings.nodeID.descriptor, SharedSettings.heartbeatSeconds.descriptor,
+        SharedSettings.historyLength.descriptor, GatewaySettings.retryMilliseconds.descriptor,
+        GatewaySettings.maxUnsentBytes.descriptor, GatewaySettings.maxConnections.descriptor,
+        GatewaySettings.maxTopics.descriptor, GatewaySettings.allowedOrigins.descriptor,
+        GatewaySettings.allowedHeaders.descriptor, GatewaySettings.drainSeconds.descriptor,
+        GatewaySettings.requestTimeoutSeconds.descriptor, GatewaySettings.maxHeaderBytes.descriptor,
+        GatewaySettings.bodyTimeoutSeconds.descriptor, GatewaySettings.maxBodyBytes.descriptor,
+        GatewaySettings.maxLoopBacklog.descriptor, GatewaySettings.threads.descriptor,
+        SharedSettings.logLevel.descriptor,
+    ]
+}

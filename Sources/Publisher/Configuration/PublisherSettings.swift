@@ -1,0 +1,38 @@
+public import ServerSupport
+
+/// The publisher's own settings (the shared ones are in ``SharedSettings``): key, flag, variable and the one
+/// default each ``PublisherConfiguration`` field starts from. The README's configuration table documents them.
+public enum PublisherSettings {
+    public static let port = Setting.port(default: 8090, summary: "Port to listen on, 0 for any free one")
+    /// Secret: redacted by the reader, shown only as set or unset in ``PublisherConfiguration/description``.
+    public static let publishToken = Setting.secret(
+        "publishToken", flag: "publish-token", environment: "SSE_PUBLISH_TOKEN",
+        summary: "Bearer token POST /publish requires; unset disables the API (prefer the variable: flags show in ps)")
+    public static let publicSSEURL = Setting.text(
+        "publicSseUrl", flag: "sse-url", environment: "SSE_PUBLIC_SSE_URL", default: "",
+        summary: "Gateway base URL the page connects to, empty for the page's origin")
+    public static let boardLength = Setting.integer(
+        "boardLength", flag: "board-length", environment: "SSE_BOARD_LENGTH", default: 50, expected: "a count",
+        summary: "Posts the board keeps and shows")
+    public static let redisTimeoutSeconds = Setting.seconds(
+        "redisTimeoutSeconds", flag: "redis-timeout", environment: "SSE_REDIS_TIMEOUT_SECONDS", default: 2,
+        summary: "Seconds a request waits for Redis before answering 503")
+    public static let publicOrigins = Setting.list(
+        "publicOrigins", flag: "public-origins", environment: "SSE_PUBLIC_ORIGINS", default: [],
+        summary: "Origins whose pages may post to /add_post besides the request's own")
+    public static let requestDeadlineSeconds = Setting.seconds(
+        "requestDeadlineSeconds", flag: "request-deadline", environment: "SSE_REQUEST_DEADLINE_SECONDS",
+        default: 30, summary: "Seconds a whole request may take to arrive before 408")
+}
+
+extension PublisherConfiguration {
+    /// Every setting `sse-publisher` reads, in the order of its `--help`.
+    public static let settings: [SettingDescriptor] = [
+        SharedSettings.host.descriptor, PublisherSettings.port.descriptor, SharedSettings.redisURL.descriptor,
+        PublisherSettings.publishToken.descriptor, PublisherSettings.publicSSEURL.descriptor,
+        SharedSettings.heartbeatSeconds.descriptor, SharedSettings.historyLength.descriptor,
+        PublisherSettings.boardLength.descriptor, PublisherSettings.redisTimeoutSeconds.descriptor,
+        PublisherSettings.publicOrigins.descriptor, SharedSettings.idempotencyWindowSeconds.descriptor,
+        PublisherSettings.requestDeadlineSeconds.descriptor, SharedSettings.logLevel.descriptor,
+    ]
+}
