@@ -26,11 +26,11 @@ extension SSEProtocolError: CustomStringConvertible {
     }
 
     /// Longest input shown in a message; longer ones are cut so a hostile header cannot flood the logs.
-    static let maximumQuotedCharacters = 160
+    public static let maximumQuotedCharacters = 160
 
     /// The input in double quotes with control characters, quotes and backslashes escaped (`"a\nb"`), so the
     /// message stays on one line and shows exactly what was wrong.
-    static func quoted(_ value: String) -> String {
+    public static func quoted(_ value: String) -> String {
         var shown = value
         var suffix = ""
         if value.count > maximumQuotedCharacters {

@@ -66,12 +66,16 @@ struct PublisherOperationsTests {
             let elapsed = ContinuousClock.now - started
             stack.redis.resume()
             #expect(page.status == 503)
-            #expect(page.body == "Redis unavailable: Redis did not answer board_read within 500 ms\n")
+            #expect(
+                page.body
+                    == "Redis unavailable: Redis at 127.0.0.1:\(stack.redis.port) did not answer board_read within 500 ms\n"
+            )
             #expect(post.status == 503)
             // The timed-out read closed the shared connection, so the post either connects and waits (no answer to
             // board_add) or cannot connect in time: both within the 0.5 s limit, both 503.
             #expect(
-                post.body == "Redis unavailable: Redis did not answer board_add within 500 ms\n"
+                post.body
+                    == "Redis unavailable: Redis at 127.0.0.1:\(stack.redis.port) did not answer board_add within 500 ms\n"
                     || post.body
                         == "Redis unavailable: cannot connect to Redis at 127.0.0.1:\(stack.redis.port): timed out after 500 ms\n"
             )

@@ -7,7 +7,7 @@ import SSEProtocol
 ///
 /// `GET /datastar-sdk-test?datastar=<url-encoded JSON>` or `POST` with the JSON as body, holding
 /// `{"events":[…]}`; the answer is `text/event-stream` with exactly the SSE for those events
-/// (``SSEProtocol/DatastarSDKTest``). A body that cannot be answered is 400 with its one-line reason.
+/// (``DatastarSDKTest``). A body that cannot be answered is 400 with its one-line reason.
 struct DatastarTestController: Sendable {
     /// Largest POST body accepted (test bodies are a few hundred bytes).
     static let maximumBodyBytes = 64 * 1024

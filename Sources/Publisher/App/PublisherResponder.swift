@@ -66,9 +66,6 @@ struct PublisherResponder: HTTPResponder {
         } catch let error as RedisError {
             logger.warning("Redis call failed", metadata: ["http.path": "\(path)", "error": "\(error)"])
             response = PublisherError.redisUnavailable(error).response
-        } catch let error as RedisTimeoutError {
-            logger.warning("Redis call timed out", metadata: ["http.path": "\(path)", "error": "\(error)"])
-            response = PublisherError.redisUnavailable(error).response
         } catch {
             logger.error("request failed", metadata: ["http.path": "\(path)", "error": "\(error)"])
             response =

@@ -19,9 +19,6 @@ import SSEProtocol
 /// together, and the list returned must be exactly the list at that version, or a render could show a version
 /// with a post missing or one too many. A function runs atomically and answers in one round trip.
 enum BoardLibrary {
-    /// Bumped whenever the Lua source or its contract changes.
-    static let version = 1
-
     /// The topic the board publishes on.
     static let topic = try! Topic(validating: "board")
 

@@ -122,8 +122,6 @@ public struct RedisCommand: Sendable, Hashable {
         String(decoding: storage[(4 * count)..<(4 * count + length(of: 0))], as: UTF8.self)
     }
 
-    public var argumentCount: Int { count - 1 }
-
     /// Appends the RESP encoding of this command to `buffer`.
     public func encode(into buffer: inout ByteBuffer) {
         let argc = count

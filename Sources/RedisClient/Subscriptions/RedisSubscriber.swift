@@ -95,11 +95,6 @@ public final class RedisSubscriber: Sendable {
         try? await eventLoop.flatSubmit { state.value.close() }.get()
     }
 
-    /// Closes the current connection as if the network dropped it (for tests and for operators' "reconnect now").
-    public func dropConnection() {
-        onLoop { $0.dropConnection() }
-    }
-
     private func onLoop(_ body: @escaping @Sendable (RedisSubscriberState) -> Void) {
         if eventLoop.inEventLoop {
             body(state.value)

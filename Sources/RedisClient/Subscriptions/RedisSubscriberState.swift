@@ -203,10 +203,6 @@ final class RedisSubscriberState {
         return .milliseconds(half + Int64.random(in: 0...max(half, 1)))
     }
 
-    func dropConnection() {
-        if case .connected(let connection, _) = phase { connection.closeNow() }
-    }
-
     func close() -> EventLoopFuture<Void> {
         healthCheck?.cancel()
         healthCheck = nil

@@ -38,9 +38,6 @@ import RedisClient
 /// The library is versioned in its source (`-- version N`); `FUNCTION LOAD REPLACE` makes loading idempotent, and
 /// calls made through ``History`` load it again when Redis has lost it.
 public enum HistoryLibrary {
-    /// Bumped whenever the Lua source or its contract changes.
-    public static let version = 2
-
     /// The key of the clock hash (fields `last` and `origin`, both event ids).
     public static let clockKey = "sse:clock"
 

@@ -1,4 +1,5 @@
 import NIOCore
+import SSEProtocol
 
 /// Datastar's public SDK test protocol: the body of a test request (the `datastar` query parameter of a `GET`, or
 /// the JSON body of a `POST`) lists events to send, and the answer is exactly the SSE the SDK ADR specifies for them,

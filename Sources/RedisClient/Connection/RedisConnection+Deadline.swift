@@ -1,26 +1,14 @@
 import NIOCore
-import RedisClient
 import Synchronization
-
-/// Redis did not answer in time; the connection was closed so the late reply cannot be taken for another's.
-struct RedisTimeoutError: Error, CustomStringConvertible {
-    var what: String
-    var timeout: Duration
-
-    var description: String {
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-        return "Redis did not answer \(what) within \(milliseconds) ms"
-    }
-}
 
 extension RedisConnection {
     /// Runs `body` on this connection, giving up after `timeout`.
     ///
     /// A command cannot be taken back once written, so on timeout the connection is closed: the waiting calls fail
-    /// at once (reported as ``RedisTimeoutError``), and the next request gets a fresh connection instead of
-    /// queueing behind a hung server. The timer runs on the connection's event loop, so it fires even when the
+    /// at once (reported as ``RedisError/commandTimeout(address:command:milliseconds:)`` naming `what`), and the
+    /// next request gets a fresh connection instead of queueing behind a hung server. The timer runs on the connection's event loop, so it fires even when the
     /// calling task was cancelled (a Redis call cannot be cancelled halfway).
-    func withDeadline<Value>(
+    public func withDeadline<Value>(
         _ timeout: Duration, doing what: String, _ body: (RedisConnection) async throws -> Value
     ) async throws -> Value {
         let expired = Expiry()
@@ -32,9 +20,18 @@ extension RedisConnection {
         do {
             return try await body(self)
         } catch {
-            if expired.hasFired { throw RedisTimeoutError(what: what, timeout: timeout) }
+            if expired.hasFired {
+                throw RedisError.commandTimeout(
+                    address: configuration.address, command: what, milliseconds: Self.milliseconds(timeout))
+            }
             throw error
         }
+    }
+}
+
+extension RedisConnection {
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }
 

@@ -1,3 +1,4 @@
+import Publisher
 import SSEProtocol
 import Testing
 

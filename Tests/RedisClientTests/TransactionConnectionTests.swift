@@ -1,10 +1,8 @@
 import LocalRedis
 import Logging
 import RedisClient
-import SSETestSupport
+import Synchronization
 import Testing
-
-@testable import Publisher
 
 @Suite("The transaction connection: one turn at a time, bounded waits (real redis-server)")
 struct TransactionConnectionTests {
@@ -16,23 +14,23 @@ struct TransactionConnectionTests {
             // the order check.
             let transactions = TransactionConnection(
                 configuration: redis.configuration, timeout: .seconds(30), logger: Logger(label: "test"))
-            let release = Locked(false)
-            let holding = Locked(false)
+            let release = Flag()
+            let holding = Flag()
             let holder = Task {
                 try await transactions.run("holder") { connection in
-                    holding.withLock { $0 = true }
-                    try await waitUntil("the waiters have queued", timeout: .seconds(25)) { release.value }
+                    holding.set()
+                    try await waitUntil("the waiters have queued", timeout: .seconds(25)) { release.isSet }
                     return try await connection.send("PING")
                 }
             }
-            try await waitUntil("the holder has its turn") { holding.value }
-            let ran = Locked([Int]())
+            try await waitUntil("the holder has its turn") { holding.isSet }
+            let ran = Recorded()
             var waiters: [Task<Bool, any Error>] = []
             for index in 0..<20 {
                 waiters.append(
                     Task {
                         try await transactions.run("turn \(index)") { connection in
-                            ran.withLock { $0.append(index) }
+                            ran.append(index)
                             // WATCH then a separate round trip: another turn interleaving here would break it.
                             try await connection.send("WATCH", "k")
                             let before = try await connection.send("INCR", "k").int ?? -1
@@ -43,11 +41,11 @@ struct TransactionConnectionTests {
                     })
                 try await waitUntil("caller \(index) is waiting") { transactions.waitingTurns == index + 1 }
             }
-            release.withLock { $0 = true }
+            release.set()
             #expect(try await holder.value == .status("PONG"))
             var exclusive: [Bool] = []
             for waiter in waiters { exclusive.append(try await waiter.value) }
-            #expect(ran.value == Array(0..<20))
+            #expect(ran.values == Array(0..<20))
             #expect(exclusive == Array(repeating: true, count: 20))
             await transactions.close()
         }
@@ -57,11 +55,11 @@ struct TransactionConnectionTests {
         try await withLocalRedis { redis in
             let transactions = TransactionConnection(
                 configuration: redis.configuration, timeout: .seconds(1), logger: Logger(label: "test"))
-            let holding = Locked(false)
+            let holding = Flag()
             let holder = Task {
                 try await transactions.run("holder") { connection in
                     try await connection.send("PING")
-                    holding.withLock { $0 = true }
+                    holding.set()
                     // The scenario: a turn that outlives the 1 s deadline (its connection is closed under it) by far more
                     // than the waiter's own 1 s wait, so a slow timer on a loaded machine cannot hand the waiter the turn.
                     // (At 3 s, a full parallel test run once delayed the waiter's give-up past the holder's end.)
@@ -69,10 +67,15 @@ struct TransactionConnectionTests {
                     return connection.isActive
                 }
             }
-            try await waitUntil("the holder has its turn") { holding.value }
+            try await waitUntil("the holder has its turn") { holding.isSet }
             let started = ContinuousClock.now
-            await #expect(throws: RedisTimeoutError.self) {
-                try await transactions.run("waiter") { connection in try await connection.send("PING") }
+            do {
+                _ = try await transactions.run("waiter") { connection in try await connection.send("PING") }
+                Issue.record("the waiter got a turn while the holder held it")
+            } catch RedisError.commandTimeout(let address, let command, let milliseconds) {
+                #expect(address == redis.configuration.address)
+                #expect(command == "waiter (waiting for the transaction connection)")
+                #expect(milliseconds == 1000)
             }
             let waited = ContinuousClock.now - started
             #expect(waited >= .milliseconds(900) && waited < .milliseconds(5000), "\(waited)")
@@ -82,4 +85,18 @@ struct TransactionConnectionTests {
             await transactions.close()
         }
     }
+}
+
+/// A flag set by one task and read by another.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// Numbers recorded by several tasks, in the order they were recorded.
+private final class Recorded: Sendable {
+    private let list = Mutex([Int]())
+    func append(_ number: Int) { list.withLock { $0.append(number) } }
+    var values: [Int] { list.withLock { $0 } }
 }

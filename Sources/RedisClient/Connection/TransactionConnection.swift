@@ -1,5 +1,4 @@
 import Logging
-import RedisClient
 import Synchronization
 
 /// A Redis connection of its own for `WATCH`/`MULTI`/`EXEC`, used by one task at a time.
@@ -10,7 +9,7 @@ import Synchronization
 /// turn is bounded by the Redis timeout; a turn that fails or times out closes the connection, since it may be left
 /// inside a `WATCH` or `MULTI`, and the next turn connects again. Waiting for a turn is bounded by the same timeout,
 /// so while Redis hangs a burst of posts fails after at most twice the timeout instead of queueing without end.
-final class TransactionConnection: Sendable {
+public final class TransactionConnection: Sendable {
     private struct State {
         var busy = false
         /// Waiting callers in arrival order, each resumed with true when it gets its turn, false when it gave up.
@@ -24,16 +23,18 @@ final class TransactionConnection: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(configuration: RedisConfiguration, timeout: Duration, logger: Logger) {
+    public init(configuration: RedisConfiguration, timeout: Duration, logger: Logger) {
         self.configuration = configuration
         self.timeout = timeout
         self.logger = logger
     }
 
     /// Waits for the connection, then runs `body` on it alone (within the timeout).
-    func run<Value>(_ what: String, _ body: (RedisConnection) async throws -> Value) async throws -> Value {
+    public func run<Value>(_ what: String, _ body: (RedisConnection) async throws -> Value) async throws -> Value {
         guard await acquire() else {
-            throw RedisTimeoutError(what: "\(what) (waiting for the transaction connection)", timeout: timeout)
+            throw RedisError.commandTimeout(
+                address: configuration.address, command: "\(what) (waiting for the transaction connection)",
+                milliseconds: RedisConnection.milliseconds(timeout))
         }
         defer { release() }
         let connection = try await currentConnection()
@@ -46,11 +47,11 @@ final class TransactionConnection: Sendable {
         }
     }
 
-    /// Closes the connection (at shutdown); a later ``run(_:_:)`` would connect again.
     /// Callers waiting for a turn now (for tests of the order of turns).
-    var waitingTurns: Int { state.withLock { $0.waiters.count } }
+    public var waitingTurns: Int { state.withLock { $0.waiters.count } }
 
-    func close() async {
+    /// Closes the connection (at shutdown); a later ``run(_:_:)`` would connect again.
+    public func close() async {
         let connection = state.withLock { state in
             defer { state.connection = nil }
             return state.connection
