@@ -25,8 +25,8 @@ struct ReadinessRecoveryTests {
             #expect((try await HTTPProbe.get(port: port, path: "/readyz")).status == 200)
 
             // FUNCTION FLUSH, then no request at all to the publisher: the libraries must come back on their own.
-            try await stack.connection.send("FUNCTION", "FLUSH")
-            #expect(try await Self.libraries(stack.connection).isEmpty)
+            // (Not checked empty afterwards: the publisher's watch may reload them within milliseconds.)
+            #expect(try await stack.connection.send("FUNCTION", "FLUSH") == .status("OK"))
             try await waitUntil("both libraries loaded again without traffic", timeout: .seconds(3)) {
                 try await Self.libraries(stack.connection) == ["sse", "board"]
             }
