@@ -1,9 +1,24 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
+// 6.2: the dependencies' manifests (Hummingbird, swift-configuration) need it.
 import PackageDescription
+
+/// Language modes of the coming Swift versions that the model server packages (SwiftNIO, Hummingbird,
+/// swift-configuration) already build with, applied to every target below.
+let swiftSettings: [SwiftSetting] = [
+    // SE-0335: existential types are spelled `any P`, so their cost is visible where they are used.
+    .enableUpcomingFeature("ExistentialAny"),
+    // SE-0444: a file sees the members of a module only if it imports that module itself.
+    .enableUpcomingFeature("MemberImportVisibility"),
+    // SE-0461: a nonisolated async function runs on its caller's executor unless marked `@concurrent`.
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    // SE-0470: a conformance of a global-actor-isolated type is isolated to that actor.
+    .enableUpcomingFeature("InferIsolatedConformances"),
+]
 
 let package = Package(
     name: "sse-gateway",
-    platforms: [.macOS(.v15)],
+    // No `platforms`: the package is Linux only. Its code imports Glibc (processes, signals, descriptor limits) and
+    // is built and tested on Debian alone; an Apple minimum would claim a build nobody makes.
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "SSEProtocol", targets: ["SSEProtocol"]),
@@ -38,10 +53,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            // The channel handler and decoder are loop-confined classes; dynamic exclusivity checks on their
-            // stored properties cost ~4 % of the client thread in the PUBLISH benchmark and guard nothing here.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            ]
         ),
         // Starts and stops a real redis-server on a free loopback port (tests, benchmarks, scripts).
         .target(
@@ -98,10 +110,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            // The hub's classes are confined to their event loops; the dynamic exclusivity checks on their stored
-            // properties cost 1–3 % of a node's CPU in the fan-out profiles (bench/findings.md) and guard nothing.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            ]
         ),
         // Flag/environment resolution and process limits shared by the executables.
         .target(
@@ -231,3 +240,10 @@ let package = Package(
         ),
     ]
 )
+
+// Every Swift target gets the shared settings. No target has `unsafeFlags`: SwiftPM refuses them in a package
+// depended on by version (the loop-confined classes mark their hot stored properties `@exclusivity(unchecked)`
+// instead of turning the checks off module-wide).
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}
