@@ -1,5 +1,6 @@
 // swift-tools-version:6.2
-// 6.2: the dependencies' manifests (Hummingbird, swift-configuration) need it.
+// 6.2: what the dependencies' own manifests declare (Hummingbird 2.28, swift-service-lifecycle 2.13,
+// swift-configuration), so no older toolchain builds this package anyway.
 import PackageDescription
 
 /// Language modes of the coming Swift versions that the model server packages (SwiftNIO, Hummingbird,
@@ -13,6 +14,8 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
     // SE-0470: a conformance of a global-actor-isolated type is isolated to that actor.
     .enableUpcomingFeature("InferIsolatedConformances"),
+    // Not yet: InternalImportsByDefault (SE-0409), which needs `public import` wherever a library's public API names
+    // another module's type (most files of RedisClient, SSEProtocol, Gateway, Publisher and the test support).
 ]
 
 let package = Package(
@@ -241,9 +244,10 @@ let package = Package(
     ]
 )
 
-// Every Swift target gets the shared settings. No target has `unsafeFlags`: SwiftPM refuses them in a package
-// depended on by version (the loop-confined classes mark their hot stored properties `@exclusivity(unchecked)`
-// instead of turning the checks off module-wide).
+// Every Swift target gets the shared settings. No library target has `unsafeFlags` (scripts/check-packaging fails
+// on one): SwiftPM refuses them in a versioned dependency whose manifest is older than tools 6.2, and a flag would
+// change how every dependent compiles this code. The loop-confined classes mark their hot stored properties
+// `@exclusivity(unchecked)` instead of turning the checks off module-wide.
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }
