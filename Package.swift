@@ -1,9 +1,27 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
+// 6.2: what the dependencies' own manifests declare (Hummingbird 2.28, swift-service-lifecycle 2.13,
+// swift-configuration), so no older toolchain builds this package anyway.
 import PackageDescription
+
+/// Language modes of the coming Swift versions that the model server packages (SwiftNIO, Hummingbird,
+/// swift-configuration) already build with, applied to every target below.
+let swiftSettings: [SwiftSetting] = [
+    // SE-0335: existential types are spelled `any P`, so their cost is visible where they are used.
+    .enableUpcomingFeature("ExistentialAny"),
+    // SE-0444: a file sees the members of a module only if it imports that module itself.
+    .enableUpcomingFeature("MemberImportVisibility"),
+    // SE-0461: a nonisolated async function runs on its caller's executor unless marked `@concurrent`.
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    // SE-0470: a conformance of a global-actor-isolated type is isolated to that actor.
+    .enableUpcomingFeature("InferIsolatedConformances"),
+    // Not yet: InternalImportsByDefault (SE-0409), which needs `public import` wherever a library's public API names
+    // another module's type (most files of RedisClient, SSEProtocol, Gateway, Publisher and the test support).
+]
 
 let package = Package(
     name: "sse-gateway",
-    platforms: [.macOS(.v15)],
+    // No `platforms`: the package is Linux only. Its code imports Glibc (processes, signals, descriptor limits) and
+    // is built and tested on Debian alone; an Apple minimum would claim a build nobody makes.
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "SSEProtocol", targets: ["SSEProtocol"]),
@@ -39,10 +57,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            // The channel handler and decoder are loop-confined classes; dynamic exclusivity checks on their
-            // stored properties cost ~4 % of the client thread in the PUBLISH benchmark and guard nothing here.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            ]
         ),
         // Starts and stops a real redis-server on a free loopback port (tests, benchmarks, scripts).
         .target(
@@ -101,10 +116,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            // The hub's classes are confined to their event loops; the dynamic exclusivity checks on their stored
-            // properties cost 1–3 % of a node's CPU in the fan-out profiles (bench/findings.md) and guard nothing.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            ]
         ),
         // Settings (key, flag, variable, default) read through swift-configuration, shared by the configurations
         // and the executables; logging bootstrap and process limits of the executables.
@@ -258,3 +270,11 @@ let package = Package(
         ),
     ]
 )
+
+// Every Swift target gets the shared settings. No library target has `unsafeFlags` (scripts/check-packaging fails
+// on one): SwiftPM refuses them in a versioned dependency whose manifest is older than tools 6.2, and a flag would
+// change how every dependent compiles this code. The loop-confined classes mark their hot stored properties
+// `@exclusivity(unchecked)` instead of turning the checks off module-wide.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

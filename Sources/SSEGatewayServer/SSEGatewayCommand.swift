@@ -2,10 +2,12 @@ import ArgumentParser
 import Gateway
 import Logging
 import Metrics
+import NIOCore
 import NIOPosix
 import Prometheus
 import ServerSupport
 import ServiceLifecycle
+import UnixSignals
 
 /// `sse-gateway`: one gateway node. Every flag also reads an environment variable (named in its help); the flag
 /// wins, then the variable, then the default (``GatewayConfiguration/init(reader:)``).

@@ -3,6 +3,7 @@ import Logging
 import Publisher
 import ServerSupport
 import ServiceLifecycle
+import UnixSignals
 
 /// `sse-publisher`: the live board demo and the publish API. Every flag also reads an environment variable (named
 /// in its help); the flag wins, then the variable, then the default (``PublisherConfiguration/init(reader:)``).

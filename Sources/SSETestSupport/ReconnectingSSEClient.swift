@@ -1,5 +1,6 @@
 import Foundation
 import LocalRedis
+import NIOCore
 import Synchronization
 
 /// A test client that behaves like a browser's `EventSource`: when its stream closes, it waits for the last

@@ -1,3 +1,4 @@
+import Configuration
 public import Logging
 
 /// The settings more than one program reads, each with its one default: the gateway, the publisher and `ssectl`

@@ -1,5 +1,6 @@
 import Foundation
 import LocalRedis
+import NIOCore
 import RedisClient
 import SSEProtocol
 import SSETestSupport

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import SSEProtocol
+import Synchronization
 import Testing
 
 @testable import Gateway

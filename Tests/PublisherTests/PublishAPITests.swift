@@ -1,5 +1,6 @@
 import Foundation
 import LocalRedis
+import RedisClient
 import SSETestSupport
 import Testing
 

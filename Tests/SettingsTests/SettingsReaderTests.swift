@@ -1,5 +1,6 @@
 import Configuration
 import Gateway
+import Logging
 import Publisher
 import ServerSupport
 import Synchronization

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import SSEProtocol
+import Synchronization
 
 extension GatewayHTTPHandler {
     // MARK: Streams

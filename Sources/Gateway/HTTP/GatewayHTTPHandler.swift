@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SSEProtocol
+import Synchronization
 
 /// Serves one HTTP connection: the probe and metrics routes, and `GET /sse`, which turns the connection into an
 /// event stream owned by the loop's ``LoopHub``.

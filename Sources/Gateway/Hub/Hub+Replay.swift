@@ -1,5 +1,7 @@
+import Logging
 import NIOCore
 import SSEProtocol
+import Synchronization
 
 extension Hub {
     /// Sends a reconnecting stream the history after its id, in the stream's dialect, once its topics are

@@ -1,11 +1,15 @@
 import Logging
 import NIOCore
 import SSEProtocol
+import Synchronization
 
 /// The streams of one event loop and their topics. Confined to that loop: no locks on the fan-out path.
 ///
 /// The node-level ``Hub`` hops here once per message per loop with the message's frames, one per dialect in use;
 /// each subscribed stream then gets its dialect's frame (a copy-on-write `ByteBuffer`, never re-encoded).
+///
+/// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
+/// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
 final class LoopHub {
     let index: Int
     let eventLoop: any EventLoop
@@ -13,25 +17,25 @@ final class LoopHub {
     private let heartbeatInterval: TimeAmount
     /// Streams of one topic, by topic, in the order they opened (a closed stream's place takes the last one): the
     /// end-of-tick pass walks these arrays.
-    private var singles: [Topic: ContiguousArray<SSEConnection>] = [:]
-    private var connections: [ObjectIdentifier: SSEConnection] = [:]
+    @exclusivity(unchecked) private var singles: [Topic: ContiguousArray<SSEConnection>] = [:]
+    @exclusivity(unchecked) private var connections: [ObjectIdentifier: SSEConnection] = [:]
     private var heartbeatTask: RepeatedTask?
     private let heartbeatFrame: ByteBuffer
     /// `event: heartbeat` with empty data (an empty `data:` line makes EventSource dispatch it).
     private let heartbeatEventFrame: ByteBuffer
     private var drainWaiters: [EventLoopPromise<Void>] = []
     /// Streams opened during this tick and not yet sent to the hub loop to be registered (``Hub/join(_:loop:dialect:)``).
-    var pendingJoins: [JoinRequest] = []
+    @exclusivity(unchecked) var pendingJoins: [JoinRequest] = []
     /// Streams written to since the last flush pass, each once (``SSEConnection/flushPending``), flushed at the end
     /// of the loop tick.
-    private var unflushed: [SSEConnection] = []
-    private var flushScheduled = false
+    @exclusivity(unchecked) private var unflushed: [SSEConnection] = []
+    @exclusivity(unchecked) private var flushScheduled = false
     /// Each topic's events of the current tick, for its single-topic streams.
-    private var batches: [Topic: TickBatch] = [:]
+    @exclusivity(unchecked) private var batches: [Topic: TickBatch] = [:]
     /// Streams of several topics, by topic.
-    private var multiTopic: [Topic: [ObjectIdentifier: SSEConnection]] = [:]
+    @exclusivity(unchecked) private var multiTopic: [Topic: [ObjectIdentifier: SSEConnection]] = [:]
     /// The number of the last event delivered to this loop.
-    private var sequence: UInt64 = 0
+    @exclusivity(unchecked) private var sequence: UInt64 = 0
     private let allocator = ByteBufferAllocator()
 
     init(index: Int, eventLoop: any EventLoop, stats: GatewayStats, heartbeatInterval: Duration) {

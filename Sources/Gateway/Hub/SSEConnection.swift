@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import SSEProtocol
+import Synchronization
 
 /// One client's open event stream. Confined to its channel's event loop; the loop's ``LoopHub`` writes to it.
 ///
@@ -12,6 +13,9 @@ import SSEProtocol
 ///
 /// While its history is being replayed, live events are held back and then sent after the replay, skipping any the
 /// replay already carried. Reliable event ids sent on one stream strictly increase, so a duplicate is never sent.
+///
+/// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
+/// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
 final class SSEConnection {
     enum State {
         /// Waiting for history; live frames are parked here with their ids.
@@ -29,19 +33,19 @@ final class SSEConnection {
     /// Listed in its ``LoopHub``'s streams to flush at the end of this tick; keeps a stream that receives many
     /// events in one tick from being listed (and flushed) once per event. Used by streams of several topics, which
     /// get each event as it arrives (so events of different topics keep their order).
-    var flushPending = false
+    @exclusivity(unchecked) var flushPending = false
     /// The loop's delivery number of the last event this stream was handed (written, parked or skipped): a stream
     /// of one topic gets the events of a ``TickBatch`` after this number, so a stream that opened during the tick
     /// gets only the events that arrived after it, and a stream that parked events in its replay is not sent them
     /// again.
-    var deliveredThrough: UInt64 = 0
+    @exclusivity(unchecked) var deliveredThrough: UInt64 = 0
     /// A stream of one topic: its place in its ``LoopHub``'s array of the topic's streams.
-    var slot = 0
+    @exclusivity(unchecked) var slot = 0
     let openedAt = NIODeadline.now()
-    private(set) var lastWrite = NIODeadline.now()
-    private(set) var state: State
+    @exclusivity(unchecked) private(set) var lastWrite = NIODeadline.now()
+    @exclusivity(unchecked) private(set) var state: State
     /// The highest reliable id sent on this stream.
-    private(set) var lastSentID: EventID?
+    @exclusivity(unchecked) private(set) var lastSentID: EventID?
     private let maxUnsentBytes: Int
     private let stats: GatewayStats
     /// A catch-up was asked for during a replay (``requestCatchUp()``).

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import RedisClient
 import SSEProtocol
+import Synchronization
 
 /// Node-level topic state, confined to the hub loop (the Redis subscriber's loop).
 ///
@@ -10,6 +11,9 @@ import SSEProtocol
 /// and parsed as a patch only when a non-engine dialect is), and after a Redis reconnect backfills every topic from
 /// history after the last reliable id the node relayed (the subscriber connection delivers all topics in one
 /// id-ordered stream, so one id marks the node's position on every topic).
+///
+/// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
+/// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
 final class TopicRegistry {
     private struct Entry {
         var streamsPerLoop: [Int]
@@ -43,11 +47,11 @@ final class TopicRegistry {
     private let stats: GatewayStats
     private let history: HistoryReader
     private let logger: Logger
-    private var topics: [Topic: Entry] = [:]
+    @exclusivity(unchecked) private var topics: [Topic: Entry] = [:]
     private var waiters: [Waiter] = []
-    private var redisUp = false
-    private var lastRelayedID: EventID?
-    private var backfill = Backfill.idle
+    @exclusivity(unchecked) private var redisUp = false
+    @exclusivity(unchecked) private var lastRelayedID: EventID?
+    @exclusivity(unchecked) private var backfill = Backfill.idle
     private let allocator = ByteBufferAllocator()
 
     init(

@@ -1,5 +1,6 @@
 import Foundation
 import SSEProtocol
+import Synchronization
 
 /// The figures of `GET /sse-metrics`, read from ``GatewayStats`` at one moment.
 struct MetricsSnapshot: Encodable {

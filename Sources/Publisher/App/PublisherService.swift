@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import RedisClient
+import SSEProtocol
 import ServiceLifecycle
 
 /// The publisher as one `Service`: the HTTP server (Hummingbird) with the board, the publish API and the probes,

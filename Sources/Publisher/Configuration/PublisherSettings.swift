@@ -1,3 +1,4 @@
+import Configuration
 public import ServerSupport
 
 /// The publisher's own settings (the shared ones are in ``SharedSettings``): key, flag, variable and the one
