@@ -24,15 +24,26 @@ extension EndToEnd {
             /// A run folder of its own and free loopback ports for every process, with `nodes` gateway nodes.
             static func fresh(_ purpose: String, nodes: Int) throws -> Run {
                 let directory = try makeDirectory(purpose)
-                let httpPort = try freeLoopbackPort()
-                let httpsPort = try freeLoopbackPort()
+                // Each process gets its own port: a port the kernel offered once may be offered again before
+                // anything binds it, so the draws are kept apart (and clear of the nodes' range).
+                let base = try freeConsecutivePorts(nodes)
+                var taken = Set(base..<(base + nodes))
+                func draw() throws -> Int {
+                    for _ in 0..<50 {
+                        let port = try freeLoopbackPort()
+                        if taken.insert(port).inserted { return port }
+                    }
+                    throw ClusterTestError(message: "found no distinct free loopback port in 50 tries")
+                }
+                let httpPort = try draw()
+                let httpsPort = try draw()
                 let binaries = URL(fileURLWithPath: GatewayProcess.executable).deletingLastPathComponent().path
                 return Run(
                     environment: [
                         "SSE_HTTP_PORT": "\(httpPort)", "SSE_HTTPS_PORT": "\(httpsPort)",
-                        "SSE_GATEWAY_BASE_PORT": "\(try freeConsecutivePorts(nodes))",
-                        "SSE_PUBLISHER_PORT": "\(try freeLoopbackPort())",
-                        "SSE_REDIS_PORT": "\(try freeLoopbackPort())",
+                        "SSE_GATEWAY_BASE_PORT": "\(base)",
+                        "SSE_PUBLISHER_PORT": "\(try draw())",
+                        "SSE_REDIS_PORT": "\(try draw())",
                         "SSE_RUN_DIR": directory, "SSE_BIN_DIR": binaries, "SSE_GATEWAY_NODES": "\(nodes)",
                         "SSE_READY_TIMEOUT": "30",
                     ], directory: directory, httpPort: httpPort, httpsPort: httpsPort)
