@@ -159,6 +159,7 @@ let package = Package(
         .target(
             name: "SSETestSupport",
             dependencies: [
+                "Gateway",
                 "LocalRedis",
                 "RedisClient",
                 "SSEProtocol",
@@ -258,6 +259,7 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: [
+                "Gateway",
                 "SSEProtocol",
                 "RedisClient",
                 "LocalRedis",

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import Synchronization
 
@@ -42,12 +43,8 @@ public final class GatewayProcess: ServerProcess {
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
-    /// The node's `/sse-metrics` JSON.
-    public func metrics() async throws -> [String: Any] {
-        let response = try await HTTPProbe.get(port: port, path: "/sse-metrics")
-        guard response.status == 200 else {
-            throw ServerProcessError(message: "/sse-metrics on port \(port) answered \(response.status)")
-        }
-        return try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any] ?? [:]
+    /// The node's `/sse-metrics`, decoded into the gateway's own typed document.
+    public func metrics() async throws -> MetricsSnapshot {
+        try await MetricsSnapshot.fetch(port: port, path: "/sse-metrics")
     }
 }

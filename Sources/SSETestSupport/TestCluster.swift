@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 
 #if canImport(Glibc)
@@ -59,12 +60,8 @@ public final class TestCluster: Sendable {
     public var nodeIDs: [String] { nodes.map { "test-\($0.port)" } }
 
     /// Node `number`'s (1-based) `/sse-metrics`, fetched through nginx as an operator would.
-    public func metrics(ofNode number: Int) async throws -> [String: Any] {
-        let response = try await HTTPProbe.get(port: nginx.port, path: "/nodes/\(number)/sse-metrics")
-        guard response.status == 200 else {
-            throw ServerProcessError(message: "/nodes/\(number)/sse-metrics answered \(response.status)")
-        }
-        return try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any] ?? [:]
+    public func metrics(ofNode number: Int) async throws -> MetricsSnapshot {
+        try await MetricsSnapshot.fetch(port: nginx.port, path: "/nodes/\(number)/sse-metrics")
     }
 
     /// Opens `count` EventSource-like clients on `path` through nginx, one after the other (as browsers arrive),

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import SSETestSupport
 import Testing
@@ -41,8 +42,8 @@ extension EndToEnd {
             let problems = sequenceProblems(clients, expected: expected)
             #expect(problems.isEmpty, "\(problems.count) clients differ: \(problems.prefix(5))")
             #expect(clients.filter { $0.connections.count == 1 }.count == Self.clientCount, "nobody had to reconnect")
-            let sent = try await (1...3).asyncMap { try await cluster.metrics(ofNode: $0)["total_events_sent"] as? Int }
-            #expect(sent.compactMap { $0 }.reduce(0, +) == Self.clientCount * Self.eventCount)
+            let sent = try await (1...3).asyncMap { try await cluster.metrics(ofNode: $0).totalEventsSent }
+            #expect(sent.reduce(0, +) == Self.clientCount * Self.eventCount)
         }
 
         /// `kill -9` of one node mid-stream: its clients reconnect through nginx with Last-Event-ID, land on the other
@@ -87,7 +88,7 @@ extension EndToEnd {
             #expect(stranded.isEmpty, "\(stranded.count) clients not on a surviving node")
             #expect(others.allSatisfy { $0.connections.count == 1 }, "clients of the other nodes never noticed")
             let active = try await [1, 3].asyncMap {
-                try await cluster.metrics(ofNode: $0)["active_connections"] as? Int
+                try await cluster.metrics(ofNode: $0).activeConnections
             }
             #expect(active.compactMap { $0 }.reduce(0, +) == Self.clientCount)
         }
@@ -173,10 +174,10 @@ extension EndToEnd {
             #expect(clients.allSatisfy { $0.connections.count == 1 }, "no stream was dropped")
             for number in 1...3 {
                 let metrics = try await cluster.metrics(ofNode: number)
-                let redis = try #require(metrics["redis"] as? [String: Any])
-                #expect(redis["connected"] as? Bool == true, "node \(number) reconnected")
-                #expect(redis["reconnects"] as? Int == 1, "node \(number): one reconnect")
-                #expect(metrics["ready"] as? Bool == true)
+                let redis = metrics.redis
+                #expect(redis.connected == true, "node \(number) reconnected")
+                #expect(redis.reconnects == 1, "node \(number): one reconnect")
+                #expect(metrics.ready == true)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import RedisClient
 import SSEProtocol
@@ -122,6 +123,6 @@ extension Sequence {
 extension TestCluster {
     /// `active_connections` of each node, through nginx, in node order.
     func activeConnections() async throws -> [Int] {
-        try await (1...nodes.count).asyncMap { try await metrics(ofNode: $0)["active_connections"] as? Int ?? -1 }
+        try await (1...nodes.count).asyncMap { try await metrics(ofNode: $0).activeConnections }
     }
 }

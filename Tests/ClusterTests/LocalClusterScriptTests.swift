@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import SSETestSupport
 import Testing
@@ -95,9 +96,8 @@ extension EndToEnd {
 
             // The cluster works through nginx: three nodes by number, the board, a post reaching a stream.
             for number in 1...3 {
-                let metrics = try await HTTPProbe.get(port: httpPort, path: "/nodes/\(number)/sse-metrics")
-                let figures = try JSONSerialization.jsonObject(with: Data(metrics.body.utf8)) as? [String: Any]
-                #expect(figures?["node_id"] as? String == "gw-\(number)", "\(metrics.body)")
+                let metrics = try await MetricsSnapshot.fetch(port: httpPort, path: "/nodes/\(number)/sse-metrics")
+                #expect(metrics.nodeID == "gw-\(number)")
             }
             let page = try await HTTPProbe.get(port: httpPort, path: "/")
             #expect(page.status == 200 && page.body.contains("id=\"posts\""))

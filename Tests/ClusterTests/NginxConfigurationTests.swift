@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import SSETestSupport
 import Testing
@@ -137,7 +138,7 @@ extension EndToEnd {
             let cluster = try await TestCluster.start(nodeCount: 2)
             defer { cluster.stop() }
             for (index, node) in cluster.nodeIDs.enumerated() {
-                #expect(try await cluster.metrics(ofNode: index + 1)["node_id"] as? String == node)
+                #expect(try await cluster.metrics(ofNode: index + 1).nodeID == node)
                 let prometheus = try await HTTPProbe.get(port: cluster.port, path: "/nodes/\(index + 1)/metrics")
                 #expect(prometheus.status == 200)
                 #expect(prometheus.body.contains("sse_active_connections{node=\"\(node)\"}"))

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import RedisClient
 import SSETestSupport
@@ -60,7 +61,7 @@ struct GatewayDataLossTests {
                 #expect(!sse.isClosed)
             }
             let metrics = try await node.metrics()
-            #expect((metrics["redis"] as? [String: Any])?["reconnects"] as? Int == 1)
+            #expect(metrics.redis.reconnects == 1)
             for sse in clients { sse.close() }
         }
     }

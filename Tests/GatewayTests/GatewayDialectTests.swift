@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import RedisClient
 import SSETestSupport
@@ -100,10 +101,10 @@ struct GatewayDialectTests {
             // Four messages. Each patch was encoded once per dialect in use (two htmx streams, one encode); the
             // plain event once, as engine, shared by every dialect.
             let metrics = try await node.metrics()
-            let encodes = try #require(metrics["dialect_encodes"] as? [String: Int])
+            let encodes = metrics.dialectEncodes
             #expect(encodes == ["engine": 4, "htmx": 3, "datastar": 3, "turbo": 3])
-            #expect(metrics["messages_received"] as? Int == 4)
-            #expect(metrics["total_events_sent"] as? Int == 20)
+            #expect(metrics.messagesReceived == 4)
+            #expect(metrics.totalEventsSent == 20)
             for client in clients { client.close() }
         }
     }
@@ -122,7 +123,7 @@ struct GatewayDialectTests {
             try await second.waitForEvents(1)
             #expect(first.events == [.init(id: id, event: nil, data: Self.patch)])
             #expect(second.events == first.events)
-            let encodes = try #require(try await node.metrics()["dialect_encodes"] as? [String: Int])
+            let encodes = try await node.metrics().dialectEncodes
             #expect(encodes == ["engine": 1, "htmx": 0, "datastar": 0, "turbo": 0])
             #expect(htmx.events.isEmpty)
             for client in [first, second, htmx] { client.close() }
@@ -142,7 +143,7 @@ struct GatewayDialectTests {
                     "\(query)")
             }
             let metrics = try await node.metrics()
-            #expect(metrics["rejected_stream_requests"] as? Int == 3)
+            #expect(metrics.rejectedStreamRequests == 3)
         }
     }
 
@@ -190,10 +191,10 @@ struct GatewayDialectTests {
                     + "data: elements <p>live</p>\n\n"
                     + "event: datastar-patch-signals\nid: \(backfilled)\ndata: signals {\"seen\":true}\n\n")
             let metrics = try await node.metrics()
-            #expect(metrics["replayed_events"] as? Int == 2)
-            let redisFigures = try #require(metrics["redis"] as? [String: Any])
-            #expect(redisFigures["backfilled_events"] as? Int == 1)
-            #expect(redisFigures["reconnects"] as? Int == 1)
+            #expect(metrics.replayedEvents == 2)
+            let redisFigures = metrics.redis
+            #expect(redisFigures.backfilledEvents == 1)
+            #expect(redisFigures.reconnects == 1)
             htmx.close()
             datastar.close()
         }

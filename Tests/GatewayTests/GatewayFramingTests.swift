@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import NIOCore
 import RedisClient
@@ -66,7 +67,7 @@ struct GatewayFramingTests {
             #expect(!staying.isClosed)
             for node in nodes {
                 let metrics = try await node.metrics()
-                #expect(metrics["ended_streams"] as? Int == 2)
+                #expect(metrics.endedStreams == 2)
             }
             // A malformed control message is ignored (and logged); the node goes on.
             try await publisher.connection.send("PUBLISH", ControlMessage.channel, #"{"end":{"topic":"a b"}}"#)
@@ -90,7 +91,7 @@ struct GatewayFramingTests {
             let slow = try await SSETestClient.open(port: cutting.port, path: "/sse?topic=t", reading: false)
             for client in [drained, crashed] { try await client.waitUntilConnected() }
             try await waitUntil("the slow stream is registered") {
-                (try? await cutting.metrics()["active_connections"] as? Int) == 1
+                (try? await cutting.metrics().activeConnections) == 1
             }
             _ = try await publisher.publish("t", "before")
             try await drained.waitForEvents(1)
@@ -104,7 +105,7 @@ struct GatewayFramingTests {
                 _ = try await publisher.publishBatch((0..<10).map { (topic: "t", data: "\(batch)-\($0)\(blob)") })
             }
             try await waitUntil("the slow stream is cut", timeout: .seconds(30)) {
-                (try? await cutting.metrics()["slow_consumer_disconnects"] as? Int) == 1
+                (try? await cutting.metrics().slowConsumerDisconnects) == 1
             }
             for client in [drained, crashed] {
                 try await waitUntil("the stream closes") { client.isClosed }

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import RedisClient
 import SSETestSupport
@@ -33,13 +34,13 @@ struct GatewayOverloadTests {
                 #expect(!client.isClosed)
             }
             let metrics = try await node.metrics()
-            let shed = metrics["shed_deliveries"] as? Int ?? 0
-            let caughtUp = metrics["caught_up_streams"] as? Int ?? 0
+            let shed = metrics.shedDeliveries
+            let caughtUp = metrics.caughtUpStreams
             #expect(shed > 0, "the burst never outran the loop: nothing was shed")
             #expect(caughtUp >= 3, "each stream catches up at least once")
-            #expect((metrics["replayed_events"] as? Int ?? 0) >= shed, "skipped deliveries come back from history")
-            #expect(metrics["total_events_sent"] as? Int == 6_000)
-            #expect(metrics["resyncs"] as? Int == 0)
+            #expect(metrics.replayedEvents >= shed, "skipped deliveries come back from history")
+            #expect(metrics.totalEventsSent == 6_000)
+            #expect(metrics.resyncs == 0)
             #expect(node.reapIfExited() == nil)
             for client in clients { client.close() }
         }

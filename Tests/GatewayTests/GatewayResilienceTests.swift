@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import RedisClient
 import SSEProtocol
@@ -101,7 +102,7 @@ struct GatewayResilienceTests {
                 #expect(received == expected, "client \(index) on \(subsets[index])")
             }
             #expect(totalReconnects >= 50)
-            let replayed = try await nodes.asyncMap { try await $0.metrics()["replayed_events"] as? Int ?? 0 }
+            let replayed = try await nodes.asyncMap { try await $0.metrics().replayedEvents }
             #expect(replayed.reduce(0, +) > 0)
         }
     }
@@ -149,9 +150,9 @@ struct GatewayResilienceTests {
                 #expect(!sse.isClosed)
             }
             let metrics = try await node.metrics()
-            let redisFigures = try #require(metrics["redis"] as? [String: Any])
-            #expect(redisFigures["reconnects"] as? Int == 1)
-            #expect(redisFigures["connected"] as? Bool == true)
+            let redisFigures = metrics.redis
+            #expect(redisFigures.reconnects == 1)
+            #expect(redisFigures.connected == true)
             for sse in clients { sse.close() }
         }
     }
@@ -192,10 +193,10 @@ struct GatewayResilienceTests {
             try await late.waitForEvents(1)
             #expect(late.events == [.init(id: next, event: nil, data: "after the flood")])
             let metrics = try await node.metrics()
-            #expect(metrics["slow_consumer_disconnects"] as? Int == 0)
-            let redisFigures = try #require(metrics["redis"] as? [String: Any])
-            #expect((redisFigures["reconnects"] as? Int ?? 0) >= 1)
-            #expect((redisFigures["backfilled_events"] as? Int ?? 0) > 0)
+            #expect(metrics.slowConsumerDisconnects == 0)
+            let redisFigures = metrics.redis
+            #expect(redisFigures.reconnects >= 1)
+            #expect(redisFigures.backfilledEvents > 0)
             early.close()
             late.close()
         }
@@ -225,15 +226,15 @@ struct GatewayResilienceTests {
                 _ = try await publisher.publishBatch((0..<10).map { (topic: "heavy", data: "\(batch)-\($0)-\(big)") })
             }
             try await waitUntil("the slow consumer is counted", timeout: .seconds(30)) {
-                (try await node.metrics()["slow_consumer_disconnects"] as? Int) == 1
+                (try await node.metrics().slowConsumerDisconnects) == 1
             }
             for reader in readers {
                 try await reader.waitForEvents(400, timeout: .seconds(60))
                 #expect(reader.events.map(\.id) == ids)
             }
             let metrics = try await node.metrics()
-            #expect(metrics["active_connections"] as? Int == 100)
-            #expect(metrics["stream_errors"] as? Int == 1)
+            #expect(metrics.activeConnections == 100)
+            #expect(metrics.streamErrors == 1)
             slow.close()
             for reader in readers { reader.close() }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import RedisClient
 import SSEProtocol
@@ -30,8 +31,8 @@ struct GatewayResyncTests {
             try await recent.waitForEvents(3)
             #expect(recent.events.map(\.id) == [ids[38], ids[39], live])
             let metrics = try await node.metrics()
-            #expect(metrics["resyncs"] as? Int == 1)
-            #expect(metrics["replayed_events"] as? Int == 3)
+            #expect(metrics.resyncs == 1)
+            #expect(metrics.replayedEvents == 3)
             client.close()
             recent.close()
         }
@@ -82,8 +83,7 @@ struct GatewayResyncTests {
             first.close()
             try await publisher.waitForSubscribers(["solo"], count: 0)
             try await waitUntil("metrics show no topics") {
-                let redisFigures = try await node.metrics()["redis"] as? [String: Any]
-                return redisFigures?["subscribed_topics"] as? Int == 0
+                try await node.metrics().redis.subscribedTopics == 0
             }
         }
     }

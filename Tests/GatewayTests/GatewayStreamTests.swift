@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import LocalRedis
 import RedisClient
 import SSETestSupport
@@ -176,29 +177,30 @@ struct GatewayStreamTests {
             clients[0].close()
             _ = try await HTTPProbe.get(port: node.port, path: "/sse")  // one 400
             try await waitUntil("one stream closed") {
-                (try await node.metrics()["active_connections"] as? Int) == 2
+                (try await node.metrics().activeConnections) == 2
             }
 
             let metrics = try await node.metrics()
-            #expect(metrics["node_id"] as? String == "test-\(node.port)")
-            #expect(metrics["active_connections"] as? Int == 2)
-            #expect(metrics["connections_total"] as? Int == 3)
-            #expect(metrics["total_events_sent"] as? Int == 30)
-            #expect(metrics["messages_received"] as? Int == 10)
-            #expect(metrics["slow_consumer_disconnects"] as? Int == 0)
-            #expect(metrics["replayed_events"] as? Int == 0)
-            #expect(metrics["resyncs"] as? Int == 0)
-            #expect(metrics["rejected_requests"] as? Int == 1)
-            #expect(metrics["stream_requests"] as? Int == 4)
-            #expect(metrics["rejected_stream_requests"] as? Int == 1)
-            #expect(metrics["error_rate"] as? Double == 0.25)
-            #expect((metrics["average_connection_duration_seconds"] as? Double ?? 0) > 0)
-            #expect((metrics["uptime_seconds"] as? Double ?? 0) > 0)
-            #expect(metrics["events_per_second"] is Double || metrics["events_per_second"] is Int)
-            let redisFigures = try #require(metrics["redis"] as? [String: Any])
-            #expect(redisFigures["connected"] as? Bool == true)
-            #expect(redisFigures["reconnects"] as? Int == 0)
-            #expect(redisFigures["subscribed_topics"] as? Int == 2)
+            #expect(metrics.nodeID == "test-\(node.port)")
+            #expect(metrics.activeConnections == 2)
+            #expect(metrics.connectionsTotal == 3)
+            #expect(metrics.totalEventsSent == 30)
+            #expect(metrics.messagesReceived == 10)
+            #expect(metrics.slowConsumerDisconnects == 0)
+            #expect(metrics.replayedEvents == 0)
+            #expect(metrics.resyncs == 0)
+            #expect(metrics.rejectedRequests == 1)
+            #expect(metrics.streamRequests == 4)
+            #expect(metrics.rejectedStreamRequests == 1)
+            #expect(metrics.errorRate == 0.25)
+            #expect(metrics.averageConnectionDurationSeconds > 0)
+            #expect(metrics.uptimeSeconds > 0)
+            // A rate over at least a second of samples cannot exceed what was sent (RateWindowTests: exact values).
+            #expect(metrics.eventsPerSecond >= 0 && metrics.eventsPerSecond <= Double(metrics.totalEventsSent))
+            let redisFigures = metrics.redis
+            #expect(redisFigures.connected == true)
+            #expect(redisFigures.reconnects == 0)
+            #expect(redisFigures.subscribedTopics == 2)
 
             let prometheus = try await HTTPProbe.get(port: node.port, path: "/metrics")
             #expect(prometheus.status == 200)

@@ -2,13 +2,14 @@ import Foundation
 import SSEProtocol
 import Synchronization
 
-/// The figures of `GET /sse-metrics`, read from ``GatewayStats`` at one moment.
-struct MetricsSnapshot: Encodable {
-    struct Redis: Encodable {
-        var connected: Bool
-        var reconnects: Int
-        var subscribedTopics: Int
-        var backfilledEvents: Int
+/// The figures of `GET /sse-metrics`, read from ``GatewayStats`` at one moment. Public and decodable so that
+/// clients (the test support, operators' tools) read the document as these typed fields, not as untyped JSON.
+public struct MetricsSnapshot: Codable, Sendable, Equatable {
+    public struct Redis: Codable, Sendable, Equatable {
+        public var connected: Bool
+        public var reconnects: Int
+        public var subscribedTopics: Int
+        public var backfilledEvents: Int
 
         enum CodingKeys: String, CodingKey {
             case connected, reconnects
@@ -17,34 +18,34 @@ struct MetricsSnapshot: Encodable {
         }
     }
 
-    var nodeID: String
-    var uptimeSeconds: Double
-    var ready: Bool
-    var draining: Bool
-    var activeConnections: Int
-    var connectionsTotal: Int
-    var totalEventsSent: Int
-    var messagesReceived: Int
-    var eventsPerSecond: Double
-    var averageConnectionDurationSeconds: Double
-    var errorRate: Double
-    var requestsTotal: Int
-    var rejectedRequests: Int
-    var streamRequests: Int
-    var rejectedStreamRequests: Int
-    var streamErrors: Int
-    var slowConsumerDisconnects: Int
-    var endedStreams: Int
-    var acceptBackoffs: Int
-    var shedConnections: Int
-    var replayedEvents: Int
-    var resyncs: Int
-    var heartbeatsSent: Int
-    var shedDeliveries: Int
-    var caughtUpStreams: Int
+    public var nodeID: String
+    public var uptimeSeconds: Double
+    public var ready: Bool
+    public var draining: Bool
+    public var activeConnections: Int
+    public var connectionsTotal: Int
+    public var totalEventsSent: Int
+    public var messagesReceived: Int
+    public var eventsPerSecond: Double
+    public var averageConnectionDurationSeconds: Double
+    public var errorRate: Double
+    public var requestsTotal: Int
+    public var rejectedRequests: Int
+    public var streamRequests: Int
+    public var rejectedStreamRequests: Int
+    public var streamErrors: Int
+    public var slowConsumerDisconnects: Int
+    public var endedStreams: Int
+    public var acceptBackoffs: Int
+    public var shedConnections: Int
+    public var replayedEvents: Int
+    public var resyncs: Int
+    public var heartbeatsSent: Int
+    public var shedDeliveries: Int
+    public var caughtUpStreams: Int
     /// Live messages encoded per dialect (see ``GatewayStats/countEncodes(_:)``), keyed by dialect name.
-    var dialectEncodes: [String: Int]
-    var redis: Redis
+    public var dialectEncodes: [String: Int]
+    public var redis: Redis
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node_id"
