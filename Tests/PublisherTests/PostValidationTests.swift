@@ -44,10 +44,7 @@ struct PostValidationTests {
             // Exactly at the limits is fine: 40 and 280 characters (an emoji counts as one).
             let atLimit = try await stack.publisher.postForm(
                 "/add_post",
-                [
-                    ("author", String(repeating: "n", count: 40)),
-                    ("text", String(repeating: "🎉", count: 280)),
-                ],
+                [("author", String(repeating: "n", count: 40)), ("text", String(repeating: "🎉", count: 280))],
                 headers: [("X-Engine-Request", "1")])
             #expect(atLimit.status == 200)
             #expect(try await stack.stats() == ["version": "1", "posts": "1"])
@@ -69,8 +66,7 @@ struct PostValidationTests {
                 ),
             ]
             for scalar: UInt32 in [
-                0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F,
-                0x061C,
+                0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C,
                 0xFEFF, 0x00AD, 0x2060,
             ] {
                 let hex = String(scalar, radix: 16, uppercase: true)
@@ -78,12 +74,7 @@ struct PostValidationTests {
                 cases.append(
                     (
                         [("author", "\(Character(Unicode.Scalar(scalar)!))evil"), ("text", "ok")],
-                        [
-                            (
-                                "author",
-                                "name must not contain bidi controls or other format characters: found U+\(code)"
-                            )
-                        ]
+                        [("author", "name must not contain bidi controls or other format characters: found U+\(code)")]
                     ))
             }
             for (fields, errors) in cases {
@@ -112,25 +103,21 @@ struct PostValidationTests {
             #expect(response.body.hasPrefix("<!doctype html>"))
             #expect(response.body.contains(#"value="&lt;b&gt;me&lt;/b&gt;""#))
             #expect(response.body.contains(">\(String(repeating: "x", count: 300))</textarea>"))
-            #expect(
-                response.body.contains(
-                    Self.errorList([("text", "text is too long: 300 characters, at most 280")])))
+            #expect(response.body.contains(Self.errorList([("text", "text is too long: 300 characters, at most 280")])))
             #expect(response.body.contains(#"<li class="empty">No posts yet: be the first.</li>"#))
         }
     }
 
     /// Answered before anything reaches Redis, so no redis-server is started.
     @Test func htmxGetsTheErrorListRetargetedAtTheForm() async throws {
-        let configuration = InProcessPublisher.configuration(
-            redisURL: InProcessPublisher.unreachableRedisURL)
+        let configuration = InProcessPublisher.configuration(redisURL: InProcessPublisher.unreachableRedisURL)
         try await InProcessPublisher.with(configuration) { publisher in
             let response = try await publisher.postForm(
                 "/add_post", [("text", "")], headers: [("HX-Request", "true")])
             #expect(response.status == 422)
             #expect(response.header("HX-Retarget") == "#post-errors")
             #expect(response.header("HX-Reswap") == "outerHTML")
-            #expect(
-                response.body == Self.errorList([("text", "text is required: write 1–280 characters")]))
+            #expect(response.body == Self.errorList([("text", "text is required: write 1–280 characters")]))
         }
     }
 
@@ -156,13 +143,11 @@ struct PostValidationTests {
             #expect(notUTF8.body == "malformed form encoding: the decoded bytes are not UTF-8\n")
 
             let json = try await publisher.send(
-                "POST", "/add_post", headers: [("Content-Type", "application/json")],
-                body: #"{"text":"hi"}"#)
+                "POST", "/add_post", headers: [("Content-Type", "application/json")], body: #"{"text":"hi"}"#)
             #expect(json.status == 415)
             #expect(
                 json.body
-                    == "Content-Type \"application/json\" is not supported: send application/x-www-form-urlencoded\n"
-            )
+                    == "Content-Type \"application/json\" is not supported: send application/x-www-form-urlencoded\n")
 
             let get = try await publisher.get("/add_post")
             #expect(get.status == 405)

@@ -19,26 +19,19 @@ struct PublishAPITests {
             #expect(missing.body == "missing bearer token: send Authorization: Bearer <token>\n")
 
             let basic = try await publisher.send(
-                "POST", "/publish", headers: [("Authorization", "Basic dXNlcjpwYXNz")] + Self.json,
-                body: body)
+                "POST", "/publish", headers: [("Authorization", "Basic dXNlcjpwYXNz")] + Self.json, body: body)
             #expect(basic.status == 401)
             #expect(basic.header("WWW-Authenticate") == #"Bearer realm="sse-publisher""#)
-            #expect(
-                basic.body
-                    == "Authorization must use the Bearer scheme: send Authorization: Bearer <token>\n")
+            #expect(basic.body == "Authorization must use the Bearer scheme: send Authorization: Bearer <token>\n")
 
-            for wrong in [
-                "wrong", BoardStack.token + "x", String(BoardStack.token.dropLast()), "TEST-TOKEN-7F3A9C",
-            ] {
+            for wrong in ["wrong", BoardStack.token + "x", String(BoardStack.token.dropLast()), "TEST-TOKEN-7F3A9C"] {
                 let response = try await publisher.send(
-                    "POST", "/publish", headers: [("Authorization", "Bearer \(wrong)")] + Self.json,
-                    body: "not json")
+                    "POST", "/publish", headers: [("Authorization", "Bearer \(wrong)")] + Self.json, body: "not json")
                 #expect(response.status == 403, "\(wrong)")
                 #expect(response.body == "bearer token is not valid for this service\n")
             }
             let lowercaseScheme = try await publisher.send(
-                "POST", "/publish", headers: [("Authorization", "bearer \(BoardStack.token)")] + Self.json,
-                body: body)
+                "POST", "/publish", headers: [("Authorization", "bearer \(BoardStack.token)")] + Self.json, body: body)
             #expect(lowercaseScheme.status == 202)
         }
     }
@@ -71,8 +64,7 @@ struct PublishAPITests {
                 framesAfterOpening(client)
                     == "id: \(ids[0])\nevent: note\ndata: line one\ndata: line two\n\n"
                     + "id: \(ids[1])\ndata: {\"html\":{\"b\":\"<i>2</i>\",\"a\":\"1\"},"
-                    + "\"js\":{\"score\":1.50,\"user\":{\"name\":\"ü\",\"tags\":[true,null]},\"exec\":\"go()\"}}\n\n"
-            )
+                    + "\"js\":{\"score\":1.50,\"user\":{\"name\":\"ü\",\"tags\":[true,null]},\"exec\":\"go()\"}}\n\n")
         }
     }
 
@@ -80,19 +72,13 @@ struct PublishAPITests {
         try await InProcessBoard.with { stack in
             let cases: [(body: String, status: Int, reason: String)] = [
                 ("", 400, "malformed JSON at byte 0: expected a value"),
-                (
-                    #"{"topic":"news",}"#, 400,
-                    #"malformed JSON at byte 16: expected a member name in double quotes"#
-                ),
+                (#"{"topic":"news",}"#, 400, #"malformed JSON at byte 16: expected a member name in double quotes"#),
                 (#"{"topic":"news"} x"#, 400, "malformed JSON at byte 17: expected the end of the input"),
                 (
                     #"{"topic":"a\ud800"}"#, 400,
                     #"malformed JSON at byte 17: expected a low surrogate escape after \uD800"#
                 ),
-                (
-                    #"["news"]"#, 422,
-                    #"body is an array: expected a JSON object such as {"topic":"news","data":"hi"}"#
-                ),
+                (#"["news"]"#, 422, #"body is an array: expected a JSON object such as {"topic":"news","data":"hi"}"#),
                 (#"{"data":"x"}"#, 422, #"missing topic: give "topic": "NAME""#),
                 (#"{"topic":7,"data":"x"}"#, 422, #"topic is a number: expected a string such as "news""#),
                 (
@@ -140,10 +126,7 @@ struct PublishAPITests {
                     #"{"topic":"news","html":{"a b":"x"}}"#, 422,
                     #"html id "a b" is invalid: use 1–64 bytes without whitespace or control characters"#
                 ),
-                (
-                    #"{"topic":"news","html":{"a":1}}"#, 422,
-                    #"html["a"] is a number: expected a string of HTML"#
-                ),
+                (#"{"topic":"news","html":{"a":1}}"#, 422, #"html["a"] is a number: expected a string of HTML"#),
                 (#"{"topic":"news","html":{"a":"x","a":"y"}}"#, 422, #"html id "a" is given twice"#),
                 (
                     #"{"topic":"news","js":{"n":{"a":1,"a":2}}}"#, 422,
@@ -153,14 +136,8 @@ struct PublishAPITests {
                     #"{"topic":"news","js":[]}"#, 422,
                     #"js is an array: expected an object such as {"postCount":3,"exec":"code"}"#
                 ),
-                (
-                    #"{"topic":"news","js":{"exec":42}}"#, 422,
-                    "js.exec is a number: expected a string of JavaScript"
-                ),
-                (
-                    #"{"topic":"news","js":{"":1}}"#, 422,
-                    "js has an empty name: expected a variable name or exec"
-                ),
+                (#"{"topic":"news","js":{"exec":42}}"#, 422, "js.exec is a number: expected a string of JavaScript"),
+                (#"{"topic":"news","js":{"":1}}"#, 422, "js has an empty name: expected a variable name or exec"),
             ]
             for (body, status, reason) in cases {
                 let response = try await stack.publisher.send(
@@ -185,8 +162,7 @@ struct PublishAPITests {
             #expect(form.status == 415)
             #expect(
                 form.body
-                    == "Content-Type \"application/x-www-form-urlencoded\" is not supported: send application/json\n"
-            )
+                    == "Content-Type \"application/x-www-form-urlencoded\" is not supported: send application/json\n")
             #expect(try await stack.connection.send("EXISTS", "sse:{news}:history").int == 0)
         }
     }

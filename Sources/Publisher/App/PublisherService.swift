@@ -30,8 +30,7 @@ public struct PublisherService: Service {
         // the connection requests are waiting on.
         let watchRedis = RedisClient(configuration: redisConfiguration, logger: logger)
         let watchStore = BoardStore(
-            redis: watchRedis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout
-        )
+            redis: watchRedis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
         let installer = Task { await LibraryWatch(store: watchStore, logger: logger).run() }
         defer { installer.cancel() }
         try await publisher.app.run()
