@@ -151,7 +151,10 @@ public final class LocalRedisServer: Sendable {
                 configuration.connectTimeout = .milliseconds(500)
                 let connection = try await RedisConnection.connect(configuration: configuration)
                 defer { connection.closeNow() }
-                if try await connection.send("PING") == .status("PONG") { return }
+                // The answer must come from this child: two starts at once can be offered the same free port, and
+                // until the loser's process has exited, its PING reaches the winner's server.
+                let info = try await connection.send("INFO", "server").string ?? ""
+                if info.split(whereSeparator: \.isNewline).contains("process_id:\(child)") { return }
             } catch {
                 lastError = error
             }

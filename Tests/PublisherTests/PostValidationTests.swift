@@ -1,9 +1,6 @@
-import Foundation
-import LocalRedis
-import SSETestSupport
 import Testing
 
-@Suite("Post form validation and limits (real processes)")
+@Suite("Post form validation and limits (the publisher in process, one redis-server)")
 struct PostValidationTests {
     /// The error list engine.js receives for these field errors.
     static func errorList(_ errors: [(field: String, message: String)]) -> String {
@@ -12,7 +9,7 @@ struct PostValidationTests {
     }
 
     @Test func eachInvalidFieldIsAnsweredWith422AndItsErrorAndNothingIsStored() async throws {
-        try await BoardStack.with { stack in
+        try await InProcessBoard.with { stack in
             let cases: [(fields: [(String, String)], errors: [(field: String, message: String)])] = [
                 ([], [("text", "text is required: write 1–280 characters")]),
                 ([("text", "  \r\n\t ")], [("text", "text is required: write 1–280 characters")]),
@@ -58,7 +55,7 @@ struct PostValidationTests {
     /// Issue 12, finding 9: characters alone do not bound a field (a `Z` with 2,600 combining marks is one
     /// character of 5.2 KB), and a right-to-left override in a name turns the rest of the line around.
     @Test func bytesAreBoundedAsWellAsCharactersAndNamesRefuseBidiAndFormatCharacters() async throws {
-        try await BoardStack.with { stack in
+        try await InProcessBoard.with { stack in
             let zalgo = "Z" + String(repeating: "\u{0301}", count: 2600)
             #expect(zalgo.count == 1)
             var cases: [(fields: [(String, String)], errors: [(field: String, message: String)])] = [
@@ -99,7 +96,7 @@ struct PostValidationTests {
     }
 
     @Test func aPlainFormGetsThePageBackWithErrorsAndWhatWasTyped() async throws {
-        try await BoardStack.with { stack in
+        try await InProcessBoard.with { stack in
             let response = try await stack.publisher.postForm(
                 "/add_post", [("author", "<b>me</b>"), ("text", String(repeating: "x", count: 300))])
             #expect(response.status == 422)
@@ -111,9 +108,11 @@ struct PostValidationTests {
         }
     }
 
+    /// Answered before anything reaches Redis, so no redis-server is started.
     @Test func htmxGetsTheErrorListRetargetedAtTheForm() async throws {
-        try await BoardStack.with { stack in
-            let response = try await stack.publisher.postForm(
+        let configuration = InProcessPublisher.configuration(redisURL: InProcessPublisher.unreachableRedisURL)
+        try await InProcessPublisher.with(configuration) { publisher in
+            let response = try await publisher.postForm(
                 "/add_post", [("text", "")], headers: [("HX-Request", "true")])
             #expect(response.status == 422)
             #expect(response.header("HX-Retarget") == "#post-errors")
@@ -123,7 +122,7 @@ struct PostValidationTests {
     }
 
     @Test func oversizedMalformedAndMislabelledBodiesAreRefusedWithOneLine() async throws {
-        try await BoardStack.with { stack in
+        try await InProcessBoard.with { stack in
             let publisher = stack.publisher
             let big = try await publisher.send(
                 "POST", "/add_post", headers: [("Content-Type", "application/x-www-form-urlencoded")],
@@ -150,7 +149,7 @@ struct PostValidationTests {
                 json.body
                     == "Content-Type \"application/json\" is not supported: send application/x-www-form-urlencoded\n")
 
-            let get = try await HTTPProbe.get(port: publisher.port, path: "/add_post")
+            let get = try await publisher.get("/add_post")
             #expect(get.status == 405)
             #expect(get.header("Allow") == "POST")
             #expect(get.body == "GET not allowed on /add_post: use POST\n")

@@ -4,13 +4,13 @@ import RedisClient
 import SSETestSupport
 import Testing
 
-@Suite("The publish API: authorization, bodies, delivery (real processes)")
+@Suite("The publish API: authorization, bodies, delivery (in process; real processes for delivery)")
 struct PublishAPITests {
     static let json = [("Content-Type", "application/json")]
     static let authorized = [("Authorization", "Bearer \(BoardStack.token)")] + json
 
     @Test func authorizationIsCheckedBeforeTheBody() async throws {
-        try await BoardStack.with { stack in
+        try await InProcessBoard.with { stack in
             let publisher = stack.publisher
             let body = #"{"topic":"news","data":"x"}"#
             let missing = try await publisher.send("POST", "/publish", headers: Self.json, body: body)
@@ -69,7 +69,7 @@ struct PublishAPITests {
     }
 
     @Test func everyBadBodyGetsItsStatusAndOneLineReason() async throws {
-        try await BoardStack.with { stack in
+        try await InProcessBoard.with { stack in
             let cases: [(body: String, status: Int, reason: String)] = [
                 ("", 400, "malformed JSON at byte 0: expected a value"),
                 (#"{"topic":"news",}"#, 400, #"malformed JSON at byte 16: expected a member name in double quotes"#),
@@ -168,12 +168,14 @@ struct PublishAPITests {
     }
 
     @Test func withoutATokenTheAPIIsDisabled() async throws {
-        try await BoardStack.with(publisherEnvironment: [:]) { stack in
-            let response = try await stack.publisher.send(
+        let configuration = InProcessPublisher.configuration(
+            redisURL: InProcessPublisher.unreachableRedisURL, token: nil)
+        try await InProcessPublisher.with(configuration) { publisher in
+            let response = try await publisher.send(
                 "POST", "/publish", headers: Self.authorized, body: #"{"topic":"news","data":"x"}"#)
             #expect(response.status == 503)
             #expect(response.body == "publish API disabled: set SSE_PUBLISH_TOKEN\n")
-            let get = try await HTTPProbe.get(port: stack.publisher.port, path: "/publish")
+            let get = try await publisher.get("/publish")
             #expect(get.status == 405)
             #expect(get.body == "GET not allowed on /publish: use POST\n")
         }

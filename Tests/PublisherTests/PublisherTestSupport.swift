@@ -46,8 +46,16 @@ struct BoardStack: Sendable {
     }
 
     /// `HGETALL board:{board}:stats` as a dictionary.
-    func stats() async throws -> [String: String] {
-        let fields = try await connection.send("HGETALL", "board:{board}:stats").array ?? []
+    func stats() async throws -> [String: String] { try await connection.boardStats() }
+
+    /// The board topic's history: (id, data) in order.
+    func history() async throws -> [(id: String, data: String)] { try await connection.boardHistory() }
+}
+
+extension RedisConnection {
+    /// `HGETALL board:{board}:stats` as a dictionary.
+    func boardStats() async throws -> [String: String] {
+        let fields = try await send("HGETALL", "board:{board}:stats").array ?? []
         var result: [String: String] = [:]
         for index in stride(from: 0, to: fields.count - 1, by: 2) {
             result[fields[index].string ?? ""] = fields[index + 1].string ?? ""
@@ -56,8 +64,8 @@ struct BoardStack: Sendable {
     }
 
     /// The board topic's history: (id, data) in order.
-    func history() async throws -> [(id: String, data: String)] {
-        let entries = try await connection.send("XRANGE", "sse:{board}:history", "-", "+").array ?? []
+    func boardHistory() async throws -> [(id: String, data: String)] {
+        let entries = try await send("XRANGE", "sse:{board}:history", "-", "+").array ?? []
         return entries.map { entry in
             let parts = entry.array ?? []
             let fields = parts.count > 1 ? parts[1].array ?? [] : []

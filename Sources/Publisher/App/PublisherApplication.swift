@@ -1,0 +1,88 @@
+import Hummingbird
+import Logging
+import RedisClient
+import SSEProtocol
+
+/// The publisher's Hummingbird application and the Redis connections its handlers share, built from a
+/// configuration.
+///
+/// ``PublisherService`` runs it as the `sse-publisher` executable; the tests drive the same application in process
+/// (HummingbirdTesting's router framework), so a check of one HTTP answer needs no publisher process. Building it
+/// connects to nothing: every Redis connection opens on first use, so a Redis URL pointing at nothing is fine for
+/// requests that never reach Redis.
+struct PublisherApplication {
+    /// The HTTP application: ``PublisherResponder`` behind the guarded HTTP/1 server.
+    let app: Application<PublisherResponder>
+    /// The board's model in Redis, as the handlers use it (the tests load the function libraries through it).
+    let store: BoardStore
+    let redisConfiguration: RedisConfiguration
+    private let redis: RedisClient
+    private let transactions: TransactionConnection
+
+    /// Seconds a client connection may sit idle (between requests, or mid-request without sending) before it is
+    /// closed. Longer than nginx's upstream keep-alive (60 s by default), so nginx always closes an idle upstream
+    /// connection first and never sends a request (a POST it cannot retry) on one this side is closing.
+    static let idleTimeoutSeconds: Int64 = 75
+
+    /// Validates `configuration`, loads the templates and `engine.js`, and wires the controllers.
+    init(configuration: PublisherConfiguration, logger: Logger) async throws {
+        try configuration.validate()
+        let resources = try PublisherResources.directory()
+        let views = try await BoardViews.load(directory: resources + "/templates")
+        let engine = EngineScript(text: try PublisherResources.engineScript())
+        let redisConfiguration = try RedisConfiguration(
+            url: configuration.redisURL, connectTimeout: configuration.redisTimeout)
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let transactions = TransactionConnection(
+            configuration: redisConfiguration, timeout: configuration.redisTimeout, logger: logger)
+        let store = BoardStore(
+            redis: redis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
+
+        let board = BoardController(
+            store: store,
+            publisher: BoardPublisher(
+                transactions: transactions, historyLength: configuration.historyLength, logger: logger),
+            views: views,
+            settings: .init(
+                topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,
+                heartbeatSeconds: configuration.heartbeatSeconds, engineVersion: engine.fingerprint),
+            crossSite: CrossSitePolicy(publicOrigins: configuration.publicOrigins),
+            logger: logger)
+        let publish = PublishController(
+            token: configuration.enabledPublishToken.map(BearerToken.init), store: store,
+            historyLength: configuration.historyLength,
+            idempotencyWindowSeconds: configuration.idempotencyWindowSeconds, logger: logger)
+        let responder = PublisherResponder(
+            board: board, publish: publish, datastar: DatastarTestController(), health: HealthController(store: store),
+            engine: engine, logger: logger)
+
+        app = Application(
+            responder: responder,
+            // Connections idle this long are closed, so abandoned keep-alive connections cannot pile up.
+            // A request must arrive whole within the deadline; bodies are bounded by the largest route limit.
+            server: .guardedHTTP1(
+                idleTimeout: .seconds(Self.idleTimeoutSeconds),
+                deadline: .nanoseconds(Int64(configuration.requestDeadlineSeconds * 1_000_000_000)),
+                maximumBodyBytes: PublishRequest.maximumBodyBytes),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: { channel in
+                logger.info(
+                    "listening",
+                    metadata: [
+                        "sse.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                        "sse.publish_api": "\(configuration.enabledPublishToken == nil ? "disabled" : "enabled")",
+                    ])
+            },
+            logger: logger)
+        self.store = store
+        self.redisConfiguration = redisConfiguration
+        self.redis = redis
+        self.transactions = transactions
+    }
+
+    /// Closes the Redis connections the handlers share (after the server has stopped).
+    func close() async {
+        await transactions.close()
+        await redis.close()
+    }
+}
