@@ -17,18 +17,25 @@ struct StreamFrames: Sendable {
         encoded = dialectFrames.encoded
         frames = Array(repeating: nil, count: StreamFormat.count)
         // A plain event is one frame shared by every dialect: chunk it once per tagging, not once per dialect.
+        // (Per message on the fan-out path: no collection is built here besides the frames array.)
         let shared = dialectFrames.encoded == .engine
-        var sharedChunks: [Bool: ByteBuffer] = [:]
-        for format in formats.formats {
-            guard let frame = dialectFrames[format.dialect] else { continue }
-            if shared, let chunk = sharedChunks[format.tagged] {
+        var sharedPlain: ByteBuffer?
+        var sharedTagged: ByteBuffer?
+        for tagged in [false, true] {
+            for dialect in Dialect.allCases {
+                let format = StreamFormat(dialect: dialect, tagged: tagged)
+                guard formats.contains(format), let frame = dialectFrames[dialect] else { continue }
+                if shared, let chunk = tagged ? sharedTagged : sharedPlain {
+                    frames[format.slot] = chunk
+                    continue
+                }
+                let chunk = Self.chunk(frame, topic: tagged ? topic : nil, allocator: allocator)
+                if shared {
+                    if tagged { sharedTagged = chunk } else { sharedPlain = chunk }
+                }
                 frames[format.slot] = chunk
-                continue
+                bytes += chunk.readableBytes
             }
-            let chunk = Self.chunk(frame, topic: format.tagged ? topic : nil, allocator: allocator)
-            if shared { sharedChunks[format.tagged] = chunk }
-            frames[format.slot] = chunk
-            bytes += chunk.readableBytes
         }
     }
 
