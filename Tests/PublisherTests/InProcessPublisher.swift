@@ -52,11 +52,13 @@ struct InProcessPublisher: Sendable {
     }
 
     /// The configuration the process stacks use: `redisURL`, and the publish API enabled with ``BoardStack/token``
-    /// unless `token` is nil.
+    /// unless `token` is nil. The Redis timeout is raised from its 2 s default: these tests check answers, not
+    /// deadlines, and the first `FUNCTION LOAD` of a fresh server can take longer while the whole suite runs.
     static func configuration(redisURL: String, token: String? = BoardStack.token) -> PublisherConfiguration {
         var configuration = PublisherConfiguration()
         configuration.redisURL = redisURL
         configuration.publishToken = token
+        configuration.redisTimeoutSeconds = 15
         return configuration
     }
 
