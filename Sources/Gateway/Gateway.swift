@@ -13,7 +13,7 @@ public final class Gateway: Service, Sendable {
     public let configuration: GatewayConfiguration
     public let stats = GatewayStats()
     let logger: Logger
-    let hub: Hub
+    let fanout: Fanout
     let history: HistoryReader
     let cors: CORSPolicy
     private let group: MultiThreadedEventLoopGroup
@@ -43,10 +43,10 @@ public final class Gateway: Service, Sendable {
         self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
         self.cors = CORSPolicy(
             allowedOrigins: configuration.allowedOrigins, allowedHeaders: configuration.allowedHeaders)
-        self.hub = Hub(
-            eventLoops: loops, hubLoop: subscriberGroup.next(), stats: stats, configuration: configuration,
-            history: history,
-            logger: logger)
+        self.fanout = Fanout(
+            eventLoops: loops, hubLoop: subscriberGroup.next(), history: history, nodeID: configuration.nodeID,
+            heartbeatInterval: configuration.heartbeatInterval,
+            maxLoopBacklogBytes: configuration.maxLoopBacklogBytes, stats: stats, logger: logger)
         self.metrics = MetricsBridge(stats: stats, nodeID: configuration.nodeID)
         self.renderPrometheus = renderPrometheus
     }
@@ -62,12 +62,12 @@ public final class Gateway: Service, Sendable {
     }
 
     public func run() async throws {
-        let hubLoop = hub.hubLoop
-        let hub = self.hub
+        let node = fanout.node
+        // Events arrive on the hub loop, where the node hub lives.
         let subscriber = RedisSubscriber(
-            configuration: redisConfiguration, eventLoop: hubLoop, logger: logger,
-            onEvent: { event in hub.handle(event) })
-        hub.start(subscriber: subscriber)
+            configuration: redisConfiguration, eventLoop: node.eventLoop, logger: logger,
+            onEvent: { event in node.value.handle(event) })
+        fanout.start(subscription: subscriber)
         subscriber.start()
         let installer = Task { [history, logger] in await history.installLibrary(logger: logger) }
 
@@ -93,7 +93,7 @@ public final class Gateway: Service, Sendable {
         }
         sampler.cancel()
         installer.cancel()
-        hub.stop()
+        fanout.stop()
         await subscriber.close()
         await redis.close()
         try? await subscriberGroup.shutdownGracefully()
@@ -172,7 +172,7 @@ public final class Gateway: Service, Sendable {
         stats.draining.store(true, ordering: .relaxed)
         let window = configuration.drainWindow
         logger.info("draining", metadata: ["sse.drain_window": "\(window)"])
-        hub.drain(window: window, retryMilliseconds: configuration.retryMilliseconds).whenComplete { _ in
+        fanout.drain(window: window, retryMilliseconds: configuration.retryMilliseconds).whenComplete { _ in
             server.close(promise: nil)
         }
         server.eventLoop.scheduleTask(in: TimeAmount(window) + .seconds(4)) {

@@ -47,6 +47,15 @@ struct GatewayResyncTests {
             defer { publisher.close() }
             let old = try await publisher.publish("lost", "before the flush")
             try await publisher.connection.send("FLUSHALL")
+            // The new clock starts from Redis's time: published in the same millisecond as `old`, the first new id
+            // would equal it (and `old` would be known again). So publish once Redis's clock has moved past it.
+            let oldMilliseconds = try #require(UInt64(old.prefix { $0 != "-" }))
+            let deadline = ContinuousClock.now + .seconds(2)
+            while try await Self.redisMilliseconds(publisher) <= oldMilliseconds {
+                #expect(ContinuousClock.now < deadline, "Redis's clock did not pass \(old)")
+                if ContinuousClock.now >= deadline { return }
+                try await Task.sleep(for: .milliseconds(1))
+            }
             // What the new data holds is delivered after the resync: the clock's first event (the origin) included.
             let first = try await publisher.publish("lost", "first after the flush")
             let second = try await publisher.publish("lost", "second after the flush")
@@ -86,5 +95,13 @@ struct GatewayResyncTests {
                 try await node.metrics().redis.subscribedTopics == 0
             }
         }
+    }
+
+    /// Redis's clock (`TIME`) in milliseconds.
+    static func redisMilliseconds(_ publisher: TestPublisher) async throws -> UInt64 {
+        let reply = try await publisher.connection.send("TIME")
+        let parts = try #require(reply.array?.compactMap { $0.string.flatMap { UInt64($0) } })
+        try #require(parts.count == 2)
+        return parts[0] * 1000 + parts[1] / 1000
     }
 }

@@ -10,36 +10,17 @@ import Testing
 /// which order. (The gateway's behaviour over real sockets is covered by the suites that run `sse-gateway`.)
 @Suite("Loop hub: one write per stream per tick")
 struct LoopHubBatchTests {
-    /// Holds a channel's context for an ``SSEConnection``.
-    final class ContextHolder: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        var context: ChannelHandlerContext?
-        func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    }
-
-    /// One loop hub on an embedded loop, and streams on embedded channels of that loop.
+    /// The fan-out fixture used at the level of one loop hub: frames are handed to the loop as the node hub hands
+    /// them, and the node hub itself is not run.
     final class Fixture {
-        let loop = EmbeddedEventLoop()
-        let stats = GatewayStats()
-        let hub: LoopHub
-        private var channels: [ObjectIdentifier: EmbeddedChannel] = [:]
+        let fanout = FanoutFixture()
+        var stats: GatewayStats { fanout.stats }
+        var hub: LoopHub { fanout.loopHub() }
 
-        init() {
-            hub = LoopHub(index: 0, eventLoop: loop, stats: stats, heartbeatInterval: .seconds(3600))
-        }
-
-        func open(
-            _ topics: [String], format: StreamFormat = StreamFormat(), lastEventID: EventID? = nil,
-            replaying: Bool = false
-        ) throws -> SSEConnection {
-            let holder = ContextHolder()
-            let channel = EmbeddedChannel(handler: holder, loop: loop)
-            let connection = SSEConnection(
-                context: holder.context!, topics: try topics.map { try Topic(validating: $0) }, format: format,
-                replaying: replaying, lastEventID: lastEventID, maxUnsentBytes: 1 << 20, stats: stats)
-            channels[ObjectIdentifier(connection)] = channel
-            hub.add(connection)
-            return connection
+        func open(_ topics: [String], format: StreamFormat = StreamFormat(), lastEventID: EventID? = nil) throws
+            -> SSEStream
+        {
+            try fanout.open(topics, format: format, lastEventID: lastEventID)
         }
 
         func publish(
@@ -53,35 +34,14 @@ struct LoopHubBatchTests {
                 id: event.id)
         }
 
-        static func id(_ sequence: UInt64) -> EventID { EventID(milliseconds: 1, sequence: sequence) }
-
-        static func frame(_ data: String, id: UInt64? = nil) -> String {
-            (id.map { "id: 1-\($0)\n" } ?? "") + "data: \(data)\n\n"
-        }
+        static func id(_ sequence: UInt64) -> EventID { FanoutFixture.id(sequence) }
+        static func frame(_ data: String, id: UInt64? = nil) -> String { FanoutFixture.frame(data, id: id) }
 
         /// Ends the tick: runs the loop's queued tasks (the hub's end-of-tick pass).
-        func endTick() { loop.run() }
+        func endTick() { fanout.loops[0].run() }
 
-        /// Every buffer written to the stream's channel since the last call, one string per write, with the chunk
-        /// framing taken off (each write must be a run of whole chunks).
-        func writes(_ connection: SSEConnection) throws -> [String] {
-            let channel = channels[ObjectIdentifier(connection)]!
-            var writes: [String] = []
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
-                let payloads = try #require(
-                    HTTPChunk.payloads(of: buffer), "not whole chunks: \(String(buffer: buffer))")
-                writes.append(payloads.map { String(buffer: $0) }.joined())
-            }
-            return writes
-        }
-
-        /// Every buffer written since the last call, exactly as written (chunk framing included).
-        func rawWrites(_ connection: SSEConnection) throws -> [String] {
-            let channel = channels[ObjectIdentifier(connection)]!
-            var writes: [String] = []
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(String(buffer: buffer)) }
-            return writes
-        }
+        func writes(_ stream: SSEStream) throws -> [String] { try fanout.writes(stream) }
+        func rawWrites(_ stream: SSEStream) throws -> [String] { try fanout.rawWrites(stream) }
     }
 
     @Test func eventsOfOneTickReachAStreamInOneWrite() throws {
@@ -106,15 +66,15 @@ struct LoopHubBatchTests {
     @Test func streamsThatLeaveTakeNoEventsAndTheOthersKeepTheirs() throws {
         let fixture = Fixture()
         let streams = try (0..<4).map { _ in try fixture.open(["board"]) }
-        fixture.hub.remove(streams[0])  // the last stream takes its place
+        streams[0].close(error: false)  // the last stream takes its place
         try fixture.publish("board", "one", id: 1)
         fixture.endTick()
         #expect(
             try streams.map { try fixture.writes($0) } == [
                 [], ["id: 1-1\ndata: one\n\n"], ["id: 1-1\ndata: one\n\n"], ["id: 1-1\ndata: one\n\n"],
             ])
-        fixture.hub.remove(streams[3])
-        fixture.hub.remove(streams[1])
+        streams[3].close(error: false)
+        streams[1].close(error: false)
         try fixture.publish("board", "two", id: 2)
         fixture.endTick()
         #expect(try streams.map { try fixture.writes($0) } == [[], [], ["id: 1-2\ndata: two\n\n"], []])
@@ -150,17 +110,25 @@ struct LoopHubBatchTests {
 
     @Test func aStreamThatHasSomeOfTheBatchGetsOnlyTheNewerEvents() throws {
         let fixture = Fixture()
-        // Resumed at id 7 while ids 6 to 8 are in flight (a replay that already carried 6 and 7).
-        let resumed = try fixture.open(["board"], lastEventID: Fixture.id(7))
+        // Resumed at id 5 with a replay that carried 6 and 7 while ids 6 to 8 were still on their way live.
+        let resumed = try fixture.open(["board"], lastEventID: Fixture.id(5))
+        let history = (6...7).map { id in
+            (
+                frame: HTTPChunk.wrap(ByteBuffer(string: Fixture.frame("e\(id)", id: UInt64(id)))),
+                id: Fixture.id(UInt64(id))
+            )
+        }
+        #expect(resumed.finishReplay(history: history) == 2)
+        #expect(try fixture.writes(resumed) == [Fixture.frame("e6", id: 6), Fixture.frame("e7", id: 7)])
         for id in 6...8 { try fixture.publish("board", "e\(id)", id: UInt64(id)) }
         fixture.endTick()
         #expect(try fixture.writes(resumed).joined() == Fixture.frame("e8", id: 8))
-        #expect(fixture.stats.eventsSent.load(ordering: .relaxed) == 1)
+        #expect(fixture.stats.eventsSent.load(ordering: .relaxed) == 3)
     }
 
     @Test func aReplayingStreamParksTheBatchAndSendsEachEventOnce() throws {
         let fixture = Fixture()
-        let replaying = try fixture.open(["board"], lastEventID: Fixture.id(5), replaying: true)
+        let replaying = try fixture.open(["board"], lastEventID: Fixture.id(5))
         try fixture.publish("board", "e6", id: 6)
         try fixture.publish("board", "e7", id: 7)
         fixture.endTick()
@@ -190,18 +158,11 @@ struct LoopHubBatchTests {
         let slow = try fixture.open(["board"])
         let fast = try fixture.open(["board"])
         try fixture.publish("board", "x", id: 1)
-        slow.context.channel.isWritableForTesting(false)
+        fixture.fanout.channel(of: slow).isWritable = false
         fixture.endTick()
         #expect(!slow.isOpen)
         #expect(fast.isOpen)
         #expect(try fixture.writes(fast) == [Fixture.frame("x", id: 1)])
         #expect(fixture.stats.slowConsumerDisconnects.load(ordering: .relaxed) == 1)
-    }
-}
-
-extension Channel {
-    /// Marks an embedded channel writable or not (as a full socket buffer would).
-    fileprivate func isWritableForTesting(_ writable: Bool) {
-        (self as! EmbeddedChannel).isWritable = writable
     }
 }

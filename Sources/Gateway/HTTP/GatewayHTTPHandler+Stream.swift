@@ -37,17 +37,21 @@ extension GatewayHTTPHandler {
         }
         stats.connectionsTotal.add(1, ordering: .relaxed)
 
-        // From here on the response is a raw event stream, and the channel's pipeline is the socket and an
-        // SSEStreamHandler (behind an UnchunkingHandler for HTTP/1.0): the HTTP encoder, decoder and this router
+        // From here on the response is a raw event stream, and the channel's pipeline is the socket and the
+        // SSEStream (behind an UnchunkingHandler for HTTP/1.0): the HTTP encoder, decoder and this router
         // leave it.
         let chunked = requestHead.version.major > 1 || requestHead.version.minor >= 1
         let operations = context.pipeline.syncOperations
-        let streamHandler = SSEStreamHandler()
+        let loopHub = gateway.fanout.loopHub(on: context.eventLoop)
+        let stream = SSEStream(
+            topics: request.topics, format: request.format, heartbeatAsEvent: request.heartbeatAsEvent,
+            lastEventID: request.lastEventID, loopHub: loopHub, maxUnsentBytes: configuration.maxUnsentBytes,
+            stats: stats)
         let streamContext: ChannelHandlerContext
         do {
-            try operations.addHandler(streamHandler, position: .first)
+            try operations.addHandler(stream, position: .first)
             if !chunked { try operations.addHandler(UnchunkingHandler(), position: .first) }
-            streamContext = try operations.context(handler: streamHandler)
+            streamContext = try operations.context(handler: stream)
         } catch {
             stats.activeConnections.subtract(1, ordering: .relaxed)
             context.close(promise: nil)
@@ -71,30 +75,7 @@ extension GatewayHTTPHandler {
         SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &retryFrame)
         opening.writeImmutableBuffer(HTTPChunk.wrap(retryFrame))
         streamContext.writeAndFlush(NIOAny(opening), promise: nil)
-
-        let connection = SSEConnection(
-            context: streamContext, topics: request.topics, format: request.format,
-            heartbeatAsEvent: request.heartbeatAsEvent, replaying: request.lastEventID != nil,
-            lastEventID: request.lastEventID, maxUnsentBytes: configuration.maxUnsentBytes, stats: stats)
-        streamHandler.connection = connection
-        let hub = gateway.hub
-        let loopHub = hub.loopHub(for: streamContext.eventLoop)
-        let loopIndex = loopHub.index
-        loopHub.add(connection)
-        connection.onClose = { closed in
-            loopHub.remove(closed)
-            hub.leave(closed.topics, loop: loopIndex, format: closed.format)
-        }
-        let joined = hub.join(request.topics, loop: loopIndex, format: request.format)
-        // The opening comment is a promise to the client: every event published after it arrives on this stream.
-        // So it is sent once the topics are registered on this loop and subscribed in Redis.
-        var connected = ByteBuffer()
-        SSEEncoder.comment("connected to \(configuration.nodeID)", into: &connected)
-        let bound = NIOLoopBound(connection, eventLoop: streamContext.eventLoop)
-        joined.hop(to: streamContext.eventLoop).whenSuccess { [connected] in bound.value.writeControl(connected) }
-        if let lastEventID = request.lastEventID {
-            hub.replay(connection, topics: request.topics, after: lastEventID, once: joined)
-        }
+        loopHub.open(stream, lastEventID: request.lastEventID)
     }
 
     func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {

@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Plain routes answer synchronously and support keep-alive. An accepted stream's response is chunked (frames are
 /// chunked once where they are encoded, see ``HTTPChunk``): this handler and the HTTP encoder and decoder leave the
-/// pipeline to an ``SSEStreamHandler``, and frames are written to the socket as they are. An HTTP/1.0 client, which
+/// pipeline to the ``SSEStream``, and frames are written to the socket as they are. An HTTP/1.0 client, which
 /// cannot read chunked coding, gets a close-delimited body through an ``UnchunkingHandler``.
 final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart

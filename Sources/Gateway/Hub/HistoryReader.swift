@@ -3,8 +3,17 @@ import NIOCore
 import RedisClient
 import SSEProtocol
 
+/// Where the fan-out reads history: the node hub for backfills, loop hubs for replays and catch-ups
+/// (``HistoryReader``; a fake in unit tests). Futures may complete on any loop.
+protocol HistorySource: Sendable {
+    /// The events of `topics` after `id`, in id order (``History/events(after:in:limit:)``).
+    func read(topics: [Topic], after id: EventID) -> EventLoopFuture<HistoryResult>
+    /// Everything the current data holds for `topics` (after a data loss).
+    func readFromOrigin(topics: [Topic]) -> EventLoopFuture<HistoryResult>
+}
+
 /// Reads topic history for replays and backfills through the node's command connection (not the subscriber's).
-struct HistoryReader: Sendable {
+struct HistoryReader: HistorySource {
     let history: History
     /// Most events replayed per topic; a client further behind gets a resync instead of a partial replay.
     let limit: Int

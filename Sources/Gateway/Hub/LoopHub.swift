@@ -3,55 +3,73 @@ import NIOCore
 import SSEProtocol
 import Synchronization
 
-/// The streams of one event loop and their topics. Confined to that loop: no locks on the fan-out path.
+/// The streams of one event loop: confined to that loop, so no locks on the fan-out path.
 ///
-/// The node-level ``Hub`` hops here once per message per loop with the message's frames, one per dialect in use;
-/// each subscribed stream then gets its dialect's frame (a copy-on-write `ByteBuffer`, never re-encoded).
+/// It registers the streams that open during a tick with one hop to the ``NodeHub``, takes each message the node
+/// hub hands it (one hop per message, with one frame per format in use) and writes each stream its format's frame
+/// (a copy-on-write `ByteBuffer`, never re-encoded): streams of one topic get a tick's events in one write at the
+/// end of the tick (``TickBatch``), streams of several topics each event as it arrives. It also sends heartbeats
+/// (one timer per loop), replays history to reconnecting streams and catches up streams after the loop shed events
+/// (`LoopHub+Replay.swift`), and drains.
 ///
 /// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
 /// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
 final class LoopHub {
     let index: Int
     let eventLoop: any EventLoop
-    private let stats: GatewayStats
+    let node: NIOLoopBoundBox<NodeHub>
+    let history: any HistorySource
+    let stats: GatewayStats
+    let logger: Logger
     private let heartbeatInterval: TimeAmount
+    /// The loop's number of the last live event handed to it (``StreamPosition/handedThrough``).
+    @exclusivity(unchecked) private(set) var sequence: UInt64 = 0
     /// Streams of one topic, by topic, in the order they opened (a closed stream's place takes the last one): the
     /// end-of-tick pass walks these arrays.
-    @exclusivity(unchecked) private var singles: [Topic: ContiguousArray<SSEConnection>] = [:]
-    @exclusivity(unchecked) private var connections: [ObjectIdentifier: SSEConnection] = [:]
+    @exclusivity(unchecked) private var singles: [Topic: ContiguousArray<SSEStream>] = [:]
+    /// Streams of several topics, by topic.
+    @exclusivity(unchecked) private var multiTopic: [Topic: [ObjectIdentifier: SSEStream]] = [:]
+    @exclusivity(unchecked) private var streams: [ObjectIdentifier: SSEStream] = [:]
+    /// Streams opened during this tick, not yet sent to the node hub to be registered.
+    @exclusivity(unchecked) private var pendingJoins: [JoinRequest] = []
+    /// Each topic's events of the current tick, for its single-topic streams.
+    @exclusivity(unchecked) private var batches: [Topic: TickBatch] = [:]
+    /// Streams written to since the last flush pass, each once (``SSEStream/flushPending``).
+    @exclusivity(unchecked) private var unflushed: [SSEStream] = []
+    @exclusivity(unchecked) private var flushScheduled = false
     private var heartbeatTask: RepeatedTask?
+    private var drainWaiters: [EventLoopPromise<Void>] = []
     private let heartbeatFrame: ByteBuffer
     /// `event: heartbeat` with empty data (an empty `data:` line makes EventSource dispatch it).
     private let heartbeatEventFrame: ByteBuffer
-    private var drainWaiters: [EventLoopPromise<Void>] = []
-    /// Streams opened during this tick and not yet sent to the hub loop to be registered (``Hub/join(_:loop:dialect:)``).
-    @exclusivity(unchecked) var pendingJoins: [JoinRequest] = []
-    /// Streams written to since the last flush pass, each once (``SSEConnection/flushPending``), flushed at the end
-    /// of the loop tick.
-    @exclusivity(unchecked) private var unflushed: [SSEConnection] = []
-    @exclusivity(unchecked) private var flushScheduled = false
-    /// Each topic's events of the current tick, for its single-topic streams.
-    @exclusivity(unchecked) private var batches: [Topic: TickBatch] = [:]
-    /// Streams of several topics, by topic.
-    @exclusivity(unchecked) private var multiTopic: [Topic: [ObjectIdentifier: SSEConnection]] = [:]
-    /// The number of the last event delivered to this loop.
-    @exclusivity(unchecked) private var sequence: UInt64 = 0
+    /// The opening comment, `: connected to NODE`.
+    private let connectedFrame: ByteBuffer
     private let allocator = ByteBufferAllocator()
 
-    init(index: Int, eventLoop: any EventLoop, stats: GatewayStats, heartbeatInterval: Duration) {
+    init(
+        index: Int, eventLoop: any EventLoop, node: NIOLoopBoundBox<NodeHub>, history: any HistorySource,
+        nodeID: String, heartbeatInterval: Duration, stats: GatewayStats, logger: Logger
+    ) {
         self.index = index
         self.eventLoop = eventLoop
+        self.node = node
+        self.history = history
         self.stats = stats
+        self.logger = logger
         self.heartbeatInterval = TimeAmount(heartbeatInterval)
         var frame = ByteBuffer()
         SSEEncoder.comment("heartbeat", into: &frame)
         self.heartbeatFrame = HTTPChunk.wrap(frame)
         self.heartbeatEventFrame = HTTPChunk.wrap(ByteBuffer(string: "event: heartbeat\ndata:\n\n"))
+        var connected = ByteBuffer()
+        SSEEncoder.comment("connected to \(nodeID)", into: &connected)
+        self.connectedFrame = connected
     }
 
-    func start(hub: NIOLoopBound<LoopHub>) {
-        // One timer per loop, not per stream: every tick, streams idle for a whole interval get a comment.
+    /// Starts the loop's heartbeat timer: every tick, streams idle for a whole interval get a heartbeat.
+    func start() {
         let tick = TimeAmount.nanoseconds(max(100_000_000, heartbeatInterval.nanoseconds / 4))
+        let hub = NIOLoopBound(self, eventLoop: eventLoop)
         heartbeatTask = eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
             hub.value.sendHeartbeats()
         }
@@ -62,60 +80,93 @@ final class LoopHub {
         heartbeatTask = nil
     }
 
-    func add(_ connection: SSEConnection) {
-        let key = ObjectIdentifier(connection)
-        connections[key] = connection
-        connection.deliveredThrough = sequence
-        if connection.topics.count == 1 {
-            let topic = connection.topics[0]
-            connection.slot = singles[topic]?.count ?? 0
-            singles[topic, default: []].append(connection)
+    // MARK: Streams opening and closing
+
+    /// Takes a stream that has just been answered: it is registered on the node (the streams that open during one
+    /// tick with one hop to the node hub), and once Redis confirms its topics it is sent the opening comment — a
+    /// promise to the client that every event published after it arrives — and, with `lastEventID`, the history
+    /// after that id (``replay(_:after:once:)``).
+    func open(_ stream: SSEStream, lastEventID: EventID?) {
+        guard stream.isOpen else { return }  // the client left before it was answered
+        add(stream)
+        let promise = eventLoop.makePromise(of: Void.self)
+        pendingJoins.append(JoinRequest(topics: stream.topics, format: stream.format, promise: promise))
+        if pendingJoins.count == 1 {
+            eventLoop.assumeIsolated().execute { [self] in
+                let requests = pendingJoins
+                pendingJoins.removeAll()
+                let node = self.node
+                let index = self.index
+                node.eventLoop.execute { node.value.join(requests, loop: index) }
+            }
+        }
+        let connected = connectedFrame
+        let joined = promise.futureResult
+        joined.assumeIsolated().whenSuccess { stream.writeControl(connected) }
+        if let lastEventID { replay(stream, after: lastEventID, once: joined) }
+    }
+
+    private func add(_ stream: SSEStream) {
+        let key = ObjectIdentifier(stream)
+        streams[key] = stream
+        if stream.topics.count == 1 {
+            let topic = stream.topics[0]
+            stream.slot = singles[topic]?.count ?? 0
+            singles[topic, default: []].append(stream)
         } else {
-            for topic in connection.topics { multiTopic[topic, default: [:]][key] = connection }
+            for topic in stream.topics { multiTopic[topic, default: [:]][key] = stream }
         }
     }
 
-    func remove(_ connection: SSEConnection) {
-        let key = ObjectIdentifier(connection)
-        guard connections.removeValue(forKey: key) != nil else { return }
-        if connection.topics.count == 1 {
-            let topic = connection.topics[0]
-            let slot = connection.slot
-            if let last = singles[topic]?.last, singles[topic]?[slot] === connection {
+    /// A stream ended (``SSEStream``): off the loop's tables, and off the node with one hop.
+    func close(_ stream: SSEStream) {
+        let key = ObjectIdentifier(stream)
+        guard streams.removeValue(forKey: key) != nil else { return }
+        if stream.topics.count == 1 {
+            let topic = stream.topics[0]
+            let slot = stream.slot
+            if let last = singles[topic]?.last, singles[topic]?[slot] === stream {
                 singles[topic]![slot] = last
                 last.slot = slot
                 singles[topic]!.removeLast()
                 if singles[topic]!.isEmpty { singles.removeValue(forKey: topic) }
             }
         } else {
-            for topic in connection.topics {
+            for topic in stream.topics {
                 multiTopic[topic]?.removeValue(forKey: key)
                 if multiTopic[topic]?.isEmpty == true { multiTopic.removeValue(forKey: topic) }
             }
         }
-        if connections.isEmpty {
+        let node = self.node
+        let (topics, format, index) = (stream.topics, stream.format, self.index)
+        node.eventLoop.execute { node.value.leave(topics, loop: index, format: format) }
+        if streams.isEmpty {
             for waiter in drainWaiters { waiter.succeed(()) }
             drainWaiters.removeAll()
         }
     }
 
-    /// Takes one event for the streams of `topic` on this loop, each in its dialect. Streams of this one topic get
+    /// The number of open streams on this loop.
+    var streamCount: Int { streams.count }
+
+    // MARK: Live events
+
+    /// Takes one event for the streams of `topic` on this loop, each in its format. Streams of this one topic get
     /// it at the end of the loop tick, with the topic's other events of the tick, in one write and one flush
-    /// (``endTick()``); streams of several topics get it now, written, and flushed at the end of the tick. A
-    /// stream whose dialect has no frame joined after the hub encoded the message (before its opening comment, so it
-    /// was promised nothing) and is skipped, as a stream on a loop the hub did not hop to would be.
+    /// (``endTick()``); streams of several topics get it now, written, and flushed at the end of the tick. A stream
+    /// whose format has no frame joined after the node hub encoded the message (before its opening comment, so it
+    /// was promised nothing) and is skipped.
     func deliver(topic: Topic, frames: StreamFrames, id: EventID?) {
         guard singles[topic] != nil || multiTopic[topic] != nil else { return }
         sequence &+= 1
         batches[topic, default: TickBatch()].append(frames, id: id, sequence: sequence)
         if let shared = multiTopic[topic] {
             var sent = 0
-            for connection in shared.values {
-                guard let frame = frames[connection.format], connection.deliver(frame, id: id) else { continue }
+            for stream in shared.values where stream.offer(frames[stream.format], sequence: sequence, id: id) {
                 sent += 1
-                if !connection.flushPending {
-                    connection.flushPending = true
-                    unflushed.append(connection)
+                if !stream.flushPending {
+                    stream.flushPending = true
+                    unflushed.append(stream)
                 }
             }
             stats.eventsSent.add(sent, ordering: .relaxed)
@@ -138,14 +189,12 @@ final class LoopHub {
         for (topic, batch) in current {
             guard let streams = singles[topic] else { continue }
             var batch = batch
-            for connection in streams {
-                sent += connection.deliver(&batch, now: now, allocator: allocator)
-            }
+            for stream in streams { sent += stream.take(&batch, now: now, allocator: allocator) }
         }
         if sent > 0 { stats.eventsSent.add(sent, ordering: .relaxed) }
-        for connection in unflushed {
-            connection.flushPending = false
-            connection.flushAndCheck()
+        for stream in unflushed {
+            stream.flushPending = false
+            stream.flush()
         }
         unflushed.removeAll(keepingCapacity: unflushed.count < 4096)
     }
@@ -155,51 +204,52 @@ final class LoopHub {
         if flushScheduled { endTick() }
     }
 
+    // MARK: Notices, ends, heartbeats, drain
+
     /// Sends a control frame (a resync notice) to every stream of the topics, or of all topics when nil; with
-    /// `forgettingIDs` each also forgets its last id (``SSEConnection/forgetLastID()``).
+    /// `forgettingIDs` each also forgets its last id (``SSEStream/forgetLastID()``). Returns the streams told.
     @discardableResult
     func broadcast(_ frame: ByteBuffer, topics: Set<Topic>?, forgettingIDs: Bool = false) -> Int {
         endTickIfScheduled()  // the events that arrived before the notice go first
-        let targets = topics.map { streams(of: $0) } ?? Array(connections.values)
-        for connection in targets {
-            connection.writeControl(frame)
-            if forgettingIDs { connection.forgetLastID() }
+        let targets = topics.map { streams(of: $0) } ?? Array(streams.values)
+        for stream in targets {
+            stream.writeControl(frame)
+            if forgettingIDs { stream.forgetLastID() }
         }
         return targets.count
     }
 
-    /// Finishes, on purpose, every stream that follows `topic` (``SSEConnection/end(reason:topics:)``), after the
+    /// Finishes, on purpose, every stream that follows `topic` (``SSEStream/end(reason:topics:)``), after the
     /// events that reached this loop before the request. Returns the number of streams ended.
     @discardableResult
     func end(topic: Topic, reason: String) -> Int {
         endTickIfScheduled()
         let targets = streams(of: [topic])
-        for connection in targets { connection.end(reason: reason, topics: [topic]) }
+        for stream in targets { stream.end(reason: reason, topics: [topic]) }
         return targets.count
     }
 
     /// The streams following any of `topics`, each once.
-    func streams(of topics: Set<Topic>) -> [SSEConnection] {
-        var targets: [SSEConnection] = []
+    func streams(of topics: Set<Topic>) -> [SSEStream] {
+        var targets: [SSEStream] = []
         var seen = Set<ObjectIdentifier>()
         for topic in topics {
-            for connection in singles[topic] ?? [] { targets.append(connection) }
+            for stream in singles[topic] ?? [] { targets.append(stream) }
             guard let shared = multiTopic[topic] else { continue }
-            for connection in shared.values where seen.insert(ObjectIdentifier(connection)).inserted {
-                targets.append(connection)
+            for stream in shared.values where seen.insert(ObjectIdentifier(stream)).inserted {
+                targets.append(stream)
             }
         }
         return targets
     }
 
-    private func sendHeartbeats() {
+    func sendHeartbeats() {
         let now = NIODeadline.now()
         var sent = 0
-        for connection in connections.values
-        where connection.heartbeatIfIdle(
-            now: now, interval: heartbeatInterval,
-            frame: connection.heartbeatAsEvent ? heartbeatEventFrame : heartbeatFrame)
-        {
+        for stream in streams.values
+        where stream.heartbeatIfIdle(
+            now: now, interval: heartbeatInterval, frame: stream.heartbeatAsEvent ? heartbeatEventFrame : heartbeatFrame
+        ) {
             sent += 1
         }
         if sent > 0 { stats.heartbeatsSent.add(sent, ordering: .relaxed) }
@@ -209,22 +259,22 @@ final class LoopHub {
     /// completes when the last stream has closed.
     func drain(window: TimeAmount, retryMilliseconds: Int) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
-        if connections.isEmpty {
+        if streams.isEmpty {
             promise.succeed(())
             return promise.futureResult
         }
         drainWaiters.append(promise)
         // Stratified random offsets: stream k of n closes at a random moment within the k-th n-th of the window,
         // so closes are even over the window and no two loops close their first stream at the same instant.
-        let streams = connections.values.shuffled()
+        let streams = streams.values.shuffled()
         let step = Double(window.nanoseconds) / Double(streams.count)
-        for (position, connection) in streams.enumerated() {
+        for (position, stream) in streams.enumerated() {
             let delay = TimeAmount.nanoseconds(Int64(step * (Double(position) + Double.random(in: 0..<1))))
             eventLoop.assumeIsolated().scheduleTask(in: delay) {
                 var frame = ByteBuffer()
                 SSEEncoder.retry(milliseconds: retryMilliseconds + Int.random(in: 0...retryMilliseconds), into: &frame)
-                connection.writeControl(frame)
-                connection.close(error: false)
+                stream.writeControl(frame)
+                stream.close(error: false)
             }
         }
         return promise.futureResult

@@ -26,7 +26,7 @@ enum ResyncNotice {
     }
 }
 
-/// The in-band `end` event: the stream was finished on purpose (``SSEConnection/end(reason:topics:)``) and the
+/// The in-band `end` event: the stream was finished on purpose (``SSEStream/end(reason:topics:)``) and the
 /// client should not come back for these topics. The body's last chunk follows it.
 ///
 /// ```

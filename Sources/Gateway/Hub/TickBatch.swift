@@ -9,7 +9,7 @@ struct TickBatch {
     struct Item {
         let frames: StreamFrames
         let id: EventID?
-        /// The loop's delivery number of the event (see ``SSEConnection/deliveredThrough``).
+        /// The loop's delivery number of the event (see ``StreamPosition/handedThrough``).
         let sequence: UInt64
     }
 

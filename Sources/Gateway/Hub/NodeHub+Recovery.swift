@@ -1,0 +1,119 @@
+import Logging
+import NIOCore
+import SSEProtocol
+import Synchronization
+
+/// After a Redis reconnect: the history the node missed, the notices when it cannot be read, and the control channel.
+extension NodeHub {
+    // MARK: Backfill after a Redis reconnect
+
+    /// Reads every topic's history after the last relayed id; live messages park meanwhile (``Backfill``) and are
+    /// relayed after it, the relay's id check dropping what the read already carried.
+    func startBackfill() {
+        guard let after = lastRelayedID, !topics.isEmpty else { return }
+        if case .running = backfill { return }
+        backfill = .running(parked: [])
+        readBackfill(after: after, topics: Array(topics.keys), attempt: 1)
+    }
+
+    private func readBackfill(after: EventID, topics wanted: [Topic], attempt: Int) {
+        history.read(topics: wanted, after: after).hop(to: hubLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(.events(let events)):
+                stats.backfilledEvents.add(events.count, ordering: .relaxed)
+                logger.info("backfilled after Redis reconnect", metadata: ["sse.events": "\(events.count)"])
+                for item in events { relay(item.topic, item.event) }
+            case .success(.unknownID):
+                // Redis lost the data the node's position refers to: every stream is told, forgets its ids, and
+                // then gets what the new data holds (events published before this node resubscribed included).
+                resync(topics: nil, reason: "redis-data-lost", forgettingIDs: true)
+                lastRelayedID = nil
+                readFromOrigin(topics: wanted, attempt: 1)
+                return
+            case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
+                resync(topics: [topic], reason: "history-trimmed")
+            case .failure(let error) where attempt < 3:
+                logger.warning("backfill failed, retrying", metadata: ["error": "\(error)"])
+                hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) {
+                    self.readBackfill(after: after, topics: wanted, attempt: attempt + 1)
+                }
+                return
+            case .failure(let error):
+                logger.error("backfill failed, telling clients to resync", metadata: ["error": "\(error)"])
+                resync(topics: nil, reason: "backfill-failed")
+            }
+            endBackfill()
+        }
+    }
+
+    /// After a data loss: relays what the new data holds from its clock's origin, then the live messages parked
+    /// meanwhile.
+    private func readFromOrigin(topics wanted: [Topic], attempt: Int) {
+        history.readFromOrigin(topics: wanted).hop(to: hubLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(.events(let events)):
+                stats.backfilledEvents.add(events.count, ordering: .relaxed)
+                logger.info(
+                    "delivered what Redis holds after it lost its data", metadata: ["sse.events": "\(events.count)"])
+                for item in events { relay(item.topic, item.event) }
+            case .success(.unknownID):
+                break  // nothing to deliver
+            case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
+                logger.warning(
+                    "more history than a replay reads after a data loss", metadata: ["sse.topic": "\(topic)"])
+            case .failure(let error) where attempt < 3:
+                logger.warning("reading history after a data loss failed, retrying", metadata: ["error": "\(error)"])
+                hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) {
+                    self.readFromOrigin(topics: wanted, attempt: attempt + 1)
+                }
+                return
+            case .failure(let error):
+                logger.error("reading history after a data loss failed", metadata: ["error": "\(error)"])
+            }
+            endBackfill()
+        }
+    }
+
+    /// Relays the live messages parked during the backfill, in arrival order.
+    private func endBackfill() {
+        guard case .running(let parked) = backfill else { return }
+        backfill = .idle
+        for (topic, event) in parked { relay(topic, event) }
+    }
+
+    /// Sends an in-band `resync` event to the streams of `topics` (all when nil) on every loop; with
+    /// `forgettingIDs` the streams also forget their last ids (they came from data Redis no longer has).
+    func resync(topics affected: Set<Topic>?, reason: String, forgettingIDs: Bool = false) {
+        let frame = ResyncNotice.frame(reason: reason, topics: affected.map { Array($0) })
+        let stats = self.stats
+        for box in loops {
+            box.eventLoop.execute {
+                let count = box.value.broadcast(frame, topics: affected, forgettingIDs: forgettingIDs)
+                stats.resyncs.add(count, ordering: .relaxed)
+            }
+        }
+    }
+
+    // MARK: Control messages
+
+    /// Carries out a message of the control channel on every loop that holds streams it concerns, after the events
+    /// already handed to those loops.
+    func control(_ payload: ByteBuffer) {
+        let message: ControlMessage
+        do {
+            message = try ControlMessage(parsing: payload)
+        } catch {
+            logger.warning("ignored a control message", metadata: ["error": "\(error)"])
+            return
+        }
+        switch message {
+        case .end(let topic, let reason):
+            guard let entry = topics[topic] else { return }
+            logger.info("ending streams", metadata: ["sse.topic": "\(topic)", "sse.reason": "\(reason)"])
+            for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
+                let box = loops[index]
+                box.eventLoop.execute { box.value.end(topic: topic, reason: reason) }
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Logging
+import NIOCore
+import RedisClient
+import SSEProtocol
+import Synchronization
+
+/// What the node hub asks of the Redis subscription (``RedisSubscriber``; a fake in unit tests).
+protocol SubscriptionControl: Sendable {
+    /// Subscribes or unsubscribes `channels`; the future completes once Redis has confirmed each of them.
+    func requestFuture(_ kind: SubscriptionKind, _ channels: [String]) -> EventLoopFuture<Void>
+}
+
+extension RedisSubscriber: SubscriptionControl {}
+
+/// The node's fan-out state, confined to the hub loop (the Redis subscriber's loop, which serves no clients).
+///
+/// It is the one owner of what concerns the whole node: which topics are subscribed in Redis (a topic is
+/// subscribed when its first local stream arrives and unsubscribed when its last leaves), which loops hold streams
+/// of each topic and in which formats (so a message is encoded once per format in use), which joins wait for
+/// Redis to confirm their topics, the last reliable id relayed (the subscriber connection delivers every topic in
+/// one id-ordered stream, so one id marks the node's position on all of them), the backfill after a Redis
+/// reconnect (`NodeHub+Recovery.swift`), and the shedding of loops that fall behind with its backlog counters
+/// (``Shedding``).
+///
+/// Control only flows down: the node hub hands messages, notices and catch-ups to the ``LoopHub``s, one hop per
+/// loop; loop hubs send it joins (batched per tick) and leaves.
+///
+/// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
+/// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
+final class NodeHub {
+    struct Entry {
+        var streamsPerLoop: [Int]
+        var streams = 0
+        /// Streams of the topic on this node per format; a format leaves ``formats`` when its count reaches 0.
+        var streamsPerFormat: [StreamFormat: Int] = [:]
+        /// The formats with at least one stream of the topic on this node.
+        var formats: FormatSet = []
+        /// Redis has confirmed the subscription on the current connection.
+        var confirmed = false
+    }
+
+    /// A join whose promise completes (on its stream's loop) once all its topics are confirmed.
+    struct Waiter {
+        var topics: Set<Topic>
+        let promise: EventLoopPromise<Void>
+        let loop: Int
+    }
+
+    enum Backfill {
+        case idle
+        /// Live messages parked until the history after `lastRelayedID` has been relayed.
+        case running(parked: [(Topic, ServerSentEvent)])
+    }
+
+    let hubLoop: any EventLoop
+    let stats: GatewayStats
+    let history: any HistorySource
+    let logger: Logger
+    /// Set by ``start(subscription:loops:)`` on the hub loop, before any stream opens.
+    private(set) var subscription: (any SubscriptionControl)?
+    private(set) var loops: [NIOLoopBoundBox<LoopHub>] = []
+    @exclusivity(unchecked) private(set) var topics: [Topic: Entry] = [:]
+    private(set) var waiters: [Waiter] = []
+    @exclusivity(unchecked) private(set) var redisUp = false
+    @exclusivity(unchecked) var lastRelayedID: EventID?
+    @exclusivity(unchecked) var backfill = Backfill.idle
+    @exclusivity(unchecked) var shedding: Shedding
+    private let allocator = ByteBufferAllocator()
+
+    init(
+        hubLoop: any EventLoop, loopCount: Int, maxLoopBacklogBytes: Int, stats: GatewayStats,
+        history: any HistorySource, logger: Logger
+    ) {
+        self.hubLoop = hubLoop
+        self.stats = stats
+        self.history = history
+        self.logger = logger
+        self.shedding = Shedding(loops: loopCount, maxBytes: maxLoopBacklogBytes)
+    }
+
+    /// Binds the node hub to its subscription and its loops. Every node follows the control channel for as long as
+    /// it runs (the subscriber renews it on reconnects).
+    func start(subscription: any SubscriptionControl, loops: [NIOLoopBoundBox<LoopHub>]) {
+        self.subscription = subscription
+        self.loops = loops
+        _ = subscription.requestFuture(.subscribe, [ControlMessage.channel])
+    }
+
+    // MARK: Streams joining and leaving
+
+    /// Registers the streams that opened on one loop during one of its ticks (``LoopHub/open(_:lastEventID:)``),
+    /// with one `SUBSCRIBE` for the topics new to the node; each stream's promise completes, on its loop, once its
+    /// topics are confirmed on a live connection.
+    func join(_ requests: [JoinRequest], loop: Int) {
+        var newTopics: [Topic] = []
+        for request in requests {
+            for topic in request.topics {
+                if topics[topic] == nil {
+                    topics[topic] = Entry(streamsPerLoop: Array(repeating: 0, count: loops.count))
+                    newTopics.append(topic)
+                }
+                topics[topic]!.streamsPerLoop[loop] += 1
+                topics[topic]!.streams += 1
+                topics[topic]!.streamsPerFormat[request.format, default: 0] += 1
+                topics[topic]!.formats.insert(FormatSet(request.format))
+            }
+            waiters.append(Waiter(topics: Set(request.topics), promise: request.promise, loop: loop))
+        }
+        stats.subscribedTopics.store(topics.count, ordering: .relaxed)
+        if !newTopics.isEmpty, let subscription {
+            subscription.requestFuture(.subscribe, newTopics.map(\.channel)).hop(to: hubLoop).assumeIsolated()
+                .whenComplete { [self] result in
+                    switch result {
+                    case .success where redisUp:
+                        for topic in newTopics where topics[topic] != nil { topics[topic]!.confirmed = true }
+                    case .success:
+                        break  // confirmed on a connection that is gone: the reconnect confirms it again
+                    case .failure(let error):
+                        logger.warning(
+                            "subscribe failed", metadata: ["sse.topics": "\(newTopics)", "error": "\(error)"])
+                    }
+                    releaseWaiters()
+                }
+        }
+        releaseWaiters()
+    }
+
+    func leave(_ left: [Topic], loop: Int, format: StreamFormat) {
+        var gone: [Topic] = []
+        for topic in left {
+            guard var entry = topics[topic] else { continue }
+            entry.streamsPerLoop[loop] -= 1
+            entry.streams -= 1
+            entry.streamsPerFormat[format, default: 1] -= 1
+            if entry.streamsPerFormat[format] == 0 {
+                entry.streamsPerFormat.removeValue(forKey: format)
+                entry.formats.remove(FormatSet(format))
+            }
+            if entry.streams == 0 {
+                topics.removeValue(forKey: topic)
+                gone.append(topic)
+            } else {
+                topics[topic] = entry
+            }
+        }
+        stats.subscribedTopics.store(topics.count, ordering: .relaxed)
+        if !gone.isEmpty, let subscription {
+            _ = subscription.requestFuture(.unsubscribe, gone.map(\.channel))
+        }
+    }
+
+    /// Completes the joins whose topics are all confirmed on a live Redis connection (a topic whose streams have
+    /// all left meanwhile counts as confirmed): one hop to each loop with joins to release.
+    private func releaseWaiters() {
+        guard redisUp else { return }
+        var ready: [[EventLoopPromise<Void>]] = Array(repeating: [], count: loops.count)
+        waiters.removeAll { waiter in
+            guard waiter.topics.allSatisfy({ topics[$0]?.confirmed ?? true }) else { return false }
+            ready[waiter.loop].append(waiter.promise)
+            return true
+        }
+        for (index, promises) in ready.enumerated() where !promises.isEmpty {
+            loops[index].eventLoop.execute { for promise in promises { promise.succeed(()) } }
+        }
+    }
+
+    // MARK: Redis events
+
+    /// Every event of the Redis subscriber, on the hub loop.
+    func handle(_ event: RedisSubscriber.Event) {
+        switch event {
+        case .message(let channel, let payload):
+            guard let topic = Topic(channel: channel) else {
+                if channel == ControlMessage.channel { control(payload) }
+                return
+            }
+            stats.messagesReceived.add(1, ordering: .relaxed)
+            let message = RedisEnvelope.decode(payload)
+            if case .running(var parked) = backfill {
+                backfill = .idle  // drop the array reference while appending (no copy)
+                parked.append((topic, message))
+                backfill = .running(parked: parked)
+            } else {
+                relay(topic, message)
+            }
+        case .patternMessage:
+            break
+        case .connected:
+            connectionUp()
+        case .disconnected(let error):
+            redisUp = false
+            stats.redisConnected.store(false, ordering: .relaxed)
+            for topic in topics.keys { topics[topic]!.confirmed = false }
+            logger.warning("Redis subscription down", metadata: ["error": "\(error)"])
+        case .reconnected:
+            stats.redisReconnects.add(1, ordering: .relaxed)
+            connectionUp()
+            startBackfill()
+        }
+    }
+
+    /// The subscriber (re)connected with every subscription restored: all topics are confirmed.
+    private func connectionUp() {
+        redisUp = true
+        stats.redisConnected.store(true, ordering: .relaxed)
+        for topic in topics.keys { topics[topic]!.confirmed = true }
+        releaseWaiters()
+    }
+
+    /// Encodes an event once per format the topic's streams use and hands the frames to each loop holding streams
+    /// of the topic that is not shedding (one hop per loop). An engine-only topic costs one encode and no parsing.
+    /// A reliable event at or below the last relayed id was relayed already (the seam of a backfill) and is dropped.
+    func relay(_ topic: Topic, _ event: ServerSentEvent) {
+        let previousID = lastRelayedID
+        if let id = event.id {
+            if let last = lastRelayedID, id <= last { return }
+            lastRelayedID = id
+        }
+        guard let entry = topics[topic] else { return }
+        let frames = StreamFrames(encoding: event, topic: topic, for: entry.formats, allocator: allocator)
+        stats.countEncodes(frames.encoded)
+        let id = event.id
+        for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
+            guard admit(topic, loop: index, streams: count, after: previousID) else { continue }
+            let box = loops[index]
+            let backlog = shedding.handOver(frames.bytes, to: index)
+            box.eventLoop.execute {
+                box.value.deliver(topic: topic, frames: frames, id: id)
+                backlog.delivered(frames.bytes)
+            }
+        }
+    }
+}
+
+/// A stream asking to be registered on the node (``NodeHub/join(_:loop:)``).
+struct JoinRequest {
+    let topics: [Topic]
+    let format: StreamFormat
+    /// Completed on the stream's loop once its topics are subscribed in Redis.
+    let promise: EventLoopPromise<Void>
+}

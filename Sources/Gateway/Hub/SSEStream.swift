@@ -1,0 +1,320 @@
+import NIOCore
+import SSEProtocol
+import Synchronization
+
+/// One client's open event stream: the channel handler next to the socket once `GET /sse` is answered (the HTTP
+/// decoder, encoder and router leave the pipeline), owning the stream's state. Confined to its channel's loop,
+/// whose ``LoopHub`` hands it frames.
+///
+/// The body is chunked (``HTTPChunk``): event frames arrive already chunked (encoded once per format by the node
+/// hub), control bytes are chunked here. How the stream ends tells the client what to do: ``close(error:)`` drops
+/// the connection without the last chunk, which a `fetch` reader reports as an error and retries with its last id
+/// (a drain, a slow-consumer cut; a crash looks the same), while ``end(reason:topics:)`` finishes the body on
+/// purpose with an `end` event and the last chunk, after which clients should not come back.
+///
+/// While its history is being replayed, live frames are parked and then sent after the replay. Whether a frame is
+/// new to the stream is decided by one rule (``StreamPosition``), and whether the client keeps up by one check
+/// (``checkPressure(parkedBytes:)``). The client has nothing more to say: what it sends is dropped unread.
+///
+/// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
+/// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
+final class SSEStream: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    enum State {
+        /// Waiting for history; live frames are parked here with their ids.
+        case replaying(parked: [(frame: ByteBuffer, id: EventID?)], bytes: Int)
+        case live
+        case closed
+    }
+
+    let topics: [Topic]
+    /// The wire format the client asked for; the stream is handed its format's frame of every event.
+    let format: StreamFormat
+    /// Heartbeats as `event: heartbeat` rather than comments (`heartbeat=event`).
+    let heartbeatAsEvent: Bool
+    /// The loop hub that holds the stream; told when the stream ends.
+    let loopHub: LoopHub
+    /// Listed in its ``LoopHub``'s streams to flush at the end of this tick (streams of several topics, which are
+    /// written each event as it arrives so that events of different topics keep their order).
+    @exclusivity(unchecked) var flushPending = false
+    /// A stream of one topic: its place in its ``LoopHub``'s array of the topic's streams.
+    @exclusivity(unchecked) var slot = 0
+    @exclusivity(unchecked) private(set) var position: StreamPosition
+    @exclusivity(unchecked) private(set) var state: State
+    @exclusivity(unchecked) private(set) var lastWrite = NIODeadline.now()
+    let openedAt = NIODeadline.now()
+    /// Set when the handler joins the pipeline; cleared when it leaves (breaking the cycle with the pipeline).
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    private let maxUnsentBytes: Int
+    private let stats: GatewayStats
+    /// A catch-up was asked for during a replay (``requestCatchUp()``).
+    private var replayAgain = false
+    private var finishedOnce = false
+
+    init(
+        topics: [Topic], format: StreamFormat, heartbeatAsEvent: Bool = false, lastEventID: EventID?,
+        loopHub: LoopHub, maxUnsentBytes: Int, stats: GatewayStats
+    ) {
+        self.topics = topics
+        self.format = format
+        self.heartbeatAsEvent = heartbeatAsEvent
+        self.loopHub = loopHub
+        self.state = lastEventID != nil ? .replaying(parked: [], bytes: 0) : .live
+        self.position = StreamPosition(handedThrough: loopHub.sequence, lastSentID: lastEventID)
+        self.maxUnsentBytes = maxUnsentBytes
+        self.stats = stats
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if isOpen { state = .closed }
+        finished()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset or failed read: the stream is over (the close ends it through channelInactive).
+        context.close(promise: nil)
+    }
+
+    var isOpen: Bool {
+        if case .closed = state { return false }
+        return true
+    }
+
+    /// Waiting for a history read (a reconnect's replay or a catch-up).
+    var isReplaying: Bool {
+        if case .replaying = state { return true }
+        return false
+    }
+
+    var lastSentID: EventID? { position.lastSentID }
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+
+    // MARK: Live frames
+
+    /// Takes the loop's live event number `sequence` in the stream's format (`frame`, nil when the event has no
+    /// frame in it): written (not flushed) when live and new to the stream, parked while replaying. Returns
+    /// whether it was written.
+    @discardableResult
+    func offer(_ frame: ByteBuffer?, sequence: UInt64, id: EventID?) -> Bool {
+        guard position.isNew(sequence: sequence) else { return false }
+        position.handedThrough = sequence
+        guard let frame else { return false }
+        switch state {
+        case .live:
+            guard position.isNew(id: id) else { return false }
+            if let id { position.lastSentID = id }
+            context?.write(NIOAny(frame), promise: nil)
+            checkPressure()
+            return true
+        case .replaying(var parked, let bytes):
+            state = .closed  // drop the array reference while appending (no copy)
+            parked.append((frame, id))
+            state = .replaying(parked: parked, bytes: bytes + frame.readableBytes)
+            checkPressure(parkedBytes: bytes + frame.readableBytes)
+            return false
+        case .closed:
+            return false
+        }
+    }
+
+    /// Takes a topic's tick batch: a live stream to which the whole batch is new (the usual case) is written the
+    /// batch's joined frames with one write and one flush; otherwise event by event. Returns the events written.
+    func take(_ batch: inout TickBatch, now: NIODeadline, allocator: ByteBufferAllocator) -> Int {
+        guard position.isNew(sequence: batch.lastSequence) else { return 0 }
+        if case .live = state, position.isNew(batch) {
+            let joined = batch.joined(format, allocator: allocator)
+            if joined.events == batch.items.count {
+                position.handedThrough = batch.lastSequence
+                if let last = batch.lastID { position.lastSentID = last }
+                send(joined.frame, now: now)
+                return joined.events
+            }
+        }
+        // Replaying, resumed inside the batch, or a format without some of its frames: event by event.
+        var sent = 0
+        for item in batch.items where offer(item.frames[format], sequence: item.sequence, id: item.id) { sent += 1 }
+        if sent > 0 { flush() }
+        return sent
+    }
+
+    // MARK: Replays
+
+    /// The loop shed events this stream should have had: true when the stream was live and now parks live frames
+    /// until ``finishReplay(history:resetLastID:)`` (the caller starts the history read). A stream already replaying
+    /// is marked instead: its replay, when it finishes, sends its history but drops what it parked and stays in
+    /// replay for one more read (``isReplaying``), since what it parked may lie after the skipped events.
+    func requestCatchUp() -> Bool {
+        switch state {
+        case .live:
+            state = .replaying(parked: [], bytes: 0)
+            return true
+        case .replaying:
+            replayAgain = true
+            return false
+        case .closed:
+            return false
+        }
+    }
+
+    /// Ends the replay: sends the history frames (already in the stream's format), then the parked live frames
+    /// new to the stream after them. Returns the number of history frames sent. With `resetLastID` (after a
+    /// resync) the client's id is forgotten: it came from data Redis no longer has.
+    @discardableResult
+    func finishReplay(history: [(frame: ByteBuffer, id: EventID)], resetLastID: Bool = false) -> Int {
+        guard case .replaying(var parked, _) = state else { return 0 }
+        state = .live
+        if resetLastID {
+            position.lastSentID = nil
+            replayAgain = false  // the client reloads its state: nothing to resume
+        }
+        if replayAgain {
+            replayAgain = false
+            state = .replaying(parked: [], bytes: 0)
+            parked = []
+        }
+        var sent = 0
+        for item in history where write(item.frame, id: item.id) { sent += 1 }
+        var live = 0
+        for item in parked where write(item.frame, id: item.id) { live += 1 }
+        flush()
+        stats.eventsSent.add(sent + live, ordering: .relaxed)
+        return sent
+    }
+
+    /// Writes a frame (unflushed) when its id is new to the stream (``StreamPosition/isNew(id:)``).
+    private func write(_ frame: ByteBuffer, id: EventID?) -> Bool {
+        guard position.isNew(id: id) else { return false }
+        if let id { position.lastSentID = id }
+        context?.write(NIOAny(frame), promise: nil)
+        return true
+    }
+
+    /// Forgets the last id sent: after a `resync` for a data loss, ids come from new data and may be lower.
+    func forgetLastID() {
+        position.lastSentID = nil
+    }
+
+    // MARK: Other writes
+
+    /// Writes SSE bytes that are not published events (a comment, `retry:`, a notice) as one chunk.
+    func writeControl(_ bytes: ByteBuffer) {
+        guard isOpen else { return }
+        send(HTTPChunk.wrap(bytes, allocator: allocator))
+    }
+
+    /// Sends a heartbeat frame (already chunked) when nothing was written for `interval`.
+    func heartbeatIfIdle(now: NIODeadline, interval: TimeAmount, frame: ByteBuffer) -> Bool {
+        guard case .live = state, now - lastWrite >= interval else { return false }
+        send(frame, now: now)
+        return true
+    }
+
+    /// Writes and flushes in one pass down the pipeline.
+    private func send(_ frame: ByteBuffer, now: NIODeadline = .now()) {
+        context?.writeAndFlush(NIOAny(frame), promise: nil)
+        lastWrite = now
+        checkPressure()
+    }
+
+    /// Flushes the frames written by ``offer(_:sequence:id:)``.
+    func flush() {
+        guard isOpen else { return }
+        context?.flush()
+        lastWrite = .now()
+        checkPressure()
+    }
+
+    /// The one slow-consumer check, after every write: a stream whose unsent bytes pass the limit is cut. Unsent
+    /// bytes are the channel's (NIO marks it unwritable past the high-water mark, which is the limit; it counts
+    /// written-but-unflushed bytes too, so those are flushed first to let the socket take what it can) or, while
+    /// replaying, the live frames parked.
+    private func checkPressure(parkedBytes: Int = 0) {
+        if parkedBytes > maxUnsentBytes { return cutSlowConsumer() }
+        guard let context, !context.channel.isWritable else { return }
+        context.flush()
+        lastWrite = .now()
+        if !context.channel.isWritable { cutSlowConsumer() }
+    }
+
+    /// The client does not read fast enough: close it. It resumes from history when it reconnects.
+    private func cutSlowConsumer() {
+        guard isOpen else { return }
+        stats.slowConsumerDisconnects.add(1, ordering: .relaxed)
+        close(error: true)
+    }
+
+    // MARK: Ending
+
+    /// Closes the stream without finishing its body (idempotent), so that the client comes back and resumes with
+    /// its last id; `error` counts it in the error rate.
+    func close(error: Bool) {
+        guard isOpen else { return }
+        state = .closed
+        if error { stats.streamErrors.add(1, ordering: .relaxed) }
+        context?.close(promise: nil)
+        finished()
+    }
+
+    /// Finishes the stream on purpose: an `end` event naming why and which of its topics ended, then the last
+    /// chunk, then the close. A `fetch` reader sees a complete body and stops; an `EventSource` would reconnect,
+    /// so pages close it on `end` (engine.js does, htmx's `sse-close="end"` does).
+    func end(reason: String, topics ended: [Topic]) {
+        guard isOpen, let context else { return }
+        state = .closed
+        stats.endedStreams.add(1, ordering: .relaxed)
+        var frame = HTTPChunk.wrap(StreamEnd.frame(reason: reason, topics: ended), allocator: allocator)
+        frame.writeImmutableBuffer(HTTPChunk.last)
+        let channel = context.channel
+        // Closed once the bytes are out: a close with writes pending would drop them.
+        context.writeAndFlush(NIOAny(frame)).whenComplete { _ in channel.close(promise: nil) }
+        finished()
+    }
+
+    /// Counts the stream's end and takes it off its loop hub, once.
+    private func finished() {
+        guard !finishedOnce else { return }
+        finishedOnce = true
+        let elapsed = NIODeadline.now() - openedAt
+        stats.closedDurationMilliseconds.add(Int(elapsed.nanoseconds / 1_000_000), ordering: .relaxed)
+        stats.closedConnections.add(1, ordering: .relaxed)
+        stats.activeConnections.subtract(1, ordering: .relaxed)
+        loopHub.close(self)
+    }
+}
+
+/// Where a stream stands in what it was handed: the one rule for whether an event is new to it, used by every
+/// path (live frames one by one, a tick's batch whole, a replay's history, frames parked during a replay).
+///
+/// An event is new when it is both
+/// - handed after the stream's position in its loop's live flow (`sequence`, numbered by the ``LoopHub``): so a
+///   stream that opened during a tick gets only what arrived after it, and a frame parked in a replay is not
+///   handed twice; history events have no number and skip this half;
+/// - if reliable, above the highest id sent (`lastSentID`): so the seams where history meets live events (a
+///   replay's end, a node's backfill) never send an event twice, and ids on a stream strictly increase.
+struct StreamPosition {
+    /// The loop's number of the last live event handed to the stream (written, parked or skipped).
+    var handedThrough: UInt64
+    /// The highest reliable id sent on the stream (the client's `Last-Event-ID` before the first).
+    var lastSentID: EventID?
+
+    func isNew(sequence: UInt64) -> Bool { sequence > handedThrough }
+
+    func isNew(id: EventID?) -> Bool {
+        guard let id, let last = lastSentID else { return true }
+        return id > last
+    }
+
+    /// The rule for a whole batch of one topic: numbers and ids increase within it, so the batch is new when its
+    /// first event is.
+    func isNew(_ batch: TickBatch) -> Bool {
+        isNew(sequence: batch.firstSequence) && isNew(id: batch.firstID)
+    }
+}
