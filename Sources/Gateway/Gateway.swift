@@ -124,6 +124,12 @@ public final class Gateway: Service, Sendable {
             .serverChannelOption(.maxMessagesPerRead, value: 64)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: maxUnsent / 2, high: maxUnsent))
+            // A channel keeps its receive buffers for reuse for as long as it lives, and an open stream never reads
+            // again: so the first buffer is small (a request head needs a read or two more; the buffer grows for
+            // busy connections), and a stream keeps one (see `openStream`). NIO's default first buffer is 2 KB,
+            // most of what an idle stream cost (docs/BENCHMARKS.md, S4).
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { [self] channel in
                 if reserve.claimShed() {

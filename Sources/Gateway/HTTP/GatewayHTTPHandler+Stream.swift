@@ -60,6 +60,9 @@ extension GatewayHTTPHandler {
         operations.removeHandler(responseEncoder, promise: nil)
         operations.removeHandler(requestDecoder, promise: nil)
         operations.removeHandler(context: context, promise: nil)
+        // One read per wake-up from here on: the channel's pool of receive buffers shrinks to one, so the buffers
+        // a long request head took are freed instead of held for the life of the stream.
+        try? streamContext.channel.syncOptions?.setOption(.maxMessagesPerRead, value: 1)
 
         // The head goes through the unchunking handler too (it passes what is not a chunk run); written in one
         // buffer with the first chunk.
