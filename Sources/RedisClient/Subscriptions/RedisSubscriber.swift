@@ -45,7 +45,11 @@ public final class RedisSubscriber: Sendable {
         self.configuration = configuration
         self.eventLoop = eventLoop
         let state = RedisSubscriberState(
-            configuration: configuration, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent)
+            configuration: configuration, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent,
+            connect: { onPush in
+                RedisConnection.connectFuture(
+                    configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
+            })
         self.state = NIOLoopBoundBox.makeBoxSendingValue(state, eventLoop: eventLoop)
     }
 

@@ -5,7 +5,14 @@ import NIOCore
 ///
 /// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
 /// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
+///
+/// Time is read from the event loop (`eventLoop.now`, the wall clock on a real loop) and connections come from the
+/// `connect` closure, so unit tests drive it on an `EmbeddedEventLoop` with connections over `EmbeddedChannel`s.
 final class RedisSubscriberState {
+    /// Opens one connection whose pub/sub pushes go to `onPush`; ``RedisSubscriber`` passes
+    /// ``RedisConnection/connectFuture(configuration:eventLoop:logger:onPush:)``.
+    typealias Connect = (_ onPush: @escaping @Sendable (RedisReply) -> Void) -> EventLoopFuture<RedisConnection>
+
     private enum Phase {
         case idle
         case connecting
@@ -38,6 +45,9 @@ final class RedisSubscriberState {
     let options: RedisSubscriber.Options
     let logger: Logger
     let onEvent: @Sendable (RedisSubscriber.Event) -> Void
+    private let openConnection: Connect
+    /// Picks the random half of a backoff delay in milliseconds; tests pin it to check exact schedules.
+    private let jitter: (ClosedRange<Int64>) -> Int64
 
     private(set) var channels: Set<String> = []
     private(set) var patterns: Set<String> = []
@@ -46,18 +56,23 @@ final class RedisSubscriberState {
     private var everConnected = false
     private var failedAttempts = 0
     private var reportedOutage = false
-    @exclusivity(unchecked) private var lastActivity = NIODeadline.now()
+    @exclusivity(unchecked) private var lastActivity: NIODeadline
     private var healthCheck: RepeatedTask?
 
     init(
         configuration: RedisConfiguration, eventLoop: any EventLoop, options: RedisSubscriber.Options, logger: Logger,
-        onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void
+        onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void,
+        connect: @escaping Connect,
+        jitter: @escaping (ClosedRange<Int64>) -> Int64 = { Int64.random(in: $0) }
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.options = options
         self.logger = logger
         self.onEvent = onEvent
+        self.openConnection = connect
+        self.jitter = jitter
+        self.lastActivity = eventLoop.now
     }
 
     func start() {
@@ -105,9 +120,9 @@ final class RedisSubscriberState {
 
     private func connect() {
         phase = .connecting
-        let future = RedisConnection.connectFuture(
-            configuration: configuration, eventLoop: eventLoop, logger: logger,
-            onPush: { [state = NIOLoopBound(self, eventLoop: eventLoop)] reply in state.value.handlePush(reply) })
+        let future = openConnection { [state = NIOLoopBound(self, eventLoop: eventLoop)] reply in
+            state.value.handlePush(reply)
+        }
         future.hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let connection): connected(connection)
@@ -123,7 +138,7 @@ final class RedisSubscriberState {
         }
         failedAttempts = 0
         reportedOutage = false
-        lastActivity = .now()
+        lastActivity = eventLoop.now
         var restoring = Set<Confirmation>()
         if !channels.isEmpty {
             connection.sendWithoutReply(RedisCommand("SUBSCRIBE", arguments: channels.sorted()))
@@ -203,7 +218,7 @@ final class RedisSubscriberState {
         let exponent = min(max(attempt - 1, 0), 20)
         let delay = min(maximum, initial << exponent)
         let half = delay / 2
-        return .milliseconds(half + Int64.random(in: 0...max(half, 1)))
+        return .milliseconds(half + jitter(0...max(half, 1)))
     }
 
     func close() -> EventLoopFuture<Void> {
@@ -228,7 +243,7 @@ final class RedisSubscriberState {
 
     private func checkHealth(interval: TimeAmount) {
         guard case .connected(let connection, _) = phase else { return }
-        if NIODeadline.now() - lastActivity > interval * 2 {
+        if eventLoop.now - lastActivity > interval * 2 {
             logger.warning(
                 "Redis subscriber connection silent, replacing it",
                 metadata: ["redis.address": "\(configuration.address)"])
@@ -241,7 +256,7 @@ final class RedisSubscriberState {
     // MARK: Pushes
 
     func handlePush(_ reply: RedisReply) {
-        lastActivity = .now()
+        lastActivity = eventLoop.now
         guard case .array(let parts) = reply, case .bulk(let kind)? = parts.first else { return }
         switch (kind.readableBytes, parts.count) {
         case (7, 3):  // message, channel, payload
