@@ -16,6 +16,27 @@ extension RedisSubscriberStateTests {
         #expect(harness.pendingAttempts == 1, "no attempt at \(time) ms", sourceLocation: sourceLocation)
     }
 
+    /// With the jitter at its top every delay is the whole doubled delay: 100, 200, 400, then 800 (the maximum).
+    @Test func aLostConnectionReportsDisconnectedOnceAndRetriesWithDoublingDelaysUpToTheMaximum() throws {
+        try SubscriberHarness.run(healthCheckInterval: .seconds(3600), jitter: { $0.upperBound }) { harness in
+            try Self.connected(harness)
+            harness.advance(toMilliseconds: 1000)
+            harness.current.close(promise: nil)
+            harness.loop.run()
+            #expect(harness.log.all == [.connected, .disconnected(SubscriberHarness.closed)])
+
+            for time: Int64 in [1100, 1300, 1700, 2500, 3300] {
+                Self.expectAttempt(harness, at: time)
+                harness.refuse()
+            }
+            #expect(harness.attemptTimes == [0, 1100, 1300, 1700, 2500, 3300])
+            #expect(harness.log.all == [.connected, .disconnected(SubscriberHarness.closed)])
+            Self.expectAttempt(harness, at: 4100)
+            try harness.accept()
+            #expect(harness.log.all == [.connected, .disconnected(SubscriberHarness.closed), .reconnected])
+        }
+    }
+
     /// With the jitter at its bottom every delay is half the doubled one: 50, 100, 200, 400, 400.
     @Test func aRefusedFirstConnectReportsDisconnectedOnceAndConnectedWhenRedisComes() throws {
         try SubscriberHarness.run(healthCheckInterval: .seconds(3600), jitter: { $0.lowerBound }) { harness in
@@ -129,6 +150,73 @@ extension RedisSubscriberStateTests {
             harness.advance(toMilliseconds: 100)
             try harness.accept()
             #expect(try harness.written() == RESP.array("SUBSCRIBE", "b"))
+        }
+    }
+
+    /// A subscribe still unconfirmed when the connection went, and one made while it was down, are both undone by
+    /// an unsubscribe before the reconnect: the restore holds neither name, and both requests complete with it.
+    @Test func subscribesUndoneWhileDisconnectedCompleteAtTheReconnect() throws {
+        try SubscriberHarness.run(healthCheckInterval: .seconds(3600), jitter: { $0.upperBound }) { harness in
+            try Self.connected(harness)
+            let inFlight = harness.request(.subscribe, ["a"])
+            #expect(try harness.written() == RESP.array("SUBSCRIBE", "a"))
+            harness.current.close(promise: nil)
+            harness.loop.run()
+            let whileDown = harness.request(.subscribe, ["b"])
+            let undo = harness.request(.unsubscribe, ["a", "b"])
+            #expect(undo.succeeded)
+
+            harness.advance(toMilliseconds: 100)
+            try harness.accept()
+            #expect(try harness.written() == "")
+            #expect(harness.log.all == [.connected, .disconnected(SubscriberHarness.closed), .reconnected])
+            #expect(inFlight.succeeded)
+            #expect(whileDown.succeeded)
+        }
+    }
+
+    /// A caller chaining a new request on a completed one runs inside the subscriber's own bookkeeping (the
+    /// in-flight unsubscribe completes when the connection is lost); the new request must be kept like any other.
+    @Test func aRequestMadeFromACompletionCallbackIsKept() throws {
+        try SubscriberHarness.run(healthCheckInterval: .seconds(3600), jitter: { $0.upperBound }) { harness in
+            try Self.connected(harness)
+            _ = harness.request(.subscribe, ["a"])
+            try harness.confirm("subscribe", ["a"])
+            var chained: Outcome?
+            let unsubscribe = harness.request(.unsubscribe, ["a"]) {
+                chained = harness.request(.subscribe, ["z"], runLoop: false)
+            }
+            #expect(try harness.written() == RESP.array("SUBSCRIBE", "a") + RESP.array("UNSUBSCRIBE", "a"))
+
+            harness.current.close(promise: nil)
+            harness.loop.run()
+            #expect(unsubscribe.succeeded)
+            #expect(chained?.result == nil)
+            harness.advance(toMilliseconds: 100)
+            try harness.accept()
+            #expect(try harness.written() == RESP.array("SUBSCRIBE", "z"))
+            try harness.confirm("subscribe", ["z"])
+            #expect(chained?.succeeded == true)
+        }
+    }
+
+    /// The restore subscribes each name once, so its one confirmation must answer every request that waited for
+    /// the name through the outage, not only the first.
+    @Test func twoSubscribesOfOneNameWhileDisconnectedBothCompleteWithTheRestore() throws {
+        try SubscriberHarness.run(healthCheckInterval: .seconds(3600), jitter: { $0.upperBound }) { harness in
+            harness.state.start()
+            harness.refuse()
+            let first = harness.request(.psubscribe, ["p*"])
+            let second = harness.request(.psubscribe, ["p*", "q*"])
+            harness.advance(toMilliseconds: 100)
+            try harness.accept()
+            #expect(try harness.written() == RESP.array("PSUBSCRIBE", "p*", "q*"))
+            try harness.confirm("psubscribe", ["p*"])
+            #expect(first.succeeded)
+            #expect(second.result == nil)
+            try harness.confirm("psubscribe", ["q*"])
+            #expect(second.succeeded)
+            #expect(harness.log.all == [.disconnected(SubscriberHarness.refused), .connected])
         }
     }
 }

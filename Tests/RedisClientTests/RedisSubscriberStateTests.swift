@@ -6,7 +6,8 @@ import Testing
 
 /// The subscriber's state machine with Redis played by hand over `EmbeddedChannel`s (see ``SubscriberHarness``):
 /// exact commands written, exact event sequences, exact timings. The real-server behaviour is covered by
-/// ``RedisSubscriberTests``. More tests of this suite: `RedisSubscriberStateReconnectTests.swift`.
+/// ``RedisSubscriberTests``. More tests of this suite: `RedisSubscriberStateReconnectTests.swift` (outages, backoff,
+/// restores) and `RedisSubscriberStateHealthTests.swift` (health checks).
 @Suite("Subscriber state machine (embedded channel, no Redis)")
 struct RedisSubscriberStateTests {
     /// Connects with nothing subscribed yet: `.connected` at once, nothing written.
@@ -33,6 +34,23 @@ struct RedisSubscriberStateTests {
         }
     }
 
+    /// Redis confirms every argument, so a repeated name would bring a second confirmation that completes the next
+    /// request waiting for that name before Redis has even read that request.
+    @Test func aNameRepeatedInOneRequestIsSentOnce() throws {
+        try SubscriberHarness.run { harness in
+            try Self.connected(harness)
+            let first = harness.request(.subscribe, ["a", "b", "a"])
+            let second = harness.request(.subscribe, ["a"])
+            #expect(try harness.written() == RESP.array("SUBSCRIBE", "a", "b") + RESP.array("SUBSCRIBE", "a"))
+
+            try harness.confirm("subscribe", ["a", "b"])
+            #expect(first.succeeded)
+            #expect(second.result == nil)
+            try harness.confirm("subscribe", ["a"])
+            #expect(second.succeeded)
+        }
+    }
+
     @Test func requestsMadeWhileConnectingAreSentAsTheFirstRestoreAndConnectedWaitsForTheirConfirmations() throws {
         try SubscriberHarness.run { harness in
             harness.state.start()
@@ -49,6 +67,22 @@ struct RedisSubscriberStateTests {
             #expect(harness.log.all == [])
             try harness.confirm("psubscribe", ["p*"])
             #expect(patterns.succeeded)
+            #expect(harness.log.all == [.connected])
+        }
+    }
+
+    @Test func anUnsubscribeWhileConnectingCompletesAtOnceAndIsNeverSent() throws {
+        try SubscriberHarness.run { harness in
+            harness.state.start()
+            let subscribe = harness.request(.subscribe, ["a", "b"])
+            let unsubscribe = harness.request(.unsubscribe, ["a"])
+            #expect(unsubscribe.succeeded)
+            #expect(harness.state.channels == ["b"])
+
+            try harness.accept()
+            #expect(try harness.written() == RESP.array("SUBSCRIBE", "b"))
+            try harness.confirm("subscribe", ["b"])
+            #expect(subscribe.succeeded)
             #expect(harness.log.all == [.connected])
         }
     }

@@ -109,6 +109,17 @@ public final class RedisSubscriber: Sendable {
     }
 }
 
+extension RedisSubscriber.Options {
+    /// The reconnect delay after `step` earlier ones in the same outage: `initialBackoff` doubled `step` times, at
+    /// most `maximumBackoff`, with "equal jitter" (half fixed, half picked by `jitter` from `0...half`, at random in
+    /// production) so reconnecting nodes spread out.
+    func backoff(step: Int, jitter: (ClosedRange<Int64>) -> Int64) -> TimeAmount {
+        let delay = min(maximumBackoff.milliseconds, initialBackoff.milliseconds << min(step, 20))
+        let half = delay / 2
+        return .milliseconds(half + jitter(0...max(half, 1)))
+    }
+}
+
 /// The four subscription commands.
 public enum SubscriptionKind: String, Sendable {
     case subscribe = "SUBSCRIBE"
