@@ -45,7 +45,11 @@ public final class RedisSubscriber: Sendable {
         self.configuration = configuration
         self.eventLoop = eventLoop
         let state = RedisSubscriberState(
-            configuration: configuration, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent)
+            configuration: configuration, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent,
+            connect: { onPush in
+                RedisConnection.connectFuture(
+                    configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
+            })
         self.state = NIOLoopBoundBox.makeBoxSendingValue(state, eventLoop: eventLoop)
     }
 
@@ -102,6 +106,17 @@ public final class RedisSubscriber: Sendable {
             let state = self.state
             eventLoop.execute { body(state.value) }
         }
+    }
+}
+
+extension RedisSubscriber.Options {
+    /// The reconnect delay after `step` earlier ones in the same outage: `initialBackoff` doubled `step` times, at
+    /// most `maximumBackoff`, with "equal jitter" (half fixed, half picked by `jitter` from `0...half`, at random in
+    /// production) so reconnecting nodes spread out.
+    func backoff(step: Int, jitter: (ClosedRange<Int64>) -> Int64) -> TimeAmount {
+        let delay = min(maximumBackoff.milliseconds, initialBackoff.milliseconds << min(step, 20))
+        let half = delay / 2
+        return .milliseconds(half + jitter(0...max(half, 1)))
     }
 }
 

@@ -5,7 +5,14 @@ import NIOCore
 ///
 /// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
 /// a time, so the dynamic exclusivity checks guard nothing and cost a few percent of the loop on the hot path.
+///
+/// Time is read from the event loop (`eventLoop.now`, the wall clock on a real loop) and connections come from the
+/// `connect` closure, so unit tests drive it on an `EmbeddedEventLoop` with connections over `EmbeddedChannel`s.
 final class RedisSubscriberState {
+    /// Opens one connection whose pub/sub pushes go to `onPush`; ``RedisSubscriber`` passes
+    /// ``RedisConnection/connectFuture(configuration:eventLoop:logger:onPush:)``.
+    typealias Connect = (_ onPush: @escaping @Sendable (RedisReply) -> Void) -> EventLoopFuture<RedisConnection>
+
     private enum Phase {
         case idle
         case connecting
@@ -38,6 +45,9 @@ final class RedisSubscriberState {
     let options: RedisSubscriber.Options
     let logger: Logger
     let onEvent: @Sendable (RedisSubscriber.Event) -> Void
+    private let openConnection: Connect
+    /// Picks the random half of a backoff delay in milliseconds; tests pin it to check exact schedules.
+    private let jitter: (ClosedRange<Int64>) -> Int64
 
     private(set) var channels: Set<String> = []
     private(set) var patterns: Set<String> = []
@@ -45,19 +55,27 @@ final class RedisSubscriberState {
     private var requests: [Request] = []
     private var everConnected = false
     private var failedAttempts = 0
+    /// Reconnect delays scheduled since the last connection came up: the next one is `initialBackoff` doubled this
+    /// many times (capped), whether the outage began with a lost connection or a failed first connect.
+    private var delaysSinceConnected = 0
     private var reportedOutage = false
-    @exclusivity(unchecked) private var lastActivity = NIODeadline.now()
+    @exclusivity(unchecked) private var lastActivity: NIODeadline
     private var healthCheck: RepeatedTask?
 
     init(
         configuration: RedisConfiguration, eventLoop: any EventLoop, options: RedisSubscriber.Options, logger: Logger,
-        onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void
+        onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void,
+        connect: @escaping Connect,
+        jitter: @escaping (ClosedRange<Int64>) -> Int64 = { Int64.random(in: $0) }
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.options = options
         self.logger = logger
         self.onEvent = onEvent
+        self.openConnection = connect
+        self.jitter = jitter
+        self.lastActivity = eventLoop.now
     }
 
     func start() {
@@ -98,16 +116,20 @@ final class RedisSubscriberState {
             return
         }
         requests.append(Request(kind: kind, waiting: unique, promise: promise))
-        connection.sendWithoutReply(RedisCommand(kind.rawValue, arguments: names))
+        // Each name once: Redis confirms every argument, and a second confirmation of a name would complete the
+        // next request waiting for it before Redis has read that request.
+        var seen = Set<String>()
+        let arguments = unique.count == names.count ? names : names.filter { seen.insert($0).inserted }
+        connection.sendWithoutReply(RedisCommand(kind.rawValue, arguments: arguments))
     }
 
     // MARK: Connection lifecycle
 
     private func connect() {
         phase = .connecting
-        let future = RedisConnection.connectFuture(
-            configuration: configuration, eventLoop: eventLoop, logger: logger,
-            onPush: { [state = NIOLoopBound(self, eventLoop: eventLoop)] reply in state.value.handlePush(reply) })
+        let future = openConnection { [state = NIOLoopBound(self, eventLoop: eventLoop)] reply in
+            state.value.handlePush(reply)
+        }
         future.hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let connection): connected(connection)
@@ -122,8 +144,9 @@ final class RedisSubscriberState {
             return
         }
         failedAttempts = 0
+        delaysSinceConnected = 0
         reportedOutage = false
-        lastActivity = .now()
+        lastActivity = eventLoop.now
         var restoring = Set<Confirmation>()
         if !channels.isEmpty {
             connection.sendWithoutReply(RedisCommand("SUBSCRIBE", arguments: channels.sorted()))
@@ -133,11 +156,12 @@ final class RedisSubscriberState {
             connection.sendWithoutReply(RedisCommand("PSUBSCRIBE", arguments: patterns.sorted()))
             restoring.formUnion(patterns.map { Confirmation(kind: .psubscribe, name: $0) })
         }
-        // Requests made while disconnected are answered by the restore; removals made meanwhile are moot.
-        requests.removeAll { request in
-            if request.kind.adds { return false }
-            request.promise.succeed(())
-            return true
+        // Requests made while disconnected are answered by the restore; removals made meanwhile are moot, and so
+        // are the names of additions undone meanwhile: the restore does not hold them, so no confirmation comes.
+        completeRequests { request in
+            guard request.kind.adds else { return true }
+            request.waiting.formIntersection(request.kind.isPattern ? patterns : channels)
+            return request.waiting.isEmpty
         }
         phase = .connected(connection, restoring: restoring)
         logger.info(
@@ -179,31 +203,18 @@ final class RedisSubscriberState {
         logger.warning("Redis subscriber lost its connection", metadata: ["redis.address": "\(configuration.address)"])
         reportedOutage = true
         // The unsubscribes in flight are done: the connection that held them is gone.
-        requests.removeAll { request in
-            if request.kind.adds { return false }
-            request.promise.succeed(())
-            return true
-        }
+        completeRequests { !$0.kind.adds }
         onEvent(.disconnected(error))
         scheduleReconnect()
     }
 
     private func scheduleReconnect() {
-        let delay = backoff(attempt: failedAttempts)
+        let delay = options.backoff(step: delaysSinceConnected, jitter: jitter)
+        delaysSinceConnected += 1
         let task = eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             if case .waitingToReconnect = phase { connect() }
         }
         phase = .waitingToReconnect(task)
-    }
-
-    /// Exponential backoff with "equal jitter": half the delay fixed, half random, so reconnecting nodes spread out.
-    private func backoff(attempt: Int) -> TimeAmount {
-        let initial = options.initialBackoff.milliseconds
-        let maximum = options.maximumBackoff.milliseconds
-        let exponent = min(max(attempt - 1, 0), 20)
-        let delay = min(maximum, initial << exponent)
-        let half = delay / 2
-        return .milliseconds(half + Int64.random(in: 0...max(half, 1)))
     }
 
     func close() -> EventLoopFuture<Void> {
@@ -228,7 +239,7 @@ final class RedisSubscriberState {
 
     private func checkHealth(interval: TimeAmount) {
         guard case .connected(let connection, _) = phase else { return }
-        if NIODeadline.now() - lastActivity > interval * 2 {
+        if eventLoop.now - lastActivity > interval * 2 {
             logger.warning(
                 "Redis subscriber connection silent, replacing it",
                 metadata: ["redis.address": "\(configuration.address)"])
@@ -238,10 +249,22 @@ final class RedisSubscriberState {
         }
     }
 
+    /// Takes out the requests `isDone` picks, then succeeds them: a caller's callback that makes a new request
+    /// runs inside `succeed`, and must find `requests` settled rather than in the middle of a mutation.
+    private func completeRequests(where isDone: (Request) -> Bool) {
+        var done: [Request] = []
+        requests.removeAll { request in
+            guard isDone(request) else { return false }
+            done.append(request)
+            return true
+        }
+        for request in done { request.promise.succeed(()) }
+    }
+
     // MARK: Pushes
 
     func handlePush(_ reply: RedisReply) {
-        lastActivity = .now()
+        lastActivity = eventLoop.now
         guard case .array(let parts) = reply, case .bulk(let kind)? = parts.first else { return }
         switch (kind.readableBytes, parts.count) {
         case (7, 3):  // message, channel, payload
@@ -264,20 +287,22 @@ final class RedisSubscriberState {
     }
 
     private func confirm(_ kind: SubscriptionKind, _ name: String) {
+        var restores = false
         if case .connected(let connection, var restoring) = phase, !restoring.isEmpty {
             if restoring.remove(Confirmation(kind: kind, name: name)) != nil {
+                restores = true
                 phase = .connected(connection, restoring: restoring)
                 if restoring.isEmpty { restored() }
             }
         }
-        // Redis answers in command order, so the first request of this kind still waiting for the name is its owner.
-        if let index = requests.firstIndex(where: { $0.kind == kind && $0.waiting.contains(name) }) {
-            let request = requests[index]
-            request.waiting.remove(name)
-            if request.waiting.isEmpty {
-                requests.remove(at: index)
-                request.promise.succeed(())
-            }
+        // Redis answers in command order, so the first request of this kind still waiting for the name is its owner;
+        // the restore sends each name once, so its confirmation answers every request that waited for the name.
+        var answered = false
+        for request in requests where request.kind == kind {
+            guard request.waiting.remove(name) != nil else { continue }
+            answered = true
+            if !restores { break }
         }
+        if answered { completeRequests { $0.waiting.isEmpty } }
     }
 }
