@@ -49,19 +49,48 @@ public struct Setting<Value: Sendable>: Sendable {
 
     /// The setting without its value type, for lists of a program's settings.
     public var descriptor: SettingDescriptor {
-        SettingDescriptor(
+        let parse = self.parse
+        return SettingDescriptor(
             key: key, flag: flag, environmentVariable: environmentVariable, documentedDefault: documentedDefault,
-            isSecret: isSecret)
+            isSecret: isSecret, help: help, repeatable: Value.self == [String].self
+        ) { raw throws(SettingError) in _ = try parse(raw) }
     }
 }
 
-/// A setting without its value type: what the README's table documents for it.
+/// A setting without its value type: what the README's table documents for it, what `--help` says, and how a
+/// flag's text is checked (``SettingsReader/init(arguments:settings:)``).
 public struct SettingDescriptor: Sendable, Hashable {
     public let key: ConfigKey
     public let flag: String
     public let environmentVariable: String
     public let documentedDefault: String
     public let isSecret: Bool
+    /// ``Setting/help``.
+    public let help: String
+    /// A list setting: its flag may be given several times.
+    public let repeatable: Bool
+    /// Parses a value and forgets it: throws the setting's one-line error when it does not parse.
+    let check: @Sendable (String) throws(SettingError) -> Void
+
+    init(
+        key: ConfigKey, flag: String, environmentVariable: String, documentedDefault: String, isSecret: Bool,
+        help: String, repeatable: Bool, check: @escaping @Sendable (String) throws(SettingError) -> Void
+    ) {
+        self.key = key
+        self.flag = flag
+        self.environmentVariable = environmentVariable
+        self.documentedDefault = documentedDefault
+        self.isSecret = isSecret
+        self.help = help
+        self.repeatable = repeatable
+        self.check = check
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.key == rhs.key && lhs.flag == rhs.flag }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        hasher.combine(flag)
+    }
 }
 
 /// A setting whose value does not parse or breaks its rule; the message is one line saying what was expected.

@@ -37,6 +37,15 @@ public struct SettingsReader: Sendable {
             .string(values.joined(separator: ",")), isSecret: setting.isSecret)
     }
 
+    /// A flag's text under its setting's key (``init(arguments:settings:)``).
+    mutating func record(_ setting: SettingDescriptor, _ value: String) {
+        flags[Self.absoluteKey(setting.key)] = ConfigValue(.string(value), isSecret: setting.isSecret)
+    }
+
+    mutating func noteSecret(_ environmentVariable: String) {
+        secretVariables.insert(environmentVariable)
+    }
+
     /// Marks a setting the program reads without a flag, so a secret one is still redacted.
     public mutating func note<Value>(_ setting: Setting<Value>) {
         if setting.isSecret { secretVariables.insert(setting.environmentVariable) }
