@@ -127,6 +127,7 @@ struct NodeHubTests {
 
         for id in UInt64(1)...5 {
             fixture.node.handle(FanoutFixture.message("board", "e\(id)", id: id))
+            fixture.hubLoop.run()  // the hand-over at the end of the hub's tick
             fixture.loops[1].run()  // loop 1 keeps up; loop 0 does not run
         }
         #expect(fixture.stats.shedDeliveries.load(ordering: .relaxed) == 2)
@@ -163,6 +164,7 @@ struct NodeHubTests {
         for data in ["a", "b"] {
             fixture.node.handle(.message(channel: "sse:{board}", payload: ByteBuffer(string: data)))
         }
+        fixture.hubLoop.run()  // the hand-over at the end of the hub's tick
         fixture.loops[0].run()
         fixture.hubLoop.advanceTime(by: .milliseconds(20))
         fixture.settle()
@@ -172,5 +174,28 @@ struct NodeHubTests {
                 "event: resync\ndata: {\"reason\":\"node-overloaded\",\"topics\":[\"board\"]}\n\n",
             ])
         #expect(fixture.history.pending.isEmpty)
+    }
+
+    @Test func anEndOrANoticeInTheSameHubTickAsEventsReachesTheStreamAfterThem() throws {
+        let fixture = FanoutFixture()
+        fixture.startConnected()
+        let ended = try fixture.openAnswered(["jobs"])
+        let told = try fixture.openAnswered(["board"])
+        // One read from Redis: events, then an end and a notice, handled before the hub's tick ends.
+        fixture.node.handle(FanoutFixture.message("jobs", "e1", id: 1))
+        fixture.node.handle(FanoutFixture.message("board", "e2", id: 2))
+        let end = #"{"end":{"topic":"jobs","reason":"done"}}"#
+        fixture.node.handle(.message(channel: "sse:control", payload: ByteBuffer(string: end)))
+        fixture.node.resync(topics: nil, reason: "test")
+        fixture.settle()
+        #expect(
+            try fixture.rawWrites(ended) == [
+                "12\r\nid: 1-1\ndata: e1\n\n\r\n",
+                "36\r\nevent: end\ndata: {\"reason\":\"done\",\"topics\":[\"jobs\"]}\n\n\r\n0\r\n\r\n",
+            ])
+        #expect(
+            try fixture.writes(told) == [
+                FanoutFixture.frame("e2", id: 2), "event: resync\ndata: {\"reason\":\"test\"}\n\n",
+            ])
     }
 }

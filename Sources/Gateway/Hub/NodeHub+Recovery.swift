@@ -84,6 +84,7 @@ extension NodeHub {
     /// Sends an in-band `resync` event to the streams of `topics` (all when nil) on every loop; with
     /// `forgettingIDs` the streams also forget their last ids (they came from data Redis no longer has).
     func resync(topics affected: Set<Topic>?, reason: String, forgettingIDs: Bool = false) {
+        handOver()  // the events relayed before the notice go first
         let frame = ResyncNotice.frame(reason: reason, topics: affected.map { Array($0) })
         let stats = self.stats
         for box in loops {
@@ -110,6 +111,7 @@ extension NodeHub {
         case .end(let topic, let reason):
             guard let entry = topics[topic] else { return }
             logger.info("ending streams", metadata: ["sse.topic": "\(topic)", "sse.reason": "\(reason)"])
+            handOver()
             for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
                 let box = loops[index]
                 box.eventLoop.execute { box.value.end(topic: topic, reason: reason) }

@@ -65,6 +65,11 @@ final class NodeHub {
     @exclusivity(unchecked) var lastRelayedID: EventID?
     @exclusivity(unchecked) var backfill = Backfill.idle
     @exclusivity(unchecked) var shedding: Shedding
+    /// Events relayed during this hub tick and not yet handed to each loop: handed over in one hop per loop at the
+    /// end of the tick (``handOver()``), so a burst of messages from Redis costs each loop one task, not one each.
+    @exclusivity(unchecked) private var pending: [[HandOff]] = []
+    @exclusivity(unchecked) private var pendingBytes: [Int] = []
+    @exclusivity(unchecked) private var handOverScheduled = false
     private let allocator = ByteBufferAllocator()
 
     init(
@@ -83,6 +88,8 @@ final class NodeHub {
     func start(subscription: any SubscriptionControl, loops: [NIOLoopBoundBox<LoopHub>]) {
         self.subscription = subscription
         self.loops = loops
+        self.pending = Array(repeating: [], count: loops.count)
+        self.pendingBytes = Array(repeating: 0, count: loops.count)
         _ = subscription.requestFuture(.subscribe, [ControlMessage.channel])
     }
 
@@ -153,6 +160,7 @@ final class NodeHub {
     /// all left meanwhile counts as confirmed): one hop to each loop with joins to release.
     private func releaseWaiters() {
         guard redisUp else { return }
+        handOver()  // what was relayed before the releases reaches the loops first
         var ready: [[EventLoopPromise<Void>]] = Array(repeating: [], count: loops.count)
         waiters.removeAll { waiter in
             guard waiter.topics.allSatisfy({ topics[$0]?.confirmed ?? true }) else { return false }
@@ -222,14 +230,41 @@ final class NodeHub {
         let id = event.id
         for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
             guard admit(topic, loop: index, streams: count, after: previousID) else { continue }
-            let box = loops[index]
-            let backlog = shedding.handOver(frames.bytes, to: index)
+            shedding.count(frames.bytes, relayedTo: index)
+            pending[index].append(HandOff(topic: topic, frames: frames, id: id))
+            pendingBytes[index] += frames.bytes
+        }
+        if !handOverScheduled {
+            handOverScheduled = true
+            // Queued behind the messages of this read from Redis, so they all go in one hop per loop.
+            hubLoop.assumeIsolated().execute { [self] in handOver() }
+        }
+    }
+
+    /// Hands each loop the events relayed for it since the last hand-over, in one hop. Called at the end of a hub
+    /// tick, and before anything else goes to the loops (a notice, an end, a catch-up, a join's release), so that
+    /// it reaches them after the events relayed before it.
+    func handOver() {
+        handOverScheduled = false
+        for index in pending.indices where !pending[index].isEmpty {
+            let (box, backlog) = (loops[index], shedding.backlogs[index])
+            let (events, bytes) = (pending[index], pendingBytes[index])
+            pending[index].removeAll(keepingCapacity: true)
+            pendingBytes[index] = 0
             box.eventLoop.execute {
-                box.value.deliver(topic: topic, frames: frames, id: id)
-                backlog.delivered(frames.bytes)
+                let loopHub = box.value
+                for event in events { loopHub.deliver(topic: event.topic, frames: event.frames, id: event.id) }
+                backlog.delivered(bytes)
             }
         }
     }
+}
+
+/// One relayed event on its way to a loop (``NodeHub/handOver()``).
+struct HandOff {
+    let topic: Topic
+    let frames: StreamFrames
+    let id: EventID?
 }
 
 /// A stream asking to be registered on the node (``NodeHub/join(_:loop:)``).

@@ -9,8 +9,8 @@ import Synchronization
 ///
 /// So a node whose clients cannot take what Redis sends keeps reading its subscription (Redis would otherwise cut it
 /// at its pub/sub output limit, costing every stream on the node a `resync`) and holds a bounded backlog. Part of
-/// the ``NodeHub``'s state: the counters are added to by the hub loop when it hands frames over and subtracted by
-/// the client loop's task that delivers them, both written in ``NodeHub/relay(_:_:)``.
+/// the ``NodeHub``'s state: the counters are added to by the hub loop when it relays frames to a loop and
+/// subtracted by the client loop's task that delivers them (``NodeHub/handOver()``).
 struct Shedding {
     /// What a loop was not handed since its backlog passed the limit.
     struct Skipped: Equatable {
@@ -55,10 +55,9 @@ struct Shedding {
         return .startedShedding(backlogBytes: backlog)
     }
 
-    /// Counts `bytes` as handed to `loop`; the returned counter is told when they are delivered.
-    func handOver(_ bytes: Int, to loop: Int) -> LoopBacklog {
+    /// Counts `bytes` as relayed to `loop`; its ``LoopBacklog`` is told when they are delivered.
+    func count(_ bytes: Int, relayedTo loop: Int) {
         backlogs[loop].bytes.add(bytes, ordering: .relaxed)
-        return backlogs[loop]
     }
 
     /// Ends the shedding of every loop whose backlog is down to a quarter of the limit: those loops and what they
@@ -109,6 +108,7 @@ extension NodeHub {
         shedding.checkScheduled = true
         hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { [self] in
             shedding.checkScheduled = false
+            handOver()
             for (loop, skipped) in shedding.caughtUp() {
                 logger.info(
                     "event loop caught up: its streams read what it skipped from history",
