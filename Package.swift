@@ -25,6 +25,7 @@ let package = Package(
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "SSEProtocol", targets: ["SSEProtocol"]),
+        .library(name: "SSEHistory", targets: ["SSEHistory"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "sse-gateway", targets: ["SSEGatewayServer"]),
         .executable(name: "ssectl", targets: ["SSECtl"]),
@@ -64,10 +65,17 @@ let package = Package(
             name: "LocalRedis",
             dependencies: ["RedisClient"]
         ),
-        // The SSE event model, its encoder/decoder, topic names and the Redis message and history contract.
+        // The SSE event model, its encoder/decoder, topic names and the pub/sub message contract (envelopes, the
+        // control channel): pure values over bytes, no Redis connection.
         .target(
             name: "SSEProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The Redis side of the contract: reliable publish and replay through the `sse` function library.
+        .target(
+            name: "SSEHistory",
             dependencies: [
+                "SSEProtocol",
                 "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -97,6 +105,16 @@ let package = Package(
             name: "SSEProtocolTests",
             dependencies: [
                 "SSEProtocol",
+                // Only for `SeededGenerator` (property tests replayable from their seed).
+                "LocalRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SSEHistoryTests",
+            dependencies: [
+                "SSEHistory",
+                "SSEProtocol",
                 "RedisClient",
                 "LocalRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -108,6 +126,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -146,6 +165,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -163,6 +183,7 @@ let package = Package(
                 "LocalRedis",
                 "RedisClient",
                 "SSEProtocol",
+                "SSEHistory",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -172,6 +193,7 @@ let package = Package(
             dependencies: [
                 "Gateway",
                 "SSEProtocol",
+                "SSEHistory",
                 "RedisClient",
                 "LocalRedis",
                 "SSETestSupport",
@@ -190,6 +212,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -240,6 +263,7 @@ let package = Package(
             name: "SSELoad",
             dependencies: [
                 "SSEProtocol",
+                "SSEHistory",
                 "RedisClient",
                 "ServerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -265,6 +289,7 @@ let package = Package(
             dependencies: [
                 "Gateway",
                 "SSEProtocol",
+                "SSEHistory",
                 "RedisClient",
                 "LocalRedis",
                 "SSETestSupport",

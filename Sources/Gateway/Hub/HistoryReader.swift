@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import RedisClient
+import SSEHistory
 import SSEProtocol
 
 /// Reads topic history for replays and backfills through the node's command connection (not the subscriber's).
