@@ -51,10 +51,14 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // The one percent-decoder (form bodies, URL queries, Redis URL credentials); no dependencies.
+        .target(name: "PercentDecoding"),
+        .testTarget(name: "PercentDecodingTests", dependencies: ["PercentDecoding"]),
         .target(
             name: "RedisClient",
             dependencies: [
                 "CHiredis",
+                "PercentDecoding",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +130,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "PercentDecoding",
                 "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -212,6 +217,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "PercentDecoding",
                 "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -242,6 +248,7 @@ let package = Package(
             dependencies: [
                 "Publisher",
                 "SSEProtocol",
+                "PercentDecoding",
                 "RedisClient",
                 "LocalRedis",
                 "SSETestSupport",

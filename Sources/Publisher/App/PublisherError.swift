@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import PercentDecoding
 
 /// An HTTP error answered with a one-line `text/plain` body that says what was wrong and what was expected, e.g.
 /// `401 missing bearer token: send Authorization: Bearer <token>`.
@@ -34,6 +35,11 @@ struct PublisherError: Error, Sendable, CustomStringConvertible {
     static func unsupportedContentType(_ found: String?, expected: String) -> PublisherError {
         let shown = found.map { "\(quoted($0))" } ?? "missing"
         return PublisherError(.unsupportedMediaType, "Content-Type \(shown) is not supported: send \(expected)")
+    }
+
+    /// 400 for a form body or query whose encoding is broken.
+    static func malformedForm(_ error: PercentDecodingError) -> PublisherError {
+        PublisherError(.badRequest, "malformed form encoding: \(error)")
     }
 
     /// 503 for a Redis failure, with `Retry-After`: the request may succeed once Redis is back.
