@@ -1,6 +1,5 @@
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import SSEProtocol
 
@@ -66,6 +65,9 @@ final class TailPrinter: Sendable {
 }
 
 /// One HTTP request for a stream, read until the server closes it (or the event limit is reached).
+///
+/// The request is written as bytes and the answer read by ``SSEResponseReader``, the reader the test client uses
+/// too: chunked or close-delimited bodies alike, and a broken one named.
 enum TailConnection {
     struct Outcome: Sendable {
         var status: Int
@@ -79,33 +81,33 @@ enum TailConnection {
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(
-                        TailHandler(printer: printer, done: promise))
+                    try channel.pipeline.syncOperations.addHandler(TailHandler(printer: printer, done: promise))
                 }
             }
             .connect(host: target.host, port: target.port).get()
-        var headers = HTTPHeaders([
-            ("Host", target.port == 80 ? target.host : "\(target.host):\(target.port)"),
-            ("Accept", "text/event-stream"), ("Cache-Control", "no-cache"),
-        ])
-        if let lastEventID { headers.add(name: "Last-Event-ID", value: lastEventID) }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery, headers: headers)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        try await channel.writeAndFlush(ByteBuffer(string: request(target, lastEventID: lastEventID))).get()
         return try await promise.futureResult.get()
+    }
+
+    /// `GET <path and query> HTTP/1.1` asking for an event stream, with `Last-Event-ID` when there is one.
+    static func request(_ target: StreamURL, lastEventID: String?) -> String {
+        let host = target.host.contains(":") ? "[\(target.host)]" : target.host
+        var request = "GET \(target.pathAndQuery) HTTP/1.1\r\n"
+        request += "Host: \(target.port == 80 ? host : "\(host):\(target.port)")\r\n"
+        request += "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
+        if let lastEventID { request += "Last-Event-ID: \(lastEventID)\r\n" }
+        return request + "\r\n"
     }
 }
 
-/// Feeds the response body to an ``SSEDecoder`` and prints as it goes; a non-200 answer is printed whole.
+/// Reads the answer with an ``SSEResponseReader`` and prints as it goes; a non-200 answer is printed whole.
 private final class TailHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     private let printer: TailPrinter
     private let done: EventLoopPromise<Outcome>
-    private var decoder = SSEDecoder()
+    private var reader = SSEResponseReader()
     private var outcome = Outcome(status: 0)
-    private var errorBody = ""
     private var finished = false
 
     typealias Outcome = TailConnection.Outcome
@@ -116,28 +118,29 @@ private final class TailHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            outcome.status = Int(head.status.code)
-            if head.status != .ok {
-                printer.note("HTTP \(head.status.code) \(head.status.reasonPhrase)")
-            }
-        case .body(let body):
-            guard outcome.status == 200 else {
-                errorBody += String(buffer: body)
-                return
-            }
-            decoder.feed(body)
-            while let parsed = decoder.next() {
-                if case .retry(let value) = parsed { outcome.retry = value }
-                if !printer.print(parsed) {
-                    finish(context: context)
-                    return
-                }
-            }
-        case .end:
-            finish(context: context)
+        guard !finished else { return }
+        let hadHead = reader.status != nil
+        let parsed = reader.read(unwrapInboundIn(data))
+        if let malformed = reader.malformed {
+            return fail(MalformedStream(description: malformed), context: context)
         }
+        guard let status = reader.status else { return }
+        if !hadHead {
+            outcome.status = status
+            // "HTTP 503 Service Unavailable": the status line without its version.
+            let statusLine = reader.headText?.split(separator: "\r\n").first ?? ""
+            if status != 200 { printer.note("HTTP \(statusLine.split(separator: " ", maxSplits: 1).last ?? "")") }
+        }
+        if status == 200 {
+            for item in parsed {
+                if case .retry(let value) = item { outcome.retry = value }
+                if !printer.print(item) { return finish(context: context) }
+            }
+        }
+        // A chunked body's last chunk, or a body of its Content-Length (an error answer on a connection kept
+        // alive): the answer is complete.
+        let length = reader.header("Content-Length").flatMap { Int($0) }
+        if reader.isComplete || length.map({ reader.body.count >= $0 }) == true { finish(context: context) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -145,6 +148,10 @@ private final class TailHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error, context: context)
+    }
+
+    private func fail(_ error: any Error, context: ChannelHandlerContext) {
         guard !finished else { return }
         finished = true
         done.fail(error)
@@ -154,12 +161,20 @@ private final class TailHandler: ChannelInboundHandler {
     private func finish(context: ChannelHandlerContext) {
         guard !finished else { return }
         finished = true
-        if !errorBody.isEmpty { printer.note(errorBody.trimmingSuffixNewlines()) }
-        let id = decoder.lastEventID
+        if outcome.status != 200 {
+            let text = String(decoding: reader.body, as: UTF8.self).trimmingSuffixNewlines()
+            if !text.isEmpty { printer.note(text) }
+        }
+        let id = reader.lastEventID
         outcome.lastEventID = id.isEmpty ? nil : id
         done.succeed(outcome)
         context.close(promise: nil)
     }
+}
+
+/// An answer that is not well-formed HTTP/1.x (a broken chunk size, a head that is not HTTP).
+private struct MalformedStream: Error, CustomStringConvertible {
+    let description: String
 }
 
 extension String {

@@ -24,11 +24,8 @@ public final class SSETestClient: Sendable {
     private struct State {
         var raw: [UInt8] = []
         var headEnd: Int?
-        var framer = HTTPResponseFramer()
-        /// The body with any chunked coding removed.
-        var body: [UInt8] = []
-        var malformed: String?
-        var decoder = SSEDecoder()
+        /// Head, body and events, as `ssectl tail` reads them too.
+        var reader = SSEResponseReader()
         public var events: [Event] = []
         public var comments: [String] = []
         public var retries: [Int] = []
@@ -85,23 +82,11 @@ public final class SSETestClient: Sendable {
 
     fileprivate func received(_ buffer: ByteBuffer) {
         state.withLock { state in
-            let before = state.raw.count
             state.raw.append(contentsOf: buffer.readableBytesView)
             if state.headEnd == nil, let range = state.raw.firstRange(of: Array("\r\n\r\n".utf8)) {
                 state.headEnd = range.upperBound
             }
-            guard state.malformed == nil else { return }
-            var decoded: [UInt8] = []
-            do {
-                try buffer.withUnsafeReadableBytes { bytes in
-                    try state.framer.feed(bytes, onHead: { _ in }, onBody: { decoded.append(contentsOf: $0) })
-                }
-            } catch {
-                state.malformed = "\(error) (after \(before) bytes)"
-            }
-            state.body += decoded
-            state.decoder.feed(decoded)
-            while let parsed = state.decoder.next() {
+            for parsed in state.reader.read(buffer) {
                 switch parsed {
                 case .event(let id, let event, let data): state.events.append(Event(id: id, event: event, data: data))
                 case .comment(let text): state.comments.append(text)
@@ -125,7 +110,7 @@ public final class SSETestClient: Sendable {
     }
 
     /// The body after the head, with any chunked coding removed.
-    public var body: [UInt8] { state.withLock { $0.body } }
+    public var body: [UInt8] { state.withLock { $0.reader.body } }
 
     /// The bytes after the head exactly as received (chunk framing included).
     public var rawBody: [UInt8] {
@@ -133,14 +118,14 @@ public final class SSETestClient: Sendable {
     }
 
     /// The body is chunked (every stream from the gateway over HTTP/1.1, and every answer through nginx).
-    public var isChunked: Bool { state.withLock { $0.framer.isChunked } }
+    public var isChunked: Bool { state.withLock { $0.reader.isChunked } }
 
     /// A chunked body ended with its last chunk: the server finished it on purpose. False while it is open and
     /// when the connection closed without it (a broken body, which a `fetch` reader reports as an error).
-    public var isBodyComplete: Bool { state.withLock { $0.framer.isComplete } }
+    public var isBodyComplete: Bool { state.withLock { $0.reader.isComplete } }
 
     /// Why the answer could not be read as HTTP/1.1 (malformed chunk coding), if it could not.
-    public var malformedResponse: String? { state.withLock { $0.malformed } }
+    public var malformedResponse: String? { state.withLock { $0.reader.malformed } }
 
     public var status: Int? {
         guard let head, let line = head.split(separator: "\r\n").first else { return nil }
@@ -149,14 +134,7 @@ public final class SSETestClient: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        guard let head else { return nil }
-        for line in head.split(separator: "\r\n").dropFirst() {
-            let pair = line.split(separator: ":", maxSplits: 1)
-            if pair.count == 2, pair[0].lowercased() == name.lowercased() {
-                return pair[1].trimmingCharacters(in: .whitespaces)
-            }
-        }
-        return nil
+        head.flatMap { SSEResponseReader.header(name, in: $0) }
     }
 
     public func close() {
@@ -213,13 +191,7 @@ public enum HTTPProbe {
         public var head: String
         public var body: String
         public func header(_ name: String) -> String? {
-            for line in head.split(separator: "\r\n").dropFirst() {
-                let pair = line.split(separator: ":", maxSplits: 1)
-                if pair.count == 2, pair[0].lowercased() == name.lowercased() {
-                    return pair[1].trimmingCharacters(in: .whitespaces)
-                }
-            }
-            return nil
+            SSEResponseReader.header(name, in: head)
         }
     }
 
