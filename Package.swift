@@ -165,11 +165,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The raw client connection of the test client and `ssectl tail` (answers read with SSEResponseReader).
+        .target(
+            name: "SSEClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "SSECtl",
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "SSEClient",
                 "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -187,6 +196,7 @@ let package = Package(
                 "LocalRedis",
                 "RedisClient",
                 "SSEProtocol",
+                "SSEClient",
                 "SSEHistory",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

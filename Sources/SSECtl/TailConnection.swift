@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SSEClient
 import SSEProtocol
 
 #if canImport(Glibc)
@@ -66,8 +67,9 @@ final class TailPrinter: Sendable {
 
 /// One HTTP request for a stream, read until the server closes it (or the event limit is reached).
 ///
-/// The request is written as bytes and the answer read by ``SSEResponseReader``, the reader the test client uses
-/// too: chunked or close-delimited bodies alike, and a broken one named.
+/// The request goes out on an `SSEStreamConnection` (SSEClient) and the answer is read by `SSEResponseReader`: the
+/// connection and the reader of the test client too, so chunked and close-delimited bodies alike are read, and a
+/// broken one named.
 enum TailConnection {
     struct Outcome: Sendable {
         var status: Int
@@ -77,16 +79,11 @@ enum TailConnection {
 
     static func run(_ target: StreamURL, lastEventID: String?, printer: TailPrinter) async throws -> Outcome {
         let group = MultiThreadedEventLoopGroup.singleton
-        let promise = group.next().makePromise(of: Outcome.self)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(TailHandler(printer: printer, done: promise))
-                }
-            }
-            .connect(host: target.host, port: target.port).get()
-        try await channel.writeAndFlush(ByteBuffer(string: request(target, lastEventID: lastEventID))).get()
-        return try await promise.futureResult.get()
+        let reading = TailReading(printer: printer, done: group.next().makePromise(of: Outcome.self))
+        _ = try await SSEStreamConnection.open(
+            host: target.host, port: target.port, request: request(target, lastEventID: lastEventID), group: group,
+            onRead: { buffer, channel in reading.read(buffer, channel: channel) }, onClose: { reading.finish() })
+        return try await reading.done.futureResult.get()
     }
 
     /// `GET <path and query> HTTP/1.1` asking for an event stream, with `Last-Event-ID` when there is one.
@@ -100,75 +97,71 @@ enum TailConnection {
     }
 }
 
-/// Reads the answer with an ``SSEResponseReader`` and prints as it goes; a non-200 answer is printed whole.
-private final class TailHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let printer: TailPrinter
-    private let done: EventLoopPromise<Outcome>
-    private var reader = SSEResponseReader()
-    private var outcome = Outcome(status: 0)
-    private var finished = false
-
+/// Reads one answer with an `SSEResponseReader` and prints as it goes; a non-200 answer is printed whole.
+private final class TailReading: Sendable {
     typealias Outcome = TailConnection.Outcome
+
+    private struct State {
+        var reader = SSEResponseReader()
+        var outcome = Outcome(status: 0)
+        var finished = false
+    }
+
+    let printer: TailPrinter
+    let done: EventLoopPromise<Outcome>
+    private let state = NIOLockedValueBox(State())
 
     init(printer: TailPrinter, done: EventLoopPromise<Outcome>) {
         self.printer = printer
         self.done = done
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !finished else { return }
-        let hadHead = reader.status != nil
-        let parsed = reader.read(unwrapInboundIn(data))
-        if let malformed = reader.malformed {
-            return fail(MalformedStream(description: malformed), context: context)
-        }
-        guard let status = reader.status else { return }
-        if !hadHead {
-            outcome.status = status
-            // "HTTP 503 Service Unavailable": the status line without its version.
-            let statusLine = reader.headText?.split(separator: "\r\n").first ?? ""
-            if status != 200 { printer.note("HTTP \(statusLine.split(separator: " ", maxSplits: 1).last ?? "")") }
-        }
-        if status == 200 {
-            for item in parsed {
-                if case .retry(let value) = item { outcome.retry = value }
-                if !printer.print(item) { return finish(context: context) }
+    func read(_ buffer: ByteBuffer, channel: any Channel) {
+        let complete: Bool = state.withLockedValue { state in
+            guard !state.finished else { return false }
+            let hadHead = state.reader.status != nil
+            let parsed = state.reader.read(buffer)
+            if let malformed = state.reader.malformed {
+                state.finished = true
+                done.fail(MalformedStream(description: malformed))
+                return false
             }
+            guard let status = state.reader.status else { return false }
+            if !hadHead {
+                state.outcome.status = status
+                // "HTTP 503 Service Unavailable": the status line without its version.
+                let statusLine = state.reader.headText?.split(separator: "\r\n").first ?? ""
+                if status != 200 { printer.note("HTTP \(statusLine.split(separator: " ", maxSplits: 1).last ?? "")") }
+            }
+            if status == 200 {
+                for item in parsed {
+                    if case .retry(let value) = item { state.outcome.retry = value }
+                    if !printer.print(item) { return true }
+                }
+            }
+            // A chunked body's last chunk, or a body of its Content-Length (an error answer on a connection kept
+            // alive): the answer is complete.
+            let length = state.reader.header("Content-Length").flatMap { Int($0) }
+            return state.reader.isComplete || length.map { state.reader.body.count >= $0 } == true
         }
-        // A chunked body's last chunk, or a body of its Content-Length (an error answer on a connection kept
-        // alive): the answer is complete.
-        let length = reader.header("Content-Length").flatMap { Int($0) }
-        if reader.isComplete || length.map({ reader.body.count >= $0 }) == true { finish(context: context) }
+        if complete { finish() }
+        if complete || state.withLockedValue({ $0.finished }) { channel.close(promise: nil) }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        finish(context: context)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(error, context: context)
-    }
-
-    private func fail(_ error: any Error, context: ChannelHandlerContext) {
-        guard !finished else { return }
-        finished = true
-        done.fail(error)
-        context.close(promise: nil)
-    }
-
-    private func finish(context: ChannelHandlerContext) {
-        guard !finished else { return }
-        finished = true
-        if outcome.status != 200 {
-            let text = String(decoding: reader.body, as: UTF8.self).trimmingSuffixNewlines()
-            if !text.isEmpty { printer.note(text) }
+    /// The answer is over (complete, the event limit reached, or the connection closed).
+    func finish() {
+        let outcome: Outcome? = state.withLockedValue { state in
+            guard !state.finished else { return nil }
+            state.finished = true
+            if state.outcome.status != 200 {
+                let text = String(decoding: state.reader.body, as: UTF8.self).trimmingSuffixNewlines()
+                if !text.isEmpty { printer.note(text) }
+            }
+            let id = state.reader.lastEventID
+            state.outcome.lastEventID = id.isEmpty ? nil : id
+            return state.outcome
         }
-        let id = reader.lastEventID
-        outcome.lastEventID = id.isEmpty ? nil : id
-        done.succeed(outcome)
-        context.close(promise: nil)
+        if let outcome { done.succeed(outcome) }
     }
 }
 
