@@ -25,6 +25,7 @@ let package = Package(
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "SSEProtocol", targets: ["SSEProtocol"]),
+        .library(name: "SSEHistory", targets: ["SSEHistory"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "sse-gateway", targets: ["SSEGatewayServer"]),
         .executable(name: "ssectl", targets: ["SSECtl"]),
@@ -50,10 +51,14 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // The one percent-decoder (form bodies, URL queries, Redis URL credentials); no dependencies.
+        .target(name: "PercentDecoding"),
+        .testTarget(name: "PercentDecodingTests", dependencies: ["PercentDecoding"]),
         .target(
             name: "RedisClient",
             dependencies: [
                 "CHiredis",
+                "PercentDecoding",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,10 +69,17 @@ let package = Package(
             name: "LocalRedis",
             dependencies: ["RedisClient"]
         ),
-        // The SSE event model, its encoder/decoder, topic names and the Redis message and history contract.
+        // The SSE event model, its encoder/decoder, topic names and the pub/sub message contract (envelopes, the
+        // control channel): pure values over bytes, no Redis connection.
         .target(
             name: "SSEProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The Redis side of the contract: reliable publish and replay through the `sse` function library.
+        .target(
+            name: "SSEHistory",
             dependencies: [
+                "SSEProtocol",
                 "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -97,6 +109,16 @@ let package = Package(
             name: "SSEProtocolTests",
             dependencies: [
                 "SSEProtocol",
+                // Only for `SeededGenerator` (property tests replayable from their seed).
+                "LocalRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SSEHistoryTests",
+            dependencies: [
+                "SSEHistory",
+                "SSEProtocol",
                 "RedisClient",
                 "LocalRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -108,6 +130,8 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "PercentDecoding",
+                "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -141,17 +165,26 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The raw client connection of the test client and `ssectl tail` (answers read with SSEResponseReader).
+        .target(
+            name: "SSEClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "SSECtl",
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "SSEClient",
+                "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -163,6 +196,8 @@ let package = Package(
                 "LocalRedis",
                 "RedisClient",
                 "SSEProtocol",
+                "SSEClient",
+                "SSEHistory",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -172,6 +207,7 @@ let package = Package(
             dependencies: [
                 "Gateway",
                 "SSEProtocol",
+                "SSEHistory",
                 "RedisClient",
                 "LocalRedis",
                 "SSETestSupport",
@@ -190,6 +226,8 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "PercentDecoding",
+                "SSEHistory",
                 "ServerSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -219,6 +257,7 @@ let package = Package(
             dependencies: [
                 "Publisher",
                 "SSEProtocol",
+                "PercentDecoding",
                 "RedisClient",
                 "LocalRedis",
                 "SSETestSupport",
@@ -240,6 +279,7 @@ let package = Package(
             name: "SSELoad",
             dependencies: [
                 "SSEProtocol",
+                "SSEHistory",
                 "RedisClient",
                 "ServerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -265,6 +305,7 @@ let package = Package(
             dependencies: [
                 "Gateway",
                 "SSEProtocol",
+                "SSEHistory",
                 "RedisClient",
                 "LocalRedis",
                 "SSETestSupport",

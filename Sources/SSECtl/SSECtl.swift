@@ -1,5 +1,6 @@
 import ArgumentParser
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import ServerSupport
 

@@ -1,13 +1,12 @@
 import ArgumentParser
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import SSEProtocol
 
 /// `ssectl tail URL`: print a stream's events as they arrive, for debugging a stream by hand.
 ///
 /// Plain HTTP only (put TLS in front with nginx). Chunked responses (what nginx sends to HTTP/1.1 clients) are
-/// decoded by NIO's HTTP client codec. With `--reconnect` it behaves like a browser's EventSource: it waits the
+/// decoded by `SSEResponseReader`, the reader of the test client too. With `--reconnect` it behaves like a browser's EventSource: it waits the
 /// `retry:` delay and reconnects with the last id as `Last-Event-ID`.
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

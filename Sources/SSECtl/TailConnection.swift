@@ -1,7 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
+import SSEClient
 import SSEProtocol
 
 #if canImport(Glibc)
@@ -66,6 +66,10 @@ final class TailPrinter: Sendable {
 }
 
 /// One HTTP request for a stream, read until the server closes it (or the event limit is reached).
+///
+/// The request goes out on an `SSEStreamConnection` (SSEClient) and the answer is read by `SSEResponseReader`: the
+/// connection and the reader of the test client too, so chunked and close-delimited bodies alike are read, and a
+/// broken one named.
 enum TailConnection {
     struct Outcome: Sendable {
         var status: Int
@@ -75,91 +79,95 @@ enum TailConnection {
 
     static func run(_ target: StreamURL, lastEventID: String?, printer: TailPrinter) async throws -> Outcome {
         let group = MultiThreadedEventLoopGroup.singleton
-        let promise = group.next().makePromise(of: Outcome.self)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(
-                        TailHandler(printer: printer, done: promise))
-                }
-            }
-            .connect(host: target.host, port: target.port).get()
-        var headers = HTTPHeaders([
-            ("Host", target.port == 80 ? target.host : "\(target.host):\(target.port)"),
-            ("Accept", "text/event-stream"), ("Cache-Control", "no-cache"),
-        ])
-        if let lastEventID { headers.add(name: "Last-Event-ID", value: lastEventID) }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery, headers: headers)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-        return try await promise.futureResult.get()
+        let reading = TailReading(printer: printer, done: group.next().makePromise(of: Outcome.self))
+        _ = try await SSEStreamConnection.open(
+            host: target.host, port: target.port, request: request(target, lastEventID: lastEventID), group: group,
+            onRead: { buffer, channel in reading.read(buffer, channel: channel) }, onClose: { reading.finish() })
+        return try await reading.done.futureResult.get()
+    }
+
+    /// `GET <path and query> HTTP/1.1` asking for an event stream, with `Last-Event-ID` when there is one.
+    static func request(_ target: StreamURL, lastEventID: String?) -> String {
+        let host = target.host.contains(":") ? "[\(target.host)]" : target.host
+        var request = "GET \(target.pathAndQuery) HTTP/1.1\r\n"
+        request += "Host: \(target.port == 80 ? host : "\(host):\(target.port)")\r\n"
+        request += "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
+        if let lastEventID { request += "Last-Event-ID: \(lastEventID)\r\n" }
+        return request + "\r\n"
     }
 }
 
-/// Feeds the response body to an ``SSEDecoder`` and prints as it goes; a non-200 answer is printed whole.
-private final class TailHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
-
-    private let printer: TailPrinter
-    private let done: EventLoopPromise<Outcome>
-    private var decoder = SSEDecoder()
-    private var outcome = Outcome(status: 0)
-    private var errorBody = ""
-    private var finished = false
-
+/// Reads one answer with an `SSEResponseReader` and prints as it goes; a non-200 answer is printed whole.
+private final class TailReading: Sendable {
     typealias Outcome = TailConnection.Outcome
+
+    private struct State {
+        var reader = SSEResponseReader()
+        var outcome = Outcome(status: 0)
+        var finished = false
+    }
+
+    let printer: TailPrinter
+    let done: EventLoopPromise<Outcome>
+    private let state = NIOLockedValueBox(State())
 
     init(printer: TailPrinter, done: EventLoopPromise<Outcome>) {
         self.printer = printer
         self.done = done
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            outcome.status = Int(head.status.code)
-            if head.status != .ok {
-                printer.note("HTTP \(head.status.code) \(head.status.reasonPhrase)")
+    func read(_ buffer: ByteBuffer, channel: any Channel) {
+        let complete: Bool = state.withLockedValue { state in
+            guard !state.finished else { return false }
+            let hadHead = state.reader.status != nil
+            let parsed = state.reader.read(buffer)
+            if let malformed = state.reader.malformed {
+                state.finished = true
+                done.fail(MalformedStream(description: malformed))
+                return false
             }
-        case .body(let body):
-            guard outcome.status == 200 else {
-                errorBody += String(buffer: body)
-                return
+            guard let status = state.reader.status else { return false }
+            if !hadHead {
+                state.outcome.status = status
+                // "HTTP 503 Service Unavailable": the status line without its version.
+                let statusLine = state.reader.headText?.split(separator: "\r\n").first ?? ""
+                if status != 200 { printer.note("HTTP \(statusLine.split(separator: " ", maxSplits: 1).last ?? "")") }
             }
-            decoder.feed(body)
-            while let parsed = decoder.next() {
-                if case .retry(let value) = parsed { outcome.retry = value }
-                if !printer.print(parsed) {
-                    finish(context: context)
-                    return
+            if status == 200 {
+                for item in parsed {
+                    if case .retry(let value) = item { state.outcome.retry = value }
+                    if !printer.print(item) { return true }
                 }
             }
-        case .end:
-            finish(context: context)
+            // A chunked body's last chunk, or a body of its Content-Length (an error answer on a connection kept
+            // alive): the answer is complete.
+            let length = state.reader.header("Content-Length").flatMap { Int($0) }
+            return state.reader.isComplete || length.map { state.reader.body.count >= $0 } == true
         }
+        if complete { finish() }
+        if complete || state.withLockedValue({ $0.finished }) { channel.close(promise: nil) }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        finish(context: context)
+    /// The answer is over (complete, the event limit reached, or the connection closed).
+    func finish() {
+        let outcome: Outcome? = state.withLockedValue { state in
+            guard !state.finished else { return nil }
+            state.finished = true
+            if state.outcome.status != 200 {
+                let text = String(decoding: state.reader.body, as: UTF8.self).trimmingSuffixNewlines()
+                if !text.isEmpty { printer.note(text) }
+            }
+            let id = state.reader.lastEventID
+            state.outcome.lastEventID = id.isEmpty ? nil : id
+            return state.outcome
+        }
+        if let outcome { done.succeed(outcome) }
     }
+}
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !finished else { return }
-        finished = true
-        done.fail(error)
-        context.close(promise: nil)
-    }
-
-    private func finish(context: ChannelHandlerContext) {
-        guard !finished else { return }
-        finished = true
-        if !errorBody.isEmpty { printer.note(errorBody.trimmingSuffixNewlines()) }
-        let id = decoder.lastEventID
-        outcome.lastEventID = id.isEmpty ? nil : id
-        done.succeed(outcome)
-        context.close(promise: nil)
-    }
+/// An answer that is not well-formed HTTP/1.x (a broken chunk size, a head that is not HTTP).
+private struct MalformedStream: Error, CustomStringConvertible {
+    let description: String
 }
 
 extension String {

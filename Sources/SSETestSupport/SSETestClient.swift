@@ -2,6 +2,7 @@ import Foundation
 import LocalRedis
 import NIOCore
 import NIOPosix
+import SSEClient
 import SSEProtocol
 import Synchronization
 
@@ -24,26 +25,46 @@ public final class SSETestClient: Sendable {
     private struct State {
         var raw: [UInt8] = []
         var headEnd: Int?
-        var framer = HTTPResponseFramer()
-        /// The body with any chunked coding removed.
-        var body: [UInt8] = []
-        var malformed: String?
-        var decoder = SSEDecoder()
+        /// Head, body and events, as `ssectl tail` reads them too.
+        var reader = SSEResponseReader()
         public var events: [Event] = []
         public var comments: [String] = []
         public var retries: [Int] = []
         var closed = false
     }
 
-    private let state = Mutex(State())
+    /// What the connection received, parsed; exists before the connection, which may deliver bytes at once.
+    private final class Received: Sendable {
+        let state = Mutex(State())
+
+        fileprivate func read(_ buffer: ByteBuffer) {
+            state.withLock { state in
+                state.raw.append(contentsOf: buffer.readableBytesView)
+                if state.headEnd == nil, let range = state.raw.firstRange(of: Array("\r\n\r\n".utf8)) {
+                    state.headEnd = range.upperBound
+                }
+                for parsed in state.reader.read(buffer) {
+                    switch parsed {
+                    case .event(let id, let event, let data):
+                        state.events.append(Event(id: id, event: event, data: data))
+                    case .comment(let text): state.comments.append(text)
+                    case .retry(let value): state.retries.append(value)
+                    }
+                }
+            }
+        }
+    }
+
+    private let received: Received
     public let channel: any Channel
 
     /// Test clients parse on their own loops (not NIO's two-thread singleton), so a suite moving many megabytes
     /// does not delay another suite's reads and closes.
     public static let group = MultiThreadedEventLoopGroup(numberOfThreads: 8)
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, received: Received) {
         self.channel = channel
+        self.received = received
     }
 
     /// Connects and sends `GET path`. With `reading: false` the client reads nothing after the head is sent, and
@@ -51,96 +72,47 @@ public final class SSETestClient: Sendable {
     public static func open(
         port: Int, path: String, headers: [(String, String)] = [], reading: Bool = true, rawRequest: String? = nil
     ) async throws -> SSETestClient {
-        let box = Locked(Inbox())
-        var bootstrap = ClientBootstrap(group: group)
-            .channelOption(.autoRead, value: reading)
-        if !reading { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4096) }
-        let channel = try await bootstrap.channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(Recorder(client: box))
-            }
-        }.connect(host: "127.0.0.1", port: port).get()
-        let client = SSETestClient(channel: channel)
-        // The server may answer, or close, before this task gets here (a head timeout on a loaded machine): what
-        // arrived meanwhile is handed over now, in order, under the same lock that later reads take.
-        box.withLock { inbox in
-            inbox.client = client
-            for buffer in inbox.early { client.received(buffer) }
-            if inbox.closed { client.closedByPeer() }
-            inbox.early = []
-        }
         var request = rawRequest ?? "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n"
         if rawRequest == nil {
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
             request += "\r\n"
         }
-        do {
-            try await channel.writeAndFlush(ByteBuffer(string: request)).get()
-        } catch {
-            // The server answered and closed before taking the whole request (a 431 to a 100 KB head): what it
-            // said, or that it said nothing, is in the client's status and body, which the caller checks.
-        }
-        return client
+        let received = Received()
+        let channel = try await SSEStreamConnection.open(
+            host: "127.0.0.1", port: port, request: request, group: group, reading: reading,
+            receiveBufferBytes: reading ? nil : 4096, onRead: { buffer, _ in received.read(buffer) },
+            onClose: { received.state.withLock { $0.closed = true } })
+        return SSETestClient(channel: channel, received: received)
     }
 
-    fileprivate func received(_ buffer: ByteBuffer) {
-        state.withLock { state in
-            let before = state.raw.count
-            state.raw.append(contentsOf: buffer.readableBytesView)
-            if state.headEnd == nil, let range = state.raw.firstRange(of: Array("\r\n\r\n".utf8)) {
-                state.headEnd = range.upperBound
-            }
-            guard state.malformed == nil else { return }
-            var decoded: [UInt8] = []
-            do {
-                try buffer.withUnsafeReadableBytes { bytes in
-                    try state.framer.feed(bytes, onHead: { _ in }, onBody: { decoded.append(contentsOf: $0) })
-                }
-            } catch {
-                state.malformed = "\(error) (after \(before) bytes)"
-            }
-            state.body += decoded
-            state.decoder.feed(decoded)
-            while let parsed = state.decoder.next() {
-                switch parsed {
-                case .event(let id, let event, let data): state.events.append(Event(id: id, event: event, data: data))
-                case .comment(let text): state.comments.append(text)
-                case .retry(let value): state.retries.append(value)
-                }
-            }
-        }
-    }
-
-    fileprivate func closedByPeer() { state.withLock { $0.closed = true } }
-
-    public var isClosed: Bool { state.withLock { $0.closed } }
-    public var events: [Event] { state.withLock { $0.events } }
-    public var comments: [String] { state.withLock { $0.comments } }
-    public var retries: [Int] { state.withLock { $0.retries } }
+    public var isClosed: Bool { received.state.withLock { $0.closed } }
+    public var events: [Event] { received.state.withLock { $0.events } }
+    public var comments: [String] { received.state.withLock { $0.comments } }
+    public var retries: [Int] { received.state.withLock { $0.retries } }
     public var lastID: String? { events.last { $0.id != nil }?.id }
 
     /// The response head as text (status line and headers), once complete.
     public var head: String? {
-        state.withLock { state in state.headEnd.map { String(decoding: state.raw[..<$0], as: UTF8.self) } }
+        received.state.withLock { state in state.headEnd.map { String(decoding: state.raw[..<$0], as: UTF8.self) } }
     }
 
     /// The body after the head, with any chunked coding removed.
-    public var body: [UInt8] { state.withLock { $0.body } }
+    public var body: [UInt8] { received.state.withLock { $0.reader.body } }
 
     /// The bytes after the head exactly as received (chunk framing included).
     public var rawBody: [UInt8] {
-        state.withLock { state in state.headEnd.map { Array(state.raw[$0...]) } ?? [] }
+        received.state.withLock { state in state.headEnd.map { Array(state.raw[$0...]) } ?? [] }
     }
 
     /// The body is chunked (every stream from the gateway over HTTP/1.1, and every answer through nginx).
-    public var isChunked: Bool { state.withLock { $0.framer.isChunked } }
+    public var isChunked: Bool { received.state.withLock { $0.reader.isChunked } }
 
     /// A chunked body ended with its last chunk: the server finished it on purpose. False while it is open and
     /// when the connection closed without it (a broken body, which a `fetch` reader reports as an error).
-    public var isBodyComplete: Bool { state.withLock { $0.framer.isComplete } }
+    public var isBodyComplete: Bool { received.state.withLock { $0.reader.isComplete } }
 
     /// Why the answer could not be read as HTTP/1.1 (malformed chunk coding), if it could not.
-    public var malformedResponse: String? { state.withLock { $0.malformed } }
+    public var malformedResponse: String? { received.state.withLock { $0.reader.malformed } }
 
     public var status: Int? {
         guard let head, let line = head.split(separator: "\r\n").first else { return nil }
@@ -149,14 +121,7 @@ public final class SSETestClient: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        guard let head else { return nil }
-        for line in head.split(separator: "\r\n").dropFirst() {
-            let pair = line.split(separator: ":", maxSplits: 1)
-            if pair.count == 2, pair[0].lowercased() == name.lowercased() {
-                return pair[1].trimmingCharacters(in: .whitespaces)
-            }
-        }
-        return nil
+        head.flatMap { SSEResponseReader.header(name, in: $0) }
     }
 
     public func close() {
@@ -178,34 +143,6 @@ public final class SSETestClient: Sendable {
     }
 }
 
-/// What a channel read before its ``SSETestClient`` existed.
-private struct Inbox {
-    var client: SSETestClient?
-    var early: [ByteBuffer] = []
-    var closed = false
-}
-
-/// Hands everything the channel reads to its ``SSETestClient`` (keeping it until the client exists).
-private final class Recorder: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    let inbox: Locked<Inbox>
-
-    init(client inbox: Locked<Inbox>) { self.inbox = inbox }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        inbox.withLock { inbox in
-            if let client = inbox.client { client.received(buffer) } else { inbox.early.append(buffer) }
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        inbox.withLock { inbox in
-            if let client = inbox.client { client.closedByPeer() } else { inbox.closed = true }
-        }
-    }
-}
-
 /// Plain HTTP requests (`Connection: close`), answered in full.
 public enum HTTPProbe {
     public struct Response {
@@ -213,13 +150,7 @@ public enum HTTPProbe {
         public var head: String
         public var body: String
         public func header(_ name: String) -> String? {
-            for line in head.split(separator: "\r\n").dropFirst() {
-                let pair = line.split(separator: ":", maxSplits: 1)
-                if pair.count == 2, pair[0].lowercased() == name.lowercased() {
-                    return pair[1].trimmingCharacters(in: .whitespaces)
-                }
-            }
-            return nil
+            SSEResponseReader.header(name, in: head)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import LocalRedis
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import SSETestSupport
 

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import Synchronization
 import Testing

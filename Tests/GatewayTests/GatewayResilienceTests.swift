@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import LocalRedis
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import SSETestSupport
 import Synchronization
@@ -303,7 +304,7 @@ struct SSEHistoryPublisher {
     let client: RedisClient
 
     func publish(_ topic: String, _ data: String) async throws -> String {
-        let id = try await SSEProtocol.History(runner: client).publish(
+        let id = try await SSEHistory.History(runner: client).publish(
             try SSEProtocol.Topic(validating: topic), event: nil, data: data, maxLength: 10_000)
         return "\(id)"
     }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import Synchronization
 import Testing

@@ -1,3 +1,4 @@
+import PercentDecoding
 import SSEProtocol
 import Testing
 
@@ -32,8 +33,8 @@ struct PublisherParsingTests {
         #expect(fields["text"] == "a+b=c&d")
         #expect(fields["empty"] == "")
         #expect(fields.pairs.count == 4)
-        #expect(throws: FormFieldsError.malformedEscape("%G1")) { try FormFields(decoding: "a=%G1") }
-        #expect(throws: FormFieldsError.notUTF8) { try FormFields(decoding: "a=%C3") }
+        #expect(throws: PercentDecodingError.malformedEscape("%G1")) { try FormFields(decoding: "a=%G1") }
+        #expect(throws: PercentDecodingError.notUTF8) { try FormFields(decoding: "a=%C3") }
     }
 
     @Test func postFormsTrimNormaliseAndDefaultTheAuthor() throws {

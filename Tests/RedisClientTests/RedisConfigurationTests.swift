@@ -26,6 +26,10 @@ struct RedisConfigurationTests {
         #expect(acl.password == "pw")
         #expect(acl.database == 3)
         #expect(acl.displayURL == "redis://app:***@h:1/3")
+        // Outside a form-encoded query a `+` is a plus sign, escaped or not; escapes decode to UTF-8.
+        let plus = try RedisConfiguration(url: "redis://us%C3%A9r:a+b%2B@h:1")
+        #expect(plus.username == "usér")
+        #expect(plus.password == "a+b+")
     }
 
     @Test func parsesIPv6Hosts() throws {
@@ -49,6 +53,9 @@ struct RedisConfigurationTests {
         ("redis://:1", "missing host"),
         ("unix://relative.sock", "expected an absolute socket path after unix://"),
         ("unix:///s.sock?colour=red", "unknown query parameter \"colour\" (expected db, password or username)"),
+        ("redis://:s%4@h:1", "bad percent-escape in credentials"),
+        ("redis://:%+F@h:1", "bad percent-escape in credentials"),
+        ("redis://:%FF@h:1", "percent-escapes in credentials are not UTF-8"),
     ])
     func rejectsBadURLsNamingTheProblem(url: String, reason: String) {
         #expect(throws: RedisError.invalidURL(url, reason: reason)) { try RedisConfiguration(url: url) }

@@ -1,3 +1,5 @@
+import PercentDecoding
+
 /// `application/x-www-form-urlencoded` query parsing: repeated keys kept in order, `+` as space, percent-escapes
 /// decoded (invalid escapes kept literally, invalid UTF-8 repaired).
 struct QueryString {
@@ -20,27 +22,9 @@ struct QueryString {
         pairs.first { $0.name == name }?.value
     }
 
+    /// Lenient, as a browser's address bar is: a malformed escape stays as written and invalid UTF-8 is repaired,
+    /// so the topic or dialect check that follows names what the client sent.
     static func decode(_ text: Substring) -> String {
-        guard text.contains("%") || text.contains("+") else { return String(text) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var utf8 = text.utf8[...]
-        while let byte = utf8.popFirst() {
-            switch byte {
-            case UInt8(ascii: "+"):
-                bytes.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                let hex = utf8.prefix(2)
-                if hex.count == 2, let value = UInt8(String(decoding: hex, as: UTF8.self), radix: 16) {
-                    bytes.append(value)
-                    utf8 = utf8.dropFirst(2)
-                } else {
-                    bytes.append(byte)
-                }
-            default:
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        PercentDecoder.decodeRepairing(text.utf8, plus: .space)
     }
 }

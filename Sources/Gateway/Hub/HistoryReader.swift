@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import RedisClient
+import SSEHistory
 import SSEProtocol
 
 /// Where the fan-out reads history: the node hub for backfills, loop hubs for replays and catch-ups

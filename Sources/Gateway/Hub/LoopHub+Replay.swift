@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SSEHistory
 import SSEProtocol
 import Synchronization
 

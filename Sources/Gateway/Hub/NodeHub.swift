@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import Synchronization
 

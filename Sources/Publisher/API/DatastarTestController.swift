@@ -17,7 +17,7 @@ struct DatastarTestController: Sendable {
         do {
             fields = try FormFields(decoding: request.uri.query ?? "")
         } catch {
-            throw PublisherError(.badRequest, error.description)
+            throw PublisherError.malformedForm(error)
         }
         guard let json = fields["datastar"] else {
             throw PublisherError(

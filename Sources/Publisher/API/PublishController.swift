@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import SSEHistory
 import SSEProtocol
 
 /// `POST /publish`: lets other services publish through HTTP instead of Redis (see ``PublishRequest``).

@@ -68,7 +68,7 @@ struct BoardController: Sendable {
         do {
             fields = try FormFields(decoding: body)
         } catch {
-            throw PublisherError(.badRequest, error.description)
+            throw PublisherError.malformedForm(error)
         }
         let form = PostForm(fields: fields)
         guard form.isValid else {

@@ -11,8 +11,8 @@ import SSEProtocol
 /// connects to nothing: every Redis connection opens on first use, so a Redis URL pointing at nothing is fine for
 /// requests that never reach Redis.
 struct PublisherApplication {
-    /// The HTTP application: ``PublisherResponder`` behind the guarded HTTP/1 server.
-    let app: Application<PublisherResponder>
+    /// The HTTP application: the routes of ``PublisherRouter`` behind the guarded HTTP/1 server.
+    let app: Application<RouterResponder<BasicRequestContext>>
     /// The board's model in Redis, as the handlers use it (the tests load the function libraries through it).
     let store: BoardStore
     let redisConfiguration: RedisConfiguration
@@ -52,9 +52,11 @@ struct PublisherApplication {
             token: configuration.enabledPublishToken.map(BearerToken.init), store: store,
             historyLength: configuration.historyLength,
             idempotencyWindowSeconds: configuration.idempotencyWindowSeconds, logger: logger)
-        let responder = PublisherResponder(
-            board: board, publish: publish, datastar: DatastarTestController(), health: HealthController(store: store),
-            engine: engine, logger: logger)
+        let responder = PublisherRouter.responder(
+            routes: PublisherRouter.routes(
+                board: board, publish: publish, datastar: DatastarTestController(),
+                health: HealthController(store: store), engine: engine),
+            logger: logger)
 
         app = Application(
             responder: responder,

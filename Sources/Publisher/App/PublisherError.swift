@@ -1,12 +1,15 @@
 import HTTPTypes
 import Hummingbird
+import PercentDecoding
 
 /// An HTTP error answered with a one-line `text/plain` body that says what was wrong and what was expected, e.g.
 /// `401 missing bearer token: send Authorization: Bearer <token>`.
 ///
-/// Thrown from handlers; ``PublisherResponder`` turns it into the response (Hummingbird's own `HTTPError` would
-/// answer JSON, and the gateway answers plain lines, so one service speaks the same way as the other).
-struct PublisherError: Error, Sendable, CustomStringConvertible {
+/// The publisher's one HTTP error type: thrown from handlers, and made from any other failure by
+/// ``PublisherAnswers``; Hummingbird's router answers it through `HTTPResponseError` (its own `HTTPError` would
+/// answer JSON, and the gateway answers plain lines, so one service speaks the same way as the other). The gateway,
+/// on raw SwiftNIO without Hummingbird, has the same shape in its own `HTTPError`.
+struct PublisherError: HTTPResponseError, Sendable, CustomStringConvertible {
     var status: HTTPResponse.Status
     var message: String
     var headers: HTTPFields
@@ -25,6 +28,11 @@ struct PublisherError: Error, Sendable, CustomStringConvertible {
         return response
     }
 
+    /// The answer: headers only for `HEAD` (`Content-Length` included: the length of the body a `GET` would get).
+    func response(from request: Request, context: some RequestContext) -> Response {
+        request.method == .head ? response.createHeadResponse() : response
+    }
+
     /// 413 for a body over `limit` bytes.
     static func bodyTooLarge(limit: Int) -> PublisherError {
         PublisherError(.contentTooLarge, "request body too large: at most \(limit) bytes")
@@ -34,6 +42,11 @@ struct PublisherError: Error, Sendable, CustomStringConvertible {
     static func unsupportedContentType(_ found: String?, expected: String) -> PublisherError {
         let shown = found.map { "\(quoted($0))" } ?? "missing"
         return PublisherError(.unsupportedMediaType, "Content-Type \(shown) is not supported: send \(expected)")
+    }
+
+    /// 400 for a form body or query whose encoding is broken.
+    static func malformedForm(_ error: PercentDecodingError) -> PublisherError {
+        PublisherError(.badRequest, "malformed form encoding: \(error)")
     }
 
     /// 503 for a Redis failure, with `Retry-After`: the request may succeed once Redis is back.

@@ -1,5 +1,6 @@
 import Logging
 import RedisClient
+import SSEHistory
 import SSEProtocol
 
 /// Publishes the board's patches on topic `board` so that a render of an older model version never overwrites a

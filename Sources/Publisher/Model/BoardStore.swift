@@ -1,5 +1,6 @@
 import Logging
 import RedisClient
+import SSEHistory
 import SSEProtocol
 
 /// The board's model in Redis: adds posts and reads snapshots through the `board` function library, and reports

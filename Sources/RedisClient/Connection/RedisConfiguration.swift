@@ -1,9 +1,11 @@
+import PercentDecoding
+
 /// Where and how to connect to Redis, parsed from a URL.
 ///
 /// Accepted forms:
 /// - `redis://[[username]:password@]host[:port][/db]` — port 6379 and db 0 by default; IPv6 hosts in brackets.
 /// - `unix:///path/to/redis.sock[?db=N&password=P&username=U]`.
-/// Percent-escapes in the username and password are decoded.
+/// Percent-escapes in the username and password are decoded (`PercentDecoder`; `+` stays a plus sign).
 public struct RedisConfiguration: Sendable, Hashable {
     public enum Endpoint: Sendable, Hashable {
         case tcp(host: String, port: Int)
@@ -149,20 +151,16 @@ extension RedisConfiguration {
             database: database)
     }
 
+    /// A user name, password or query value with its percent-escapes decoded (`+` is itself, as everywhere in a URL
+    /// outside a form-encoded query).
     private static func percentDecoded(_ text: Substring, url: String) throws(RedisError) -> String {
-        guard text.contains("%") else { return String(text) }
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                else { throw .invalidURL(url, reason: "bad percent-escape in credentials") }
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
+        do {
+            return try PercentDecoder.decode(text.utf8, plus: .literal)
+        } catch {
+            switch error {
+            case .malformedEscape: throw .invalidURL(url, reason: "bad percent-escape in credentials")
+            case .notUTF8: throw .invalidURL(url, reason: "percent-escapes in credentials are not UTF-8")
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

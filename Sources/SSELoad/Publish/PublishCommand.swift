@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import RedisClient
+import SSEHistory
 import SSEProtocol
 
 /// `sse-load publish`: sends numbered, timestamped events to a topic, reliably through Redis (`sse_publish`, as

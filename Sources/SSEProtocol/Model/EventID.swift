@@ -2,9 +2,9 @@ import NIOCore
 
 /// The id of a reliable event: `<milliseconds>-<sequence>`, the same shape as a Redis stream entry id.
 ///
-/// Ids come from one clock per Redis (see ``History``), so they are totally ordered across every topic: a client
-/// subscribed to several topics resumes from one `Last-Event-ID`, and "after this id" means the same instant in
-/// every topic's history. Ordering is by milliseconds, then by sequence.
+/// Ids come from one clock per Redis (see `History` in SSEHistory), so they are totally ordered across every topic:
+/// a client subscribed to several topics resumes from one `Last-Event-ID`, and "after this id" means the same
+/// instant in every topic's history. Ordering is by milliseconds, then by sequence.
 public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Unix time in milliseconds on the Redis server when the event was published (or the clock's last value if
     /// the server's time went backwards).
@@ -28,9 +28,9 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self = id
     }
 
-    /// Parses the UTF-8 form; nil when malformed. Used on wire bytes (envelopes, Redis replies) without making a
-    /// String first.
-    static func parse(_ bytes: some Collection<UInt8>) -> EventID? {
+    /// Parses the UTF-8 form; nil when malformed. Used on wire bytes (envelopes, Redis replies in `SSEHistory`)
+    /// without making a String first.
+    public static func parse(_ bytes: some Collection<UInt8>) -> EventID? {
         guard !bytes.isEmpty, bytes.count <= maximumLength else { return nil }
         var milliseconds: UInt64 = 0
         var sequence: UInt64 = 0

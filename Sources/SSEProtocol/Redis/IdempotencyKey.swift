@@ -1,5 +1,5 @@
 /// A caller's name for one publish, so that a retry of a publish that timed out (and may have run anyway) answers
-/// the first id instead of publishing again (see ``HistoryLibrary``, "Why an idempotency key").
+/// the first id instead of publishing again (see `HistoryLibrary` in SSEHistory, "Why an idempotency key").
 ///
 /// 1–200 printable ASCII characters (space to `~`): enough for a UUID, an order number or a hash, and safe in a
 /// header, a Redis key and a log line. Keys are per topic: the same key on another topic is another publish.

@@ -10,7 +10,7 @@ import NIOCore
 ///
 /// Three shapes are accepted, tried in this order, so that any Redis client can publish without our library:
 ///
-/// 1. **Reliable envelope**, written only by the `sse_publish` function (see ``History``):
+/// 1. **Reliable envelope**, written only by the `sse_publish` function (see `History` in SSEHistory):
 ///    `0x1E "sse1" SP <id> SP <event name or nothing> LF <data bytes verbatim>`. The record separator byte and the
 ///    version tag make an accidental match by a plain payload practically impossible, and the data after the
 ///    header is taken as a slice of the message, not copied.

@@ -1,5 +1,6 @@
 import NIOCore
 import RedisClient
+import SSEProtocol
 
 /// One replayed event and the topic it was published on (a connection may follow several topics).
 public struct TopicEvent: Sendable, Hashable {
@@ -76,9 +77,7 @@ extension HistoryResult {
             guard case .bulk(let value) = fields[index + 1] else { return nil }
             switch fields[index].string {
             case "e":
-                if value.readableBytes > 0, value.withUnsafeReadableBytes({ EventName.isValid($0) }) {
-                    name = EventName(unchecked: String(buffer: value))
-                }
+                if value.readableBytes > 0 { name = try? EventName(validating: String(buffer: value)) }
             case "d":
                 data = value
             default:

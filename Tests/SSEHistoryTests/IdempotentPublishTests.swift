@@ -1,5 +1,6 @@
 import LocalRedis
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import Testing
 

@@ -1,5 +1,6 @@
 import NIOCore
 import RedisClient
+import SSEProtocol
 
 extension History {
     /// Every event this Redis's current data holds for `topics`, from the clock's `origin` (the first id it issued

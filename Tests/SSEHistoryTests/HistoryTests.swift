@@ -1,6 +1,7 @@
 import LocalRedis
 import NIOCore
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 import NIOCore
 import RedisClient
+import SSEProtocol
 
 /// Reliable publish and replay over any Redis connection or client, through the `sse` function library.
 ///
