@@ -34,6 +34,9 @@ final class LoopHub {
     @exclusivity(unchecked) private var pendingJoins: [JoinRequest] = []
     /// Each topic's events of the current tick, for its single-topic streams.
     @exclusivity(unchecked) private var batches: [Topic: TickBatch] = [:]
+    /// The batches being written by ``endTick()``, swapped with ``batches`` so that neither table is reallocated
+    /// per tick.
+    @exclusivity(unchecked) private var writing: [Topic: TickBatch] = [:]
     /// Streams written to since the last flush pass, each once (``SSEStream/flushPending``).
     @exclusivity(unchecked) private var unflushed: [SSEStream] = []
     @exclusivity(unchecked) private var flushScheduled = false
@@ -182,15 +185,15 @@ final class LoopHub {
     /// multi-topic streams written to during the tick.
     func endTick() {
         flushScheduled = false
-        let current = batches
-        batches.removeAll()
+        swap(&batches, &writing)
         let now = NIODeadline.now()
         var sent = 0
-        for (topic, batch) in current {
+        for (topic, batch) in writing {
             guard let streams = singles[topic] else { continue }
             var batch = batch
             for stream in streams { sent += stream.take(&batch, now: now, allocator: allocator) }
         }
+        writing.removeAll(keepingCapacity: writing.count < 4096)
         if sent > 0 { stats.eventsSent.add(sent, ordering: .relaxed) }
         for stream in unflushed {
             stream.flushPending = false

@@ -131,7 +131,7 @@ final class SSEStream: ChannelInboundHandler {
         guard position.isNew(sequence: batch.lastSequence) else { return 0 }
         if case .live = state, position.isNew(batch) {
             let joined = batch.joined(format, allocator: allocator)
-            if joined.events == batch.items.count {
+            if joined.events == batch.count {
                 position.handedThrough = batch.lastSequence
                 if let last = batch.lastID { position.lastSentID = last }
                 send(joined.frame, now: now)
@@ -140,7 +140,10 @@ final class SSEStream: ChannelInboundHandler {
         }
         // Replaying, resumed inside the batch, or a format without some of its frames: event by event.
         var sent = 0
-        for item in batch.items where offer(item.frames[format], sequence: item.sequence, id: item.id) { sent += 1 }
+        for index in 0..<batch.count {
+            let item = batch[index]
+            if offer(item.frames[format], sequence: item.sequence, id: item.id) { sent += 1 }
+        }
         if sent > 0 { flush() }
         return sent
     }

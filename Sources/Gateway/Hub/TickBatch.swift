@@ -19,17 +19,25 @@ struct TickBatch {
         let events: Int
     }
 
-    private(set) var items: [Item] = []
+    /// The first event is held inline, so a topic with one event in a tick (the usual case when events are spread
+    /// over many topics) costs no array; the rest follow in ``more``.
+    private var first: Item?
+    private var more: [Item] = []
     /// The first and the last reliable id in the batch (ids of one topic arrive in increasing order).
     private(set) var firstID: EventID?
     private(set) var lastID: EventID?
     private var joined: [Joined?] = []
 
-    var firstSequence: UInt64 { items.first?.sequence ?? 0 }
-    var lastSequence: UInt64 { items.last?.sequence ?? 0 }
+    var count: Int { first == nil ? 0 : 1 + more.count }
+    var firstSequence: UInt64 { first?.sequence ?? 0 }
+    var lastSequence: UInt64 { (more.last ?? first)?.sequence ?? 0 }
+
+    /// The events in arrival order.
+    subscript(index: Int) -> Item { index == 0 ? first! : more[index - 1] }
 
     mutating func append(_ frames: StreamFrames, id: EventID?, sequence: UInt64) {
-        items.append(Item(frames: frames, id: id, sequence: sequence))
+        let item = Item(frames: frames, id: id, sequence: sequence)
+        if first == nil { first = item } else { more.append(item) }
         if let id {
             if firstID == nil { firstID = id }
             lastID = id
@@ -40,18 +48,19 @@ struct TickBatch {
     /// no frame in the format are left out and not counted. Each frame is a whole chunk, so the joined frames are
     /// a valid run of chunks.
     mutating func joined(_ format: StreamFormat, allocator: ByteBufferAllocator) -> Joined {
-        if items.count == 1 {
-            guard let frame = items[0].frames[format] else { return Joined(frame: ByteBuffer(), events: 0) }
+        guard let first else { return Joined(frame: ByteBuffer(), events: 0) }
+        if more.isEmpty {
+            guard let frame = first.frames[format] else { return Joined(frame: ByteBuffer(), events: 0) }
             return Joined(frame: frame, events: 1)
         }
         if joined.isEmpty { joined = Array(repeating: nil, count: StreamFormat.count) }
         if let cached = joined[format.slot] { return cached }
-        var size = 0
-        for item in items { size += item.frames[format]?.readableBytes ?? 0 }
+        var size = first.frames[format]?.readableBytes ?? 0
+        for item in more { size += item.frames[format]?.readableBytes ?? 0 }
         var buffer = allocator.buffer(capacity: size)
         var events = 0
-        for item in items {
-            guard let frame = item.frames[format] else { continue }
+        for index in 0..<count {
+            guard let frame = self[index].frames[format] else { continue }
             buffer.writeImmutableBuffer(frame)
             events += 1
         }

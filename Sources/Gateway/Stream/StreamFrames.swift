@@ -13,9 +13,20 @@ struct StreamFrames: Sendable {
     private(set) var bytes = 0
 
     init(encoding event: ServerSentEvent, topic: Topic, for formats: FormatSet, allocator: ByteBufferAllocator) {
+        frames = Array(repeating: nil, count: StreamFormat.count)
+        if formats == Self.plainOnly {
+            // The hot path (every stream of the topic takes plain engine frames): the event is encoded straight into
+            // its chunk, with no parse and no copy.
+            let chunk = HTTPChunk.encode(capacity: event.data.readableBytes + 64, allocator: allocator) {
+                SSEEncoder.event(event, into: &$0)
+            }
+            encoded = .engine
+            frames[StreamFormat().slot] = chunk
+            bytes = chunk.readableBytes
+            return
+        }
         let dialectFrames = DialectFrames(encoding: event, for: formats.dialects, allocator: allocator)
         encoded = dialectFrames.encoded
-        frames = Array(repeating: nil, count: StreamFormat.count)
         // A plain event is one frame shared by every dialect: chunk it once per tagging, not once per dialect.
         // (Per message on the fan-out path: no collection is built here besides the frames array.)
         let shared = dialectFrames.encoded == .engine
@@ -38,6 +49,9 @@ struct StreamFrames: Sendable {
             }
         }
     }
+
+    /// The formats of a topic whose streams all use engine.js's plain frames without tags.
+    private static let plainOnly = FormatSet(StreamFormat())
 
     /// The frame for a format; nil when the format was not in use when the message was encoded.
     subscript(format: StreamFormat) -> ByteBuffer? { frames[format.slot] }
