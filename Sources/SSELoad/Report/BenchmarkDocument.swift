@@ -92,7 +92,7 @@ struct BenchmarkDocument {
             ("S1", "S1: steady fan-out"), ("S2", "S2: many streams"), ("S3", "S3: 200,000 deliveries/s"),
             ("S4", "S4: memory per stream"), ("S5", "S5: as many idle streams as one process may open"),
             ("S6", "S6: accepting new streams"), ("S7", "S7: a topic per stream (per-user notifications)"),
-            ("S8", "S8: 100,000 idle streams over five nodes"),
+            ("S8", "S8: 100,000 idle streams over five nodes (as many as fit)"),
         ] {
             let present = Self.systems.filter { record($0.key, scenario) != nil }
             guard !present.isEmpty else { continue }

@@ -19,9 +19,9 @@ struct SuiteCommand: AsyncParsableCommand {
 
     @Flag(help: "Small sizes (a few minutes): checks the suite works; the document goes to the work folder.")
     var quick = false
-    @Option(help: "Systems, comma-separated: ours-1, ours-2, nchan-1, nchan-2, floor (default: all).")
+    @Option(help: "Systems, comma-separated: ours-1, ours-2, nchan-1, nchan-2, floor.")
     var systems = BenchSystem.selectable.map(\.rawValue).joined(separator: ",")
-    @Option(help: "Scenarios, comma-separated: S1 … S8 (default: all; S4 and S6 share one opening of idle streams).")
+    @Option(help: "Scenarios, comma-separated: S1 … S8 (S4 and S6 share one opening of idle streams).")
     var scenarios = Scenario.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Where the document goes (default docs/BENCHMARKS.md; with --quick, the work folder).")
     var out: String?
