@@ -51,7 +51,7 @@ struct BenchmarkDocument {
         out.append(
             "Written by `bench/run` (the Swift suite `sse-load suite`) from one run; every figure on this page comes "
                 + "from that run, ours, the C floor server's and nchan's measured back to back on the same machine. "
-                + "Rerun with `bench/run` (about 25 minutes; `bench/run --quick` for a smoke run of a few minutes).")
+                + "Rerun with `bench/run` (about 15–20 minutes; `bench/run --quick` for a smoke run of a few minutes).")
         out.append("")
         out.append(runSummary.trimmingCharacters(in: .whitespacesAndNewlines))
         out.append("")
