@@ -109,6 +109,8 @@ let package = Package(
             name: "SSEProtocolTests",
             dependencies: [
                 "SSEProtocol",
+                // The benchmark suite's records and document (`@testable import SSELoad`, no benchmark run).
+                "SSELoad",
                 // Only for `SeededGenerator` (property tests replayable from their seed).
                 "LocalRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -274,13 +276,15 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
-        // The SSE load generator (benchmarks): many connections, gap/duplicate checks, latency percentiles.
+        // The SSE load generator (benchmarks): many connections, gap/duplicate checks, latency percentiles; and the
+        // benchmark suite that starts the systems and the load processes (`sse-load suite`).
         .executableTarget(
             name: "SSELoad",
             dependencies: [
                 "SSEProtocol",
                 "SSEHistory",
                 "RedisClient",
+                "LocalRedis",
                 "ServerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

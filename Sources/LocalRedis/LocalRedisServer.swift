@@ -31,7 +31,7 @@ public final class LocalRedisServer: Sendable {
     public let port: Int
     public let directory: String
     public let options: Options
-    private let pid = Mutex<pid_t>(0)
+    private let child = Mutex<ChildProcess?>(nil)
 
     /// `redis://127.0.0.1:<port>` (with the password when one is set).
     public var url: String {
@@ -44,7 +44,7 @@ public final class LocalRedisServer: Sendable {
     }
 
     /// The running server's process id, or 0 when stopped.
-    public var processID: pid_t { pid.withLock { $0 } }
+    public var processID: pid_t { child.withLock { $0?.processID } ?? 0 }
 
     private init(port: Int, directory: String, options: Options) {
         self.port = port
@@ -53,12 +53,7 @@ public final class LocalRedisServer: Sendable {
     }
 
     deinit {
-        let running = pid.withLock { $0 }
-        if running > 0 {
-            Glibc.kill(running, SIGKILL)
-            var status: Int32 = 0
-            waitpid(running, &status, 0)
-        }
+        child.withLock { $0 }?.kill()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -97,29 +92,27 @@ public final class LocalRedisServer: Sendable {
 
     /// SIGSTOP: the server keeps its sockets but answers nothing (connects then time out).
     public func pause() {
-        let running = processID
-        if running > 0 { Glibc.kill(running, SIGSTOP) }
+        child.withLock { $0 }?.signal(SIGSTOP)
     }
 
     /// SIGCONT after ``pause()``.
     public func resume() {
-        let running = processID
-        if running > 0 { Glibc.kill(running, SIGCONT) }
+        child.withLock { $0 }?.signal(SIGCONT)
     }
 
     /// The server's log file, for diagnosing a failed start.
     public var logPath: String { directory + "/redis.log" }
 
     private func signalAndReap(_ signal: Int32) {
-        let running = pid.withLock { pid in
-            defer { pid = 0 }
-            return pid
+        let running = child.withLock { child in
+            defer { child = nil }
+            return child
         }
-        guard running > 0 else { return }
-        Glibc.kill(running, SIGCONT)
-        Glibc.kill(running, signal)
-        var status: Int32 = 0
-        waitpid(running, &status, 0)
+        guard let running else { return }
+        running.signal(SIGCONT)
+        running.signal(signal)
+        // A persistent server writes its data before it exits: give it time, then make sure.
+        if running.waitForExit(timeout: .seconds(60)) == nil { running.kill() }
     }
 
     private func launch() async throws {
@@ -134,15 +127,14 @@ public final class LocalRedisServer: Sendable {
         }
         if let password = options.password { arguments += ["--requirepass", password] }
         arguments += options.extraArguments
-        let child = try spawnProcess(Self.executable(), arguments)
-        pid.withLock { $0 = child }
+        let started = try ChildProcess(Self.executable(), arguments)
+        child.withLock { $0 = started }
 
         let deadline = ContinuousClock.now + options.startTimeout
         var lastError: (any Error)?
         while ContinuousClock.now < deadline {
-            var status: Int32 = 0
-            if waitpid(child, &status, WNOHANG) == child {
-                pid.withLock { $0 = 0 }
+            if started.reapIfExited() != nil {
+                child.withLock { $0 = nil }
                 let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
                 throw LocalRedisError.exited(port: port, log: String(log.suffix(2000)))
             }
@@ -154,7 +146,7 @@ public final class LocalRedisServer: Sendable {
                 // The answer must come from this child: two starts at once can be offered the same free port, and
                 // until the loser's process has exited, its PING reaches the winner's server.
                 let info = try await connection.send("INFO", "server").string ?? ""
-                if info.split(whereSeparator: \.isNewline).contains("process_id:\(child)") { return }
+                if info.split(whereSeparator: \.isNewline).contains("process_id:\(started.processID ?? 0)") { return }
             } catch {
                 lastError = error
             }

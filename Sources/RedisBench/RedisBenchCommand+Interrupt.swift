@@ -10,8 +10,8 @@ extension RedisBenchCommand {
     /// On SIGINT or SIGTERM, kills what this run started — the redis-server (when we started it), redis-benchmark and
     /// redis-cli — and exits with 128 + the signal number.
     ///
-    /// Needed because those children run with SIGINT and SIGTERM blocked (they inherit the signal mask of the
-    /// concurrency-pool thread that spawned them), so a Ctrl-C would otherwise leave them running.
+    /// Needed because a SIGTERM sent to redis-bench alone (not to its process group) would otherwise leave them
+    /// running.
     /// Returns the sources; they must stay alive for the handlers to fire.
     static func stopChildrenOnInterrupt(server: LocalRedisServer?) -> [any DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { signalNumber in

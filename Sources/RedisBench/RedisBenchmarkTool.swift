@@ -1,4 +1,5 @@
 import Foundation
+import LocalRedis
 import RedisClient
 import Synchronization
 
@@ -22,11 +23,11 @@ struct RedisBenchmarkTool: Sendable {
                 "-q", "PUBLISH", channel, settings.payloadText,
             ]
         let output = Mutex<[UInt8]>([])
-        let child = try ChildProcess("redis-benchmark", arguments: arguments) { chunk in
-            output.withLock { $0.append(contentsOf: chunk) }
-        }
-        guard let status = try await child.waitForExit(timeout: settings.phaseTimeout) else {
-            await child.stop()
+        let child = try ChildProcess(
+            Self.locate("redis-benchmark"), arguments,
+            output: .stream { chunk in output.withLock { $0.append(contentsOf: chunk) } })
+        guard let status = await child.exit(within: settings.phaseTimeout) else {
+            child.kill()
             throw BenchmarkError.timedOut(phase: "redis-benchmark PUBLISH \(channel)", limit: settings.phaseTimeout)
         }
         let text = output.withLock { String(decoding: $0, as: UTF8.self) }
@@ -49,6 +50,15 @@ struct RedisBenchmarkTool: Sendable {
             if let value = Double(number), value > 0 { return value }
         }
         throw BenchmarkError.unparsableOutput(tool: "redis-benchmark", output: output)
+    }
+
+    /// The redis tool called `name` on `PATH`.
+    static func locate(_ name: String) throws -> String {
+        do {
+            return try ChildProcess.locate(name)
+        } catch {
+            throw BenchmarkError.toolNotFound(name)
+        }
     }
 
     /// Command-line flags that point redis-benchmark or redis-cli at `configuration`.

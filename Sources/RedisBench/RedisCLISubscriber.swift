@@ -1,3 +1,4 @@
+import LocalRedis
 import Synchronization
 
 /// `redis-cli subscribe <channel>` as a reference subscriber peer, counted by the lines it prints.
@@ -14,14 +15,14 @@ final class RedisCLISubscriber: Sendable {
         let tally = MessageTally()
         let counter = LineCounter()
         self.tally = tally
-        child = try ChildProcess("redis-cli", arguments: connectionArguments + ["subscribe", channel]) { chunk in
-            counter.consume(chunk, into: tally)
-        }
+        child = try ChildProcess(
+            RedisBenchmarkTool.locate("redis-cli"), connectionArguments + ["subscribe", channel],
+            output: .stream { chunk in counter.consume(chunk, into: tally) })
     }
 
-    /// Stops redis-cli (SIGKILL; see ``ChildProcess/stop(grace:)``).
+    /// Stops redis-cli with SIGKILL: it holds no state worth a clean exit.
     func stop() async {
-        await child.stop()
+        child.kill()
     }
 }
 

@@ -16,7 +16,7 @@ public final class NginxProcess: Sendable {
     public let port: Int
     /// nginx's prefix directory (`conf/`, `logs/`, temp directories); removed when the process object goes away.
     public let prefix: String
-    private let pid = Mutex<pid_t>(0)
+    private let child = Mutex<ChildProcess?>(nil)
 
     /// The repository root, found from this source file's path (tests run from the build tree of the checkout).
     public static var repositoryRoot: String {
@@ -127,22 +127,21 @@ public final class NginxProcess: Sendable {
         guard check.status == 0 else {
             throw NginxProcessError(message: "nginx -t rejected the configuration:\n\(check.output)")
         }
-        let child = try spawnProcess(
+        let started = try ChildProcess(
             Self.executable(),
             [
                 "-p", prefix + "/", "-c", prefix + "/conf/nginx.conf", "-e", prefix + "/logs/error.log",
                 "-g", "daemon off;",
             ],
-            outputPath: prefix + "/logs/stderr.log")
-        pid.withLock { $0 = child }
+            output: .file(prefix + "/logs/stderr.log"))
+        child.withLock { $0 = started }
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if let response = try? await HTTPProbe.get(port: port, path: "/lb-healthz"), response.status == 200 {
                 return
             }
-            var status: Int32 = 0
-            if waitpid(child, &status, WNOHANG) == child {
-                pid.withLock { $0 = 0 }
+            if started.reapIfExited() != nil {
+                child.withLock { $0 = nil }
                 break
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -152,7 +151,7 @@ public final class NginxProcess: Sendable {
     }
 
     /// The master's pid, 0 once stopped.
-    public var processID: pid_t { pid.withLock { $0 } }
+    public var processID: pid_t { child.withLock { $0?.processID } ?? 0 }
 
     /// nginx's error log (also holds `nginx -t` output).
     public var errorLog: String { (try? String(contentsOfFile: prefix + "/logs/error.log", encoding: .utf8)) ?? "" }
@@ -164,20 +163,13 @@ public final class NginxProcess: Sendable {
 
     /// SIGTERM (nginx's fast shutdown: open streams are closed at once) and reap.
     public func kill() {
-        let running = pid.withLock { pid in
-            defer { pid = 0 }
-            return pid
+        let running = child.withLock { child in
+            defer { child = nil }
+            return child
         }
-        guard running > 0 else { return }
-        Glibc.kill(running, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(5)
-        var status: Int32 = 0
-        while ContinuousClock.now < deadline {
-            if waitpid(running, &status, WNOHANG) == running { return }
-            usleep(10_000)
-        }
-        Glibc.kill(running, SIGKILL)
-        waitpid(running, &status, 0)
+        guard let running else { return }
+        running.signal(SIGTERM)
+        if running.waitForExit(timeout: .seconds(5)) == nil { running.kill() }
     }
 }
 

@@ -20,32 +20,18 @@ public func runProgram(
     let directory = try makeDirectory("program")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let output = directory + "/output.log"
-    let child = try spawnProcess(executable, arguments, environment: environment, outputPath: output)
-    let deadline = ContinuousClock.now + timeout
-    var status: Int32 = 0
-    // Polled, so no thread of the concurrency pool is held in waitpid.
-    while waitpid(child, &status, WNOHANG) != child {
-        if ContinuousClock.now > deadline {
-            kill(child, SIGKILL)
-            waitpid(child, &status, 0)
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            throw ProgramError(message: "\(executable) \(arguments) ran over \(timeout):\n\(text.suffix(3000))")
-        }
-        try await Task.sleep(for: .milliseconds(10))
+    let child = try ChildProcess(executable, arguments, environment: environment, output: .file(output))
+    guard let code = await child.exit(within: timeout) else {
+        child.kill()
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        throw ProgramError(message: "\(executable) \(arguments) ran over \(timeout):\n\(text.suffix(3000))")
     }
-    let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return ProgramResult(status: code, output: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
 }
 
 /// `$<override>`, else `name` on `PATH`, else in `/usr/sbin` or `/usr/bin` (Debian puts nginx in sbin).
 public func findExecutable(_ name: String, environmentOverride: String? = nil) throws -> String {
-    let environment = ProcessInfo.processInfo.environment
-    if let override = environmentOverride, let path = environment[override], !path.isEmpty { return path }
-    let path = environment["PATH"] ?? "/usr/bin:/bin"
-    for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-        let candidate = directory + "/" + name
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
+    if let found = try? ChildProcess.locate(name, environmentOverride: environmentOverride) { return found }
     throw ProgramError(message: "\(name) not found on PATH or in /usr/sbin, /usr/bin (install it with apt)")
 }
 

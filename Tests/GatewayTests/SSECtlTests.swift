@@ -23,16 +23,13 @@ struct SSECtlTests {
         }
         _ = FileManager.default.createFile(atPath: paths.output, contents: nil)
         _ = FileManager.default.createFile(atPath: paths.errors, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: paths.output))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: paths.errors))
-        try process.run()
-        try await waitUntil("ssectl \(arguments.first ?? "") exits", timeout: .seconds(30)) { !process.isRunning }
+        let process = try ChildProcess(
+            executable, arguments, output: .files(output: paths.output, error: paths.errors))
+        let status = await process.exit(within: .seconds(30))
         let output = (try? String(contentsOfFile: paths.output, encoding: .utf8)) ?? ""
         let error = (try? String(contentsOfFile: paths.errors, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, output, error)
+        guard let status else { throw TimedOut(what: "ssectl \(arguments.first ?? "") exits", timeout: .seconds(30)) }
+        return (status, output, error)
     }
 
     @Test func tailPrintsThePatchAndThePlainEventThatPatchAndPublishSent() async throws {
@@ -43,12 +40,10 @@ struct SSECtlTests {
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
 
-        let tail = Process()
-        tail.executableURL = URL(fileURLWithPath: Self.executable)
-        tail.arguments = ["tail", "--count", "2", "http://127.0.0.1:\(node.port)/sse?topic=board"]
-        tail.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        try tail.run()
-        defer { if tail.isRunning { tail.terminate() } }
+        let tail = try ChildProcess(
+            Self.executable, ["tail", "--count", "2", "http://127.0.0.1:\(node.port)/sse?topic=board"],
+            output: .files(output: outputPath, error: "/dev/null"))
+        defer { tail.kill() }
 
         let publisher = try await TestPublisher.connect(redis)
         defer { publisher.close() }
@@ -64,8 +59,7 @@ struct SSECtlTests {
         let patchID = patch.output.trimmingCharacters(in: .whitespacesAndNewlines)
         let plainID = plain.output.trimmingCharacters(in: .whitespacesAndNewlines)
 
-        try await waitUntil("ssectl tail exits after 2 events") { !tail.isRunning }
-        #expect(tail.terminationStatus == 0)
+        #expect(await tail.exit(within: .seconds(10)) == 0, "ssectl tail exits after 2 events")
         let printed = try String(contentsOfFile: outputPath, encoding: .utf8)
         #expect(
             printed == """

@@ -35,22 +35,13 @@ struct BrowserBoardTests {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             try Self.driver.write(toFile: directory + "/drive.js", atomically: true, encoding: .utf8)
             let output = directory + "/out.json"
-            let child = try spawnProcess(
+            let child = try ChildProcess(
                 tools.node,
                 [
                     "--experimental-websocket", directory + "/drive.js", tools.chromium,
                     String(try freeLoopbackPort()), directory + "/profile", "http://127.0.0.1:\(publisher.port)",
-                ], outputPath: output)
-            var status: Int32 = 0
-            let deadline = ContinuousClock.now + .seconds(90)
-            while waitpid(child, &status, WNOHANG) == 0 {
-                if ContinuousClock.now > deadline {
-                    kill(child, SIGKILL)
-                    waitpid(child, &status, 0)
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+                ], output: .file(output))
+            if await child.exit(within: .seconds(90)) == nil { child.kill() }
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             let line = try #require(text.split(separator: "\n").last { $0.hasPrefix("{") }, "\(text)")
             let result = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -20,6 +20,8 @@ struct SubscribeResult: Codable, Sendable {
     var duplicates: UInt64
     var unparsed: UInt64
     var comments: UInt64
+    /// Comments received after the `--armed-by` file appeared (a measuring window's heartbeats), when armed.
+    var commentsAfterArmed: UInt64? = nil
     var bytes: UInt64
     var dropped: UInt64
     var firstEventNs: UInt64?
@@ -49,6 +51,7 @@ struct SubscribeResult: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case url, requested, connected, failed, processes, events, gaps, duplicates, unparsed, comments, bytes
         case dropped, published, failures, histogram, missing
+        case commentsAfterArmed = "comments_after_armed"
         case connectSeconds = "connect_seconds", cpuSeconds = "cpu_seconds", firstEventNs = "first_event_ns"
         case lastEventNs = "last_event_ns", latencyMaxUs = "latency_max_us", eventsPerSecond = "events_per_second"
         case deliverySeconds = "delivery_seconds", latencyMs = "latency_ms"
@@ -122,6 +125,11 @@ struct SubscribeResult: Codable, Sendable {
             total.duplicates += other.duplicates
             total.unparsed += other.unparsed
             total.comments += other.comments
+            if let mine = total.commentsAfterArmed, let theirs = other.commentsAfterArmed {
+                total.commentsAfterArmed = mine + theirs
+            } else {
+                total.commentsAfterArmed = nil
+            }
             total.bytes += other.bytes
             total.dropped += other.dropped
             total.firstEventNs = [total.firstEventNs, other.firstEventNs].compactMap { $0 }.min()

@@ -37,10 +37,11 @@ final class HTTPPublisher {
         }.get()
     }
 
-    func send(_ payload: [UInt8]) -> EventLoopFuture<Void> {
+    /// `pathSuffix` is appended to the URL's path (its last segment is the channel), to publish to several.
+    func send(_ payload: [UInt8], pathSuffix: String = "") -> EventLoopFuture<Void> {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         replies.waiting.append(promise)
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.target)
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.target + pathSuffix)
         head.headers.add(name: "Host", value: target.authority)
         head.headers.add(name: "Content-Type", value: "text/plain")
         head.headers.add(name: "Content-Length", value: String(payload.count))

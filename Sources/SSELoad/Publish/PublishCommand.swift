@@ -29,6 +29,12 @@ struct PublishCommand: AsyncParsableCommand {
     @Option(help: "Events sent but not yet answered, at most, per connection.") var window = 64
     @Option(help: "Connections (lanes), 1–16.") var connections = 1
     @Option(help: "History length (maxlen) passed to sse_publish.") var historyLength = 1000
+    @Option(
+        help: """
+            Spread the events over this many topics, <topic>-0 … (or <url>-0 …): event k (from 1) goes to topic \
+            (k − 1) % N as that topic's event (k − 1) / N + 1, so each topic's sequence has no gaps (0: one topic).
+            """)
+    var topics = 0
 
     func validate() throws {
         guard (1...Payload.maximumLanes).contains(connections) else {
@@ -38,6 +44,9 @@ struct PublishCommand: AsyncParsableCommand {
             throw ValidationError("give --redis-url and --topic (reliable publish) or --url (HTTP POST), one of them")
         }
         guard redisURL == nil || topic != nil else { throw ValidationError("--redis-url needs --topic") }
+        guard topics == 0 || connections == 1 else {
+            throw ValidationError("--topics needs --connections 1 (each topic's sequence comes from one lane)")
+        }
     }
 
     func run() async throws {
@@ -47,7 +56,8 @@ struct PublishCommand: AsyncParsableCommand {
         for lane in 0..<connections {
             let loop = MultiThreadedEventLoopGroup.singleton.next()
             if let redisURL, let topic {
-                let name = try Topic(validating: topic)
+                let names = try Self.topicNames(topic, count: topics).map { try Topic(validating: $0) }
+                let spread = UInt64(names.count)
                 let connection = try await RedisConnection.connect(
                     configuration: try RedisConfiguration(url: redisURL), eventLoop: loop)
                 if lane == 0 { try await History(runner: connection).install() }
@@ -58,7 +68,10 @@ struct PublishCommand: AsyncParsableCommand {
                         {
                             { sequence in
                                 let data = Payload.make(
-                                    sequence: sequence, timestamp: Clock.wallNanoseconds(), lane: lane, size: size)
+                                    sequence: (sequence - 1) / spread + 1, timestamp: Clock.wallNanoseconds(),
+                                    lane: lane,
+                                    size: size)
+                                let name = names[Int((sequence - 1) % spread)]
                                 let command = History.publishCommand(name, event: nil, data: data, maxLength: maxLength)
                                 return connection.sendFuture(command).flatMapThrowing { reply in
                                     _ = try History.eventID(fromPublishReply: reply)
@@ -68,6 +81,8 @@ struct PublishCommand: AsyncParsableCommand {
                     ))
             } else if let url {
                 let publisher = try await HTTPPublisher.connect(url: url, on: loop)
+                let suffixes = topics > 0 ? (0..<topics).map { "-\($0)" } : [""]
+                let spread = UInt64(suffixes.count)
                 senders.append(
                     (
                         loop,
@@ -75,7 +90,10 @@ struct PublishCommand: AsyncParsableCommand {
                             { sequence in
                                 publisher.value.send(
                                     Payload.make(
-                                        sequence: sequence, timestamp: Clock.wallNanoseconds(), lane: lane, size: size))
+                                        sequence: (sequence - 1) / spread + 1, timestamp: Clock.wallNanoseconds(),
+                                        lane: lane,
+                                        size: size),
+                                    pathSuffix: suffixes[Int((sequence - 1) % spread)])
                             }
                         }
                     ))
@@ -106,5 +124,10 @@ struct PublishCommand: AsyncParsableCommand {
             outcome: PublishOutcome.combined(outcomes), cpuSeconds: Clock.processCPUSeconds())
         print(result.table)
         print(result.jsonLine)
+    }
+
+    /// `topic`, or `topic-0` … `topic-<count − 1>` when the events are spread.
+    static func topicNames(_ topic: String, count: Int) -> [String] {
+        count > 0 ? (0..<count).map { "\(topic)-\($0)" } : [topic]
     }
 }

@@ -7,7 +7,7 @@ extension BenchmarkDocument {
             sub($0).map { Double($0.connected) }
         }
         switch scenario {
-        case "S1", "S2", "S3":
+        case "S1", "S2", "S3", "S7":
             var rows = [
                 opened,
                 Row(label: "events accepted by the server", better: .neither, digits: 0) {
@@ -29,11 +29,15 @@ extension BenchmarkDocument {
                     sub($0).map { Double($0.dropped) }
                 },
             ]
+            rows.append(
+                Row(label: "**server CPU µs per delivery**", better: .lower, digits: 2) {
+                    $0.cpuPerDeliveryMicroseconds
+                })
             rows += cpuRows()
             rows.append(
                 Row(label: "server RSS after, MB", better: .lower, digits: 1) { $0.serverRSSKBAfter.map { $0 / mb } })
             return rows
-        case "S4", "S5":
+        case "S4", "S5", "S8":
             var rows = [
                 opened,
                 Row(label: "server RSS before, MB", better: .lower, digits: 1) { $0.serverRSSKBBefore.map { $0 / mb } },
@@ -46,16 +50,27 @@ extension BenchmarkDocument {
                 },
                 Row(label: "proxy KB per stream", better: .lower, digits: 2) { $0.proxyKilobytesPerStream },
             ]
-            if scenario == "S5" {
+            if scenario == "S8" {
+                rows += [
+                    Row(label: "streams per process", better: .neither, digits: 0) {
+                        $0.streamsPerNode.map(Double.init)
+                    },
+                    Row(label: "descriptors a process held before its streams", better: .neither, digits: 0) {
+                        $0.nodeOwnFiles.map(Double.init)
+                    },
+                ]
+            }
+            if scenario == "S5" || scenario == "S8" {
                 rows += [
                     Row(label: "heartbeats received", better: .neither, digits: 0) {
                         $0.heartbeatsReceived.map(Double.init)
                     },
+                    Row(label: "heartbeats received in the hold", better: .neither, digits: 0) {
+                        $0.heartbeatsInWindow.map(Double.init)
+                    },
                     Row(label: "streams dropped", better: .lower, digits: 0) { sub($0).map { Double($0.dropped) } },
-                    Row(label: "**server CPU µs per heartbeat**", better: .lower, digits: 2) { record in
-                        guard let cpu = record.serverCPUSeconds, let beats = record.heartbeatsReceived, beats > 0
-                        else { return nil }
-                        return cpu * 1e6 / Double(beats)
+                    Row(label: "**server CPU µs per heartbeat**", better: .lower, digits: 2) {
+                        $0.cpuPerHeartbeatMicroseconds
                     },
                 ]
                 rows += cpuRows()

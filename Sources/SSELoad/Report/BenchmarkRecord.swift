@@ -1,38 +1,42 @@
-/// One line of a suite run's `results.jsonl`: what one system did in one scenario, as `bench/run` measured it.
+/// One line of a suite run's `results.jsonl`: what one system did in one scenario, as `sse-load suite` measured it.
 ///
 /// The load generator's own results are embedded; the server-side figures come from `/proc` (resident size from
 /// `VmRSS`, CPU from `utime + stime`) of the processes the suite started. "Server" is the gateway node(s) or all
 /// nginx+nchan processes (master and workers); the proxy is the nginx in front of two gateway nodes.
-struct BenchmarkRecord: Decodable, Sendable {
+struct BenchmarkRecord: Codable, Sendable {
     var system: String
     var scenario: String
-    var subscribe: SubscribeResult?
-    var publish: PublishResult?
+    var subscribe: SubscribeResult? = nil
+    var publish: PublishResult? = nil
     /// Resident size (KB) before the streams were opened and once they were all open (or after the traffic).
-    var serverRSSKBBefore: Double?
-    var serverRSSKBAfter: Double?
-    var proxyRSSKBBefore: Double?
-    var proxyRSSKBAfter: Double?
+    var serverRSSKBBefore: Double? = nil
+    var serverRSSKBAfter: Double? = nil
+    var proxyRSSKBBefore: Double? = nil
+    var proxyRSSKBAfter: Double? = nil
     /// CPU seconds over the measuring window: the publishing and delivery (S1–S3) or the idle hold (S4–S5).
-    var serverCPUSeconds: Double?
-    var proxyCPUSeconds: Double?
-    var redisCPUSeconds: Double?
-    var windowSeconds: Double?
+    var serverCPUSeconds: Double? = nil
+    var proxyCPUSeconds: Double? = nil
+    var redisCPUSeconds: Double? = nil
+    var windowSeconds: Double? = nil
     /// Busy CPU of the whole machine over the window (every process and the kernel), seconds.
-    var machineCPUSeconds: Double?
+    var machineCPUSeconds: Double? = nil
     /// The load generator's CPU over the window (S4–S5, sampled from `/proc`).
-    var loadCPUSecondsSampled: Double?
+    var loadCPUSecondsSampled: Double? = nil
     /// S1–S3: the subscribe processes' CPU when the window opened; their own total at the end, less this, plus the
     /// publisher's, is the load generator's CPU in the window.
-    var loadCPUStartSeconds: Double?
+    var loadCPUStartSeconds: Double? = nil
     /// S1–S3: when the publisher started (wall clock, ns); with the last event received it bounds the window.
-    var publishStartNs: UInt64?
+    var publishStartNs: UInt64? = nil
+    /// S8: streams per node asked for (the node's own descriptors leave less than 20,000 under the file limit), and
+    /// the descriptors one node held before its streams opened.
+    var streamsPerNode: Int? = nil
+    var nodeOwnFiles: Int? = nil
     /// Heartbeat interval of the run, seconds.
-    var heartbeatSeconds: Double?
+    var heartbeatSeconds: Double? = nil
     /// S3: streams were cut this many seconds after opening plus the publishing time.
-    var drainSeconds: Double?
+    var drainSeconds: Double? = nil
     /// Why a figure is missing (a process that did not start, a timeout).
-    var note: String?
+    var note: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case system, scenario, subscribe, publish, note
@@ -43,6 +47,7 @@ struct BenchmarkRecord: Decodable, Sendable {
         case heartbeatSeconds = "heartbeat_seconds", drainSeconds = "drain_seconds"
         case publishStartNs = "publish_start_ns", machineCPUSeconds = "machine_cpu_seconds"
         case loadCPUSecondsSampled = "load_cpu_seconds", loadCPUStartSeconds = "load_cpu_start_seconds"
+        case streamsPerNode = "streams_per_node", nodeOwnFiles = "node_own_files"
     }
 
     /// Seconds the CPU figures are spread over: from the publisher's start to the last event received (S1–S3),
@@ -89,6 +94,30 @@ struct BenchmarkRecord: Decodable, Sendable {
             connected > 0
         else { return nil }
         return (after - before) / Double(connected)
+    }
+
+    /// Unique events received by all streams: the deliveries.
+    var deliveries: Double? {
+        subscribe.map { Double($0.events - $0.duplicates) }
+    }
+
+    /// Server CPU per delivery, µs (the node or nodes, every nchan process, the floor; not the proxy or Redis).
+    var cpuPerDeliveryMicroseconds: Double? {
+        guard let cpu = serverCPUSeconds, let deliveries, deliveries > 0 else { return nil }
+        return cpu * 1e6 / deliveries
+    }
+
+    /// Heartbeats received in the measuring window (the hold): comments after the suite armed the load processes at
+    /// the window's start; without that count (an older run), every heartbeat of the run.
+    var heartbeatsInWindow: Int64? {
+        if let armed = subscribe?.commentsAfterArmed { return Int64(armed) }
+        return heartbeatsReceived
+    }
+
+    /// Server CPU over the hold per heartbeat received in it, µs (S5, S8).
+    var cpuPerHeartbeatMicroseconds: Double? {
+        guard let cpu = serverCPUSeconds, let beats = heartbeatsInWindow, beats > 0 else { return nil }
+        return cpu * 1e6 / Double(beats)
     }
 
     /// Heartbeat comments received during the run: every comment but the one each stream opens with.

@@ -8,7 +8,8 @@
 /// Thousands of streams are scanned in one process, so the state per stream is small: a line cut by a read
 /// boundary keeps at most ``keptPrefix`` bytes (enough for `data: seq=… t=…`), not the whole line. Lines end at LF
 /// (a CR before it is dropped), which is what our gateway, nchan and nginx send; a lone CR as a line end, which the
-/// SSE format also allows, is not recognised. Only the first `data:` line of an event is parsed.
+/// SSE format also allows, is not recognised. The first `data:` line of an event that holds a benchmark payload
+/// counts; later ones are skipped.
 struct EventScanner {
     /// Bytes of a cut line kept to classify and parse it.
     static let keptPrefix = 64
@@ -76,7 +77,9 @@ struct EventScanner {
         } else if first == UInt8(ascii: "d"), line.count >= 5, line[1] == UInt8(ascii: "a"),
             line[2] == UInt8(ascii: "t"), line[3] == UInt8(ascii: "a"), line[4] == UInt8(ascii: ":")
         {
-            if !hasData { fields = Payload.parse(UnsafeRawBufferPointer(rebasing: line[5...])) }
+            // The first data line that is a benchmark payload counts: the floor server (bench/run) sends a reliable
+            // envelope's header line (`data: \u{1E}sse1 <id> `) before the payload's line.
+            if fields == nil { fields = Payload.parse(UnsafeRawBufferPointer(rebasing: line[5...])) }
             hasData = true
         }
     }

@@ -13,7 +13,8 @@ import NIOPosix
 /// `IP_BIND_ADDRESS_NO_PORT`, so the port is picked at `connect` and only has to be unique per address pair.
 struct StreamOpener: Sendable {
     let target: StreamTarget
-    let request: ByteBuffer
+    /// The request of stream `index` is `requests[index % requests.count]` (one per topic).
+    let requests: [ByteBuffer]
     let tallies: [ObjectIdentifier: NIOLoopBound<DeliveryTally>]
     let sourceAddresses: [SocketAddress]
     let headTimeout: TimeAmount
@@ -30,7 +31,7 @@ struct StreamOpener: Sendable {
     func open(index: Int, on loop: any EventLoop) async throws -> any Channel {
         let opened = loop.makePromise(of: Void.self)
         let tally = tallies[ObjectIdentifier(loop)]!
-        let request = self.request
+        let request = requests[index % requests.count]
         let headTimeout = self.headTimeout
         var bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(headTimeout)

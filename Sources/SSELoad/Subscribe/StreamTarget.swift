@@ -43,9 +43,11 @@ struct StreamTarget: Sendable {
     }
 
     /// The request every stream sends: a plain `GET` asking for an event stream, as `EventSource` does.
-    func streamRequest(extraHeaders: [String]) -> ByteBuffer {
+    /// `topicSuffix` is appended to the path and query (whose end is the topic, for the gateway, nchan and the
+    /// floor), for streams that each have their own topic.
+    func streamRequest(extraHeaders: [String], topicSuffix: String = "") -> ByteBuffer {
         var text =
-            "GET \(target) HTTP/1.1\r\nHost: \(authority)\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
+            "GET \(target)\(topicSuffix) HTTP/1.1\r\nHost: \(authority)\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
         for header in extraHeaders { text += header + "\r\n" }
         text += "\r\n"
         return ByteBuffer(string: text)

@@ -31,6 +31,11 @@ struct SubscribeCommand: AsyncParsableCommand {
     @Option(help: "File written (JSON) once every stream is open or has failed, for scripts to wait on.")
     var readyFile: String?
     @Option(help: "Extra request header, \"Name: value\" (repeatable).") var header: [String] = []
+    @Option(
+        help: "Streams on this many topics: stream i appends -<first-topic + i % topics> to the URL (0: one topic).")
+    var topics = 0
+    @Option(help: "Number of the first topic with --topics (load processes side by side take consecutive ranges).")
+    var firstTopic = 0
 
     func run() async throws {
         StopSignal.install()
@@ -50,7 +55,11 @@ struct SubscribeCommand: AsyncParsableCommand {
                 .get()
         }
         let opener = StreamOpener(
-            target: target, request: target.streamRequest(extraHeaders: header), tallies: tallies,
+            target: target,
+            requests: topics > 0
+                ? (0..<topics).map { target.streamRequest(extraHeaders: header, topicSuffix: "-\(firstTopic + $0)") }
+                : [target.streamRequest(extraHeaders: header)],
+            tallies: tallies,
             sourceAddresses: try StreamOpener.loopbackSources(count: sourceAddresses),
             headTimeout: .milliseconds(Int64(headTimeout * 1000)))
 
@@ -65,7 +74,7 @@ struct SubscribeCommand: AsyncParsableCommand {
             try Data(text.utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
         }
 
-        try await hold(loops: loops, tallies: tallies)
+        let commentsAtArmed = try await hold(loops: loops, tallies: tallies)
 
         var counts = DeliveryCounts()
         for loop in loops {
@@ -76,9 +85,10 @@ struct SubscribeCommand: AsyncParsableCommand {
                     return tally.value.counts
                 }.get())
         }
-        let result = SubscribeResult(
+        var result = SubscribeResult(
             url: url, requested: connections, connected: channels.count, failed: failed,
             connectSeconds: connectSeconds, cpuSeconds: Clock.processCPUSeconds(), counts: counts, failures: failures)
+        if let commentsAtArmed, armedBy != nil { result.commentsAfterArmed = counts.comments - commentsAtArmed }
         print(result.table)
         print(result.jsonLine)
 
@@ -123,16 +133,27 @@ struct SubscribeCommand: AsyncParsableCommand {
 
     /// Waits for the end of the run: the duration, a quiet spell (`--idle-exit`, counted from the last event or
     /// from when `--armed-by` appeared, whichever is later), or SIGINT/SIGTERM.
-    private func hold(loops: [any EventLoop], tallies: [ObjectIdentifier: NIOLoopBound<DeliveryTally>]) async throws {
+    ///
+    /// Returns the comments received when `--armed-by` appeared (polled every 100 ms), so that a script measuring
+    /// over a window it opens by creating that file can count the heartbeats of its window alone.
+    private func hold(loops: [any EventLoop], tallies: [ObjectIdentifier: NIOLoopBound<DeliveryTally>]) async throws
+        -> UInt64?
+    {
         let deadline = ContinuousClock.now + .milliseconds(Int64(duration * 1000))
         var armedAt: UInt64? = armedBy == nil ? Clock.wallNanoseconds() : nil
+        var commentsAtArmed: UInt64? = nil
         while ContinuousClock.now < deadline, !StopSignal.isRaised {
             try await Task.sleep(for: .milliseconds(100))
-            guard idleExit > 0 else { continue }
             if armedAt == nil, let armedBy, FileManager.default.fileExists(atPath: armedBy) {
                 armedAt = Clock.wallNanoseconds()
+                var comments: UInt64 = 0
+                for loop in loops {
+                    let tally = tallies[ObjectIdentifier(loop)]!
+                    comments += try await loop.submit { tally.value.counts.comments }.get()
+                }
+                commentsAtArmed = comments
             }
-            guard let armedAt else { continue }
+            guard idleExit > 0, let armedAt else { continue }
             var lastEvent: UInt64 = 0
             for loop in loops {
                 let tally = tallies[ObjectIdentifier(loop)]!
@@ -140,6 +161,7 @@ struct SubscribeCommand: AsyncParsableCommand {
             }
             if Clock.wallNanoseconds() > max(lastEvent, armedAt) + UInt64(idleExit * 1e9) { break }
         }
+        return commentsAtArmed
     }
 
     static func seconds(_ duration: Duration) -> Double {

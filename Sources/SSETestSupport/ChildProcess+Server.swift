@@ -1,73 +1,13 @@
 import Foundation
 import LocalRedis
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A process a test started: its pid until it is reaped, then its exit status. Signals go only to that pid, and
-/// only while it has not been reaped, so a recycled pid is never hit.
-public final class ChildProcess: Sendable {
-    private let pid: Mutex<pid_t>
-    private let exitStatus = Mutex<Int32?>(nil)
-
-    public init(pid: pid_t) {
-        self.pid = Mutex(pid)
-    }
-
-    /// The pid while the process runs (or has ended but is not reaped yet); nil once reaped.
-    public var processID: pid_t? {
-        let running = pid.withLock { $0 }
-        return running > 0 ? running : nil
-    }
-
-    public func signal(_ number: Int32) {
-        if let running = processID { Glibc.kill(running, number) }
-    }
-
-    /// SIGKILL (after SIGCONT, in case a test stopped it) and reap.
-    public func kill() {
-        signal(SIGCONT)
-        signal(SIGKILL)
-        _ = waitForExit(timeout: .seconds(5))
-    }
-
-    /// The exit status once the process has ended (non-blocking): the exit code, or 128 + the signal number.
-    public func reapIfExited() -> Int32? {
-        if let status = exitStatus.withLock({ $0 }) { return status }
-        guard let running = processID else { return nil }
-        var status: Int32 = 0
-        guard waitpid(running, &status, WNOHANG) == running else { return nil }
-        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        exitStatus.withLock { $0 = code }
-        pid.withLock { $0 = 0 }
-        return code
-    }
-
-    /// Waits for the process to end, polling with `Task.sleep` so no thread of the concurrency pool is held (a
-    /// blocked pool thread stalls every other suite's timers); nil if it still runs after `timeout`.
-    public func exit(within timeout: Duration) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let status = reapIfExited() { return status }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return reapIfExited()
-    }
-
-    /// Waits for the process to end, blocking the calling thread (for `deinit` and `kill`, after SIGKILL); nil if
-    /// it is still running after `timeout`. From async code use ``exit(within:)``.
-    @discardableResult
-    func waitForExit(timeout: Duration) -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let status = reapIfExited() { return status }
-            usleep(10_000)
-        }
-        return reapIfExited()
-    }
-
+/// Test servers on the package's one launcher (``ChildProcess`` in LocalRedis): readiness, port ownership, the
+/// programs `swift test` built.
+extension ChildProcess {
     /// Starts one of our servers (`executable` beside the test bundle) on a free loopback port and waits until
     /// `GET readyPath` answers 200; if it exits or 20 s pass first, kills it and throws with the end of its log.
     ///
@@ -83,9 +23,8 @@ public final class ChildProcess: Sendable {
             let port = try freeLoopbackPort()
             let logPath = NSTemporaryDirectory() + "/\(logName)-\(port).log"
             let command = launcher + [siblingExecutable(name)] + arguments(port)
-            let child = ChildProcess(
-                pid: try spawnProcess(
-                    command[0], Array(command.dropFirst()), environment: environment, outputPath: logPath))
+            let child = try ChildProcess(
+                command[0], Array(command.dropFirst()), environment: environment, output: .file(logPath))
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
                 if let response = try? await HTTPProbe.get(port: port, path: readyPath), response.status == 200,
