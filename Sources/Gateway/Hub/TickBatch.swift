@@ -28,16 +28,24 @@ struct TickBatch {
     private(set) var lastID: EventID?
     private var joined: [Joined?] = []
 
+    /// The loop's numbers of the first and the last event (stored: every stream of the topic reads them).
+    private(set) var firstSequence: UInt64 = 0
+    private(set) var lastSequence: UInt64 = 0
+
     var count: Int { first == nil ? 0 : 1 + more.count }
-    var firstSequence: UInt64 { first?.sequence ?? 0 }
-    var lastSequence: UInt64 { (more.last ?? first)?.sequence ?? 0 }
 
     /// The events in arrival order.
     subscript(index: Int) -> Item { index == 0 ? first! : more[index - 1] }
 
     mutating func append(_ frames: StreamFrames, id: EventID?, sequence: UInt64) {
         let item = Item(frames: frames, id: id, sequence: sequence)
-        if first == nil { first = item } else { more.append(item) }
+        if first == nil {
+            first = item
+            firstSequence = sequence
+        } else {
+            more.append(item)
+        }
+        lastSequence = sequence
         if let id {
             if firstID == nil { firstID = id }
             lastID = id
