@@ -6,8 +6,9 @@ extension SettingsReader {
     /// `--flag=VALUE`, each flag one of `settings`. So each setting is declared once, as its ``Setting``, and the
     /// flag, the variable, the default, `--help` and the README's table all come from there.
     ///
-    /// A list setting's flag may repeat (its values join with commas); any other flag given twice, a flag that is
-    /// not a setting, a flag without a value and a value that does not parse throw a one-line error naming the flag.
+    /// A list setting's flag may repeat (its values join with commas); any other flag given again replaces its
+    /// earlier value (as swift-argument-parser does, so a script can append an override). A flag that is not a
+    /// setting, a flag without a value and a value that does not parse throw a one-line error naming the flag.
     public init(arguments: [String], settings: [SettingDescriptor]) throws(SettingError) {
         self.init()
         for setting in settings where setting.isSecret { noteSecret(setting.environmentVariable) }
@@ -43,8 +44,7 @@ extension SettingsReader {
                 throw SettingError(message: "--\(name) " + error.message.dropFirst(prefix.count))
             }
             if let at = given.firstIndex(where: { $0.setting.flag == setting.flag }) {
-                guard setting.repeatable else { throw SettingError(message: "flag --\(name) is given twice") }
-                given[at].values.append(value!)
+                if setting.repeatable { given[at].values.append(value!) } else { given[at].values = [value!] }
             } else {
                 given.append((setting, [value!]))
             }

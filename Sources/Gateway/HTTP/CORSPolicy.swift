@@ -1,4 +1,6 @@
+import HTTPTypes
 import NIOHTTP1
+import ServerSupport
 
 /// Which browser origins may open streams, and what the answers tell the browser (the CORS protocol).
 ///
@@ -40,11 +42,11 @@ struct CORSPolicy: Sendable {
     }
 
     /// The verdict for a request; throws 403 for an origin that is not allowed.
-    func verdict(for head: HTTPRequestHead) throws(HTTPError) -> Verdict {
+    func verdict(for head: HTTPRequestHead) throws(HTTPFailure) -> Verdict {
         guard let origin = head.headers.first(name: "Origin") else { return Verdict(headers: [], cookiesTrusted: true) }
         let listed = origins.contains(origin)
         guard listed || allowAny else {
-            throw HTTPError(
+            throw HTTPFailure(
                 .forbidden, "origin \(Self.quoted(origin)) is not allowed: add it to SSE_ALLOWED_ORIGINS")
         }
         return Verdict(
@@ -56,7 +58,7 @@ struct CORSPolicy: Sendable {
     }
 
     /// The answer headers of a preflight (`OPTIONS /sse`) from an allowed origin.
-    func preflightHeaders(for head: HTTPRequestHead) throws(HTTPError) -> [(String, String)] {
+    func preflightHeaders(for head: HTTPRequestHead) throws(HTTPFailure) -> [(String, String)] {
         try verdict(for: head).headers + [
             ("Access-Control-Allow-Methods", "GET"), ("Access-Control-Allow-Headers", allowedHeaders),
             ("Access-Control-Max-Age", "600"),

@@ -1,6 +1,8 @@
+import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import SSEProtocol
+import ServerSupport
 import Synchronization
 
 extension GatewayHTTPHandler {
@@ -21,7 +23,7 @@ extension GatewayHTTPHandler {
         }
         if let reason = gateway.notReadyReason {
             reject(
-                HTTPError(.serviceUnavailable, "node not ready: \(reason)", headers: [("Retry-After", "2")]),
+                HTTPFailure(.serviceUnavailable, "node not ready: \(reason)", headers: [.retryAfter: "2"]),
                 context: context)
             return
         }
@@ -30,9 +32,9 @@ extension GatewayHTTPHandler {
         if active > configuration.maxConnections {
             stats.activeConnections.subtract(1, ordering: .relaxed)
             reject(
-                HTTPError(
+                HTTPFailure(
                     .serviceUnavailable, "node at its limit of \(configuration.maxConnections) streams",
-                    headers: [("Retry-After", "5")]), context: context)
+                    headers: [.retryAfter: "5"]), context: context)
             return
         }
         stats.connectionsTotal.add(1, ordering: .relaxed)

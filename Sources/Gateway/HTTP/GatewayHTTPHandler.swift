@@ -1,7 +1,9 @@
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
 import SSEProtocol
+import ServerSupport
 import Synchronization
 
 /// Serves one HTTP connection: the probe and metrics routes, and `GET /sse`, which turns the connection into an
@@ -82,8 +84,8 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             bodyBytes += part.readableBytes
             if bodyBytes > gateway.configuration.maxBodyBytes {
                 fail(
-                    HTTPError(
-                        .payloadTooLarge,
+                    HTTPFailure(
+                        .contentTooLarge,
                         "request body too large: at most \(gateway.configuration.maxBodyBytes) bytes (no route takes one)"
                     ),
                     context: context)
@@ -117,7 +119,7 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         bodyTimeout = loop.scheduleTask(in: TimeAmount(timeout)) {
             let (handler, context) = bound.value
             handler.fail(
-                HTTPError(.requestTimeout, "request body not complete within \(Self.seconds(timeout)) s"),
+                HTTPFailure(.requestTimeout, "request body not complete within \(Self.seconds(timeout)) s"),
                 context: context)
         }
     }
@@ -128,7 +130,7 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Answers a request that cannot be read to its end (its body is too large or too slow) and closes.
-    private func fail(_ failure: HTTPError, context: ChannelHandlerContext) {
+    private func fail(_ failure: HTTPFailure, context: ChannelHandlerContext) {
         guard !closing else { return }
         bodyTimeout?.cancel()
         bodyTimeout = nil
@@ -182,8 +184,8 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let parserError = error as? HTTPParserError {
             let failure =
                 parserError == .headerOverflow
-                ? HTTPError(.requestHeaderFieldsTooLarge, "request headers too large")
-                : HTTPError(.badRequest, "malformed HTTP request: \(parserError)")
+                ? HTTPFailure(.requestHeaderFieldsTooLarge, "request headers too large")
+                : HTTPFailure(.badRequest, "malformed HTTP request: \(parserError)")
             if answering {
                 // The answer before it is still being written; the connection ends after it.
                 closing = true
@@ -205,7 +207,7 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         answeringHead = false
         if headerTooLarge {
             reject(
-                HTTPError(
+                HTTPFailure(
                     .requestHeaderFieldsTooLarge,
                     "request headers too large: at most \(gateway.configuration.maxHeaderBytes) bytes"),
                 context: context)
@@ -215,7 +217,8 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let hosts = requestHead.headers["Host"].count
         if requestHead.version.major == 1, requestHead.version.minor >= 1, hosts != 1 {
             reject(
-                HTTPError(.badRequest, hosts == 0 ? "missing Host header" : "\(hosts) Host headers: send exactly one"),
+                HTTPFailure(
+                    .badRequest, hosts == 0 ? "missing Host header" : "\(hosts) Host headers: send exactly one"),
                 context: context)
             return
         }
@@ -232,16 +235,16 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case "/sse-metrics", "/metrics", "/healthz", "/readyz": allowed = [.GET, .HEAD]
         default:
             reject(
-                HTTPError(.notFound, "no route for \(path): try /sse?topic=NAME"), context: context,
+                HTTPFailure(.notFound, "no route for \(path): try /sse?topic=NAME"), context: context,
                 keepAlive: keepAlive)
             return
         }
         guard allowed.contains(requestHead.method) else {
             let names = allowed.map(\.rawValue).joined(separator: ", ")
             reject(
-                HTTPError(
+                HTTPFailure(
                     .methodNotAllowed, "\(requestHead.method.rawValue) not allowed on \(path): use \(names)",
-                    headers: [("Allow", names)]),
+                    headers: [.allow: names]),
                 context: context, keepAlive: keepAlive)
             return
         }
@@ -252,7 +255,7 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let reason = gateway.notReadyReason {
                 // An answer to the probe, not a failed request: not counted as rejected.
                 respond(
-                    HTTPError(.serviceUnavailable, "not ready: \(reason)", headers: [("Retry-After", "1")]),
+                    HTTPFailure(.serviceUnavailable, "not ready: \(reason)", headers: [.retryAfter: "1"]),
                     keepAlive: keepAlive, context: context)
             } else {
                 respond(
@@ -278,17 +281,18 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func reject(_ error: any Error, context: ChannelHandlerContext, keepAlive: Bool = false) {
         gateway.stats.rejectedRequests.add(1, ordering: .relaxed)
         if answeringStream { gateway.stats.rejectedStreamRequests.add(1, ordering: .relaxed) }
-        let failure = error as? HTTPError ?? HTTPError(.internalServerError, "internal error")
+        let failure = error as? HTTPFailure ?? HTTPFailure(.internalServerError, "internal error")
         respond(failure, keepAlive: keepAlive, context: context)
     }
 
-    private func respond(_ failure: HTTPError, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func respond(_ failure: HTTPFailure, keepAlive: Bool, context: ChannelHandlerContext) {
         gateway.logger.debug(
             "rejected request",
             metadata: ["http.status": "\(failure.status.code)", "http.reason": "\(failure.message)"])
         respond(
-            failure.status, failure.message + "\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive,
-            extraHeaders: failure.headers, context: context)
+            HTTPResponseStatus(statusCode: failure.status.code, reasonPhrase: failure.status.reasonPhrase),
+            failure.message + "\n", contentType: "text/plain; charset=utf-8", keepAlive: keepAlive,
+            extraHeaders: failure.headers.map { ($0.name.rawName, $0.value) }, context: context)
     }
 
     func respond(

@@ -1,5 +1,7 @@
+import HTTPTypes
 import NIOHTTP1
 import SSEProtocol
+import ServerSupport
 
 /// A validated `GET /sse` request: its topics, where to resume and the dialect to speak.
 struct StreamRequest {
@@ -16,10 +18,10 @@ struct StreamRequest {
     var format: StreamFormat { StreamFormat(dialect: dialect, tagged: tagged) }
 
     /// Parses and validates; the error is the one-line 400 body.
-    init(head: HTTPRequestHead, query: QueryString, maxTopics: Int) throws(HTTPError) {
+    init(head: HTTPRequestHead, query: QueryString, maxTopics: Int) throws(HTTPFailure) {
         let names = query.values("topic")
         guard !names.isEmpty else {
-            throw HTTPError(.badRequest, "missing topic: use /sse?topic=NAME (repeat topic= for several)")
+            throw HTTPFailure(.badRequest, "missing topic: use /sse?topic=NAME (repeat topic= for several)")
         }
         var topics: [Topic] = []
         var seen = Set<Topic>()
@@ -28,11 +30,11 @@ struct StreamRequest {
                 let topic = try Topic(validating: name)
                 if seen.insert(topic).inserted { topics.append(topic) }
             } catch {
-                throw HTTPError(.badRequest, "\(error)")
+                throw HTTPFailure(.badRequest, "\(error)")
             }
         }
         guard topics.count <= maxTopics else {
-            throw HTTPError(.badRequest, "too many topics: \(topics.count) given, at most \(maxTopics) per stream")
+            throw HTTPFailure(.badRequest, "too many topics: \(topics.count) given, at most \(maxTopics) per stream")
         }
         self.topics = topics
         // The header (sent by EventSource on reconnect) wins over the query parameter (for a first connect).
@@ -41,40 +43,27 @@ struct StreamRequest {
             do {
                 lastEventID = try EventID(parsing: raw)
             } catch {
-                throw HTTPError(.badRequest, "\(error)")
+                throw HTTPFailure(.badRequest, "\(error)")
             }
         }
         switch query.first("heartbeat") {
         case nil, "comment": heartbeatAsEvent = false
         case "event": heartbeatAsEvent = true
         case let other?:
-            throw HTTPError(.badRequest, "heartbeat \"\(other.prefix(40))\" is unknown: use comment or event")
+            throw HTTPFailure(.badRequest, "heartbeat \"\(other.prefix(40))\" is unknown: use comment or event")
         }
         switch query.first("tag") {
         case nil, "none": tagged = false
         case "topic": tagged = true
         case let other?:
-            throw HTTPError(.badRequest, "tag \"\(other.prefix(40))\" is unknown: use topic or none")
+            throw HTTPFailure(.badRequest, "tag \"\(other.prefix(40))\" is unknown: use topic or none")
         }
         if let name = query.first("dialect") {
             do {
                 dialect = try Dialect(parameter: name)
             } catch {
-                throw HTTPError(.badRequest, "\(error)")
+                throw HTTPFailure(.badRequest, "\(error)")
             }
         }
-    }
-}
-
-/// An HTTP error answer: a status and a one-line plain-text body.
-struct HTTPError: Error {
-    var status: HTTPResponseStatus
-    var message: String
-    var headers: [(String, String)] = []
-
-    init(_ status: HTTPResponseStatus, _ message: String, headers: [(String, String)] = []) {
-        self.status = status
-        self.message = message
-        self.headers = headers
     }
 }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import SSEProtocol
+import ServerSupport
 
 /// `/datastar-sdk-test`: Datastar's public SDK test protocol, so the upstream test suite can check that the events
 /// this project emits are the ones the SDK ADR specifies.

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import SSEHistory
 import SSEProtocol
+import ServerSupport
 
 /// `POST /publish`: lets other services publish through HTTP instead of Redis (see ``PublishRequest``).
 ///

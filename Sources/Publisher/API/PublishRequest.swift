@@ -1,4 +1,5 @@
 import SSEProtocol
+import ServerSupport
 
 /// A checked body of `POST /publish`: a topic and either a plain event or a patch.
 ///

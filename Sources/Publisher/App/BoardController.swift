@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import SSEProtocol
+import ServerSupport
 
 /// The demo board's controller: the page (`GET /`), the model for a page that must reload it (`GET /model`), and
 /// the post form (`POST /add_post`).

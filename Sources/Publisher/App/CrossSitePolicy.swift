@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServerSupport
 
 /// Refuses form posts another site makes a browser send (cross-site request forgery), before they change anything.
 ///

@@ -1,27 +1,14 @@
 import HTTPTypes
 import Hummingbird
 import PercentDecoding
+import ServerSupport
 
-/// An HTTP error answered with a one-line `text/plain` body that says what was wrong and what was expected, e.g.
-/// `401 missing bearer token: send Authorization: Bearer <token>`.
-///
-/// The publisher's one HTTP error type: thrown from handlers, and made from any other failure by
-/// ``PublisherAnswers``; Hummingbird's router answers it through `HTTPResponseError` (its own `HTTPError` would
-/// answer JSON, and the gateway answers plain lines, so one service speaks the same way as the other). The gateway,
-/// on raw SwiftNIO without Hummingbird, has the same shape in its own `HTTPError`.
-struct PublisherError: HTTPResponseError, Sendable, CustomStringConvertible {
-    var status: HTTPResponse.Status
-    var message: String
-    var headers: HTTPFields
+/// The publisher's name for ``HTTPFailure``, the services' one HTTP error type: thrown from handlers, made from any
+/// other failure by ``PublisherAnswers``, and answered by Hummingbird's router through `HTTPResponseError` (its own
+/// `HTTPError` would answer JSON; both services answer one plain line).
+typealias PublisherError = HTTPFailure
 
-    init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
-        self.status = status
-        self.message = message
-        self.headers = headers
-    }
-
-    var description: String { "\(status.code) \(message)" }
-
+extension HTTPFailure: HTTPResponseError {
     var response: Response {
         var response = Response.plain(message, status: status)
         response.headers.append(contentsOf: headers)
@@ -29,7 +16,7 @@ struct PublisherError: HTTPResponseError, Sendable, CustomStringConvertible {
     }
 
     /// The answer: headers only for `HEAD` (`Content-Length` included: the length of the body a `GET` would get).
-    func response(from request: Request, context: some RequestContext) -> Response {
+    public func response(from request: Request, context: some RequestContext) -> Response {
         request.method == .head ? response.createHeadResponse() : response
     }
 
@@ -52,18 +39,6 @@ struct PublisherError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// 503 for a Redis failure, with `Retry-After`: the request may succeed once Redis is back.
     static func redisUnavailable(_ error: any Error) -> PublisherError {
         PublisherError(.serviceUnavailable, "Redis unavailable: \(oneLine("\(error)"))", headers: [.retryAfter: "1"])
-    }
-
-    /// Client input for a message: in double quotes, escaped, cut after 160 characters so it stays one line.
-    static func quoted(_ value: String) -> String {
-        let limit = 160
-        guard value.count > limit else { return value.debugDescription }
-        return String(value.prefix(limit)).debugDescription + "… (\(value.count) characters)"
-    }
-
-    /// `text` with line breaks replaced by spaces (a Redis or system message may span lines).
-    static func oneLine(_ text: String) -> String {
-        String(text.map { $0.isNewline ? " " : $0 })
     }
 }
 

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import RedisClient
+import ServerSupport
 
 /// The publisher's routes on Hummingbird's `Router`, with the conventions the gateway keeps too: every `GET` route
 /// also answers `HEAD` (headers only, `Content-Length` included), a known path asked with another method gets 405

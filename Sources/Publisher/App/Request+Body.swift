@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServerSupport
 
 extension Request {
     /// The body's bytes, refusing more than `limit` with 413: at once when `Content-Length` says so (nothing is

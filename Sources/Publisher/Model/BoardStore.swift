@@ -2,6 +2,7 @@ import Logging
 import RedisClient
 import SSEHistory
 import SSEProtocol
+import ServerSupport
 
 /// The board's model in Redis: adds posts and reads snapshots through the `board` function library, and reports
 /// whether Redis is ready for the service.

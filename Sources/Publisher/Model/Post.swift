@@ -1,4 +1,5 @@
 import SSEProtocol
+import ServerSupport
 
 /// One message on the board, as stored in Redis and shown on the page.
 ///
