@@ -69,7 +69,6 @@ final class NodeHub {
     /// Events relayed during this hub tick and not yet handed to each loop: handed over in one hop per loop at the
     /// end of the tick (``handOver()``), so a burst of messages from Redis costs each loop one task, not one each.
     @exclusivity(unchecked) private var pending: [[HandOff]] = []
-    @exclusivity(unchecked) private var pendingBytes: [Int] = []
     @exclusivity(unchecked) private var handOverScheduled = false
     private let allocator = ByteBufferAllocator()
 
@@ -90,7 +89,6 @@ final class NodeHub {
         self.subscription = subscription
         self.loops = loops
         self.pending = Array(repeating: [], count: loops.count)
-        self.pendingBytes = Array(repeating: 0, count: loops.count)
         _ = subscription.requestFuture(.subscribe, [ControlMessage.channel])
     }
 
@@ -233,7 +231,6 @@ final class NodeHub {
             guard admit(topic, loop: index, streams: count, after: previousID) else { continue }
             shedding.count(frames.bytes, relayedTo: index)
             pending[index].append(HandOff(topic: topic, frames: frames, id: id))
-            pendingBytes[index] += frames.bytes
         }
         if !handOverScheduled {
             handOverScheduled = true
@@ -249,12 +246,15 @@ final class NodeHub {
         handOverScheduled = false
         for index in pending.indices where !pending[index].isEmpty {
             let (box, backlog) = (loops[index], shedding.backlogs[index])
-            let (events, bytes) = (pending[index], pendingBytes[index])
+            let events = pending[index]
             pending[index].removeAll(keepingCapacity: true)
-            pendingBytes[index] = 0
             box.eventLoop.execute {
                 let loopHub = box.value
-                for event in events { loopHub.deliver(topic: event.topic, frames: event.frames, id: event.id) }
+                var bytes = 0
+                for event in events {
+                    loopHub.deliver(topic: event.topic, frames: event.frames, id: event.id)
+                    bytes += event.frames.bytes
+                }
                 backlog.delivered(bytes)
             }
         }

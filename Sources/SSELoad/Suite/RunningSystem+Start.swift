@@ -1,5 +1,6 @@
 import Foundation
 import LocalRedis
+import RedisClient
 
 extension RunningSystem {
     /// Starts `system` on free loopback ports with its own redis-server; `tag` names its logs. On failure
@@ -123,8 +124,8 @@ extension RunningSystem {
             }
             return ProcessStats.listens(pid, on: port) && ProcessStats.children(of: pid).count >= workers
         }
-        // nchan connects its workers to Redis after they start.
-        try await Task.sleep(for: .seconds(1))
+        // nchan's workers connect to Redis once they run: ready when Redis counts a connection per worker.
+        try await Self.waitForRedisClients(workers, on: redis, what: "nchan's \(workers) workers connected to Redis")
         addEntry(port: port)
     }
 
@@ -145,5 +146,17 @@ extension RunningSystem {
             return ProcessStats.listens(pid, on: port)
         }
         addEntry(port: port)
+    }
+
+    /// Waits until `redis` has at least `count` clients besides the one asking (`INFO clients`).
+    private static func waitForRedisClients(_ count: Int, on redis: LocalRedisServer, what: String) async throws {
+        let connection = try await RedisConnection.connect(configuration: redis.configuration)
+        defer { connection.closeNow() }
+        try await waitUntil(what, timeout: .seconds(20), every: .milliseconds(50)) {
+            let info = try await connection.send("INFO", "clients").string ?? ""
+            let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("connected_clients:") }
+            let clients = line.flatMap { Int($0.dropFirst("connected_clients:".count)) } ?? 0
+            return clients - 1 >= count
+        }
     }
 }
