@@ -143,9 +143,11 @@ struct GatewayStreamTests {
             #expect(refused.body == "node at its limit of 3 streams\n")
 
             // A request head that never completes is closed after the timeout.
+            // Timed from before the connect: the server's clock for the head starts at its accept, which is later,
+            // however long a starved test task takes to get here from the connect.
+            let started = ContinuousClock.now
             let slow = try await SSETestClient.open(
                 port: port, path: "", rawRequest: "GET /sse?topic=calm HTTP/1.1\r\n")
-            let started = ContinuousClock.now
             try await waitUntil("incomplete request closed") { slow.isClosed }
             // Closed by the 2 s head timeout: not at once, and not much later. (With 0.5 s, a starved test task in
             // a full parallel run sometimes sent a probe's request only after the server had given up on it.)

@@ -69,7 +69,7 @@ struct BrowserBoardTests {
         const finish = (code) => { chrome.kill('SIGKILL'); console.log(JSON.stringify(result)); process.exit(code); };
         (async () => {
           let target;
-          for (let i = 0; i < 100 && !target; i++) {
+          for (let i = 0; i < 300 && !target; i++) {
             await sleep(100);
             try { target = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()).find((t) => t.type === 'page'); } catch (e) {}
           }
