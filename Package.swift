@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "SSEProtocol", targets: ["SSEProtocol"]),
         .library(name: "SSEHistory", targets: ["SSEHistory"]),
+        .library(name: "SSEAuth", targets: ["SSEAuth"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "sse-gateway", targets: ["SSEGatewayServer"]),
         .executable(name: "ssectl", targets: ["SSECtl"]),
@@ -44,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // hiredis 0.14 (Debian's libhiredis-dev): only its RESP encoder and reply reader are used.
@@ -127,11 +129,25 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Access tokens (JWTs through jwt-kit): keys and their algorithms from configuration, verification, grants
+        // of topics, minting; shared by the gateway, the publisher and ssectl. No I/O but reading key files.
+        .target(
+            name: "SSEAuth",
+            dependencies: [
+                "SSEProtocol",
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
+        .testTarget(
+            name: "SSEAuthTests",
+            dependencies: ["SSEAuth", "SSEProtocol", .product(name: "JWTKit", package: "jwt-kit")]
+        ),
         // The gateway node: HTTP server, per-loop fan-out hubs, replay, drain, metrics.
         .target(
             name: "Gateway",
             dependencies: [
                 "RedisClient",
+                "SSEAuth",
                 "SSEProtocol",
                 "PercentDecoding",
                 "SSEHistory",

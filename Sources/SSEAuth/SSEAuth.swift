@@ -1,0 +1,2 @@
+/// Access tokens for private topics: see the README's "Security" section.
+public enum SSEAuth {}

@@ -1,0 +1,5 @@
+import SSEAuth
+import Testing
+
+@Suite("Access tokens")
+struct SSEAuthTests {}
