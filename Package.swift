@@ -173,6 +173,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // Client addresses through trusted proxies, token buckets and the bounded per-address table, on an
+        // injected clock.
+        .testTarget(name: "ServerSupportTests", dependencies: ["ServerSupport"]),
         .executableTarget(
             name: "SSEGatewayServer",
             dependencies: [

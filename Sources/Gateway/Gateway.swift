@@ -16,6 +16,7 @@ public final class Gateway: Service, Sendable {
     let fanout: Fanout
     let history: HistoryReader
     let cors: CORSPolicy
+    let streamLimits: StreamLimits
     private let group: MultiThreadedEventLoopGroup
     /// The Redis subscriber's thread: it does no fan-out, so the subscription is read however busy the client
     /// loops are (a loop that falls behind sheds instead, see ``GatewayConfiguration/maxLoopBacklogBytes``).
@@ -47,6 +48,7 @@ public final class Gateway: Service, Sendable {
             eventLoops: loops, hubLoop: subscriberGroup.next(), history: history, nodeID: configuration.nodeID,
             heartbeatInterval: configuration.heartbeatInterval,
             maxLoopBacklogBytes: configuration.maxLoopBacklogBytes, stats: stats, logger: logger)
+        self.streamLimits = StreamLimits(configuration: configuration, stats: stats)
         self.metrics = MetricsBridge(stats: stats, nodeID: configuration.nodeID)
         self.renderPrometheus = renderPrometheus
     }

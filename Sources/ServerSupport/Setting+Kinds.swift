@@ -44,6 +44,22 @@ extension Setting where Value == Double {
     }
 }
 
+extension Setting where Value == Double {
+    /// A number that may have a fraction, e.g. a rate (`SSE_NEW_STREAMS_PER_SECOND=0.5`); `expected` ends the error.
+    public static func number(
+        _ key: ConfigKey, flag: String, environment: String, default value: Double, expected: String, summary: String
+    ) -> Setting {
+        let shown = value == value.rounded() ? "\(Int(value))" : "\(value)"
+        return Setting(
+            key: key, flag: flag, environmentVariable: environment, default: value, documentedDefault: "`\(shown)`",
+            summary: summary
+        ) { raw throws(SettingError) in
+            guard let number = Double(raw), number.isFinite else { throw invalid(environment, raw, expected: expected) }
+            return number
+        }
+    }
+}
+
 extension Setting where Value == String {
     /// Free text such as an address or a URL; any text parses (rules, if any, are checked by the configuration).
     public static func text(
@@ -70,14 +86,17 @@ extension Setting where Value == String? {
 extension Setting where Value == [String] {
     /// A list: comma-separated in the variable; on the command line the flag may be repeated, each value
     /// comma-separated too. Spaces around entries are dropped, empty entries ignored; no entry means the default.
+    /// `entry` checks each entry (throwing its one-line error), so a bad one stops the process at start.
     public static func list(
-        _ key: ConfigKey, flag: String, environment: String, default value: [String], summary: String
+        _ key: ConfigKey, flag: String, environment: String, default value: [String], summary: String,
+        entry check: (@Sendable (String) throws(SettingError) -> Void)? = nil
     ) -> Setting {
         Setting(
             key: key, flag: flag, environmentVariable: environment, default: value,
             documentedDefault: value.isEmpty ? "none" : "`\(value.joined(separator: ","))`", summary: summary
-        ) { raw in
+        ) { raw throws(SettingError) in
             let entries = raw.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+            if let check { for entry in entries { try check(entry) } }
             return entries.isEmpty ? value : entries
         }
     }

@@ -27,6 +27,15 @@ public enum SharedSettings {
         "idempotencyWindowSeconds", flag: "idempotency-window", environment: "SSE_IDEMPOTENCY_WINDOW_SECONDS",
         default: 86_400, expected: "seconds", summary: "Seconds an idempotency key answers its first id")
 
+    /// Peers whose `X-Forwarded-For` names the client the limits per client count against
+    /// (``TrustedProxies``); none by default, so the header is ignored unless a proxy is listed.
+    public static let trustedProxies = Setting.list(
+        "trustedProxies", flag: "trusted-proxy", environment: "SSE_TRUSTED_PROXIES", default: [],
+        summary: "Proxies (addresses or CIDRs, comma-separated, repeatable) whose X-Forwarded-For names the client"
+    ) { entry throws(SettingError) in
+        guard TrustedProxies.Network(entry) != nil else { throw TrustedProxies.invalidEntry(entry) }
+    }
+
     public static let logLevel = Setting<Logger.Level>(
         key: "logLevel", flag: "log-level", environmentVariable: "SSE_LOG_LEVEL", default: .info,
         documentedDefault: "`info`", summary: "trace, debug, info, notice, warning, error or critical"

@@ -27,6 +27,11 @@ extension GatewayConfiguration {
         maxBodyBytes = try reader.value(of: GatewaySettings.maxBodyBytes)
         maxLoopBacklogBytes = try reader.value(of: GatewaySettings.maxLoopBacklog)
         threads = try reader.value(of: GatewaySettings.threads)
+        trustedProxies = try TrustedProxies(parsing: reader.value(of: SharedSettings.trustedProxies))
+        maxStreamsPerClient = try reader.value(of: GatewaySettings.maxStreamsPerClient)
+        newStreams = TokenBucket.Rate(
+            perSecond: try reader.value(of: GatewaySettings.newStreamsPerSecond),
+            burst: try reader.value(of: GatewaySettings.newStreamsBurst))
         logLevel = try reader.value(of: SharedSettings.logLevel)
         try validate()
     }
@@ -38,6 +43,12 @@ extension GatewayConfiguration {
         for name in allowedHeaders where name.isEmpty || !name.allSatisfy(token.contains) {
             throw SettingError(
                 message: "SSE_ALLOWED_HEADERS entry \"\(name.prefix(60))\" is invalid: expected a header name")
+        }
+        guard maxStreamsPerClient >= 0, newStreams.perSecond >= 0, !newStreams.isLimited || newStreams.burst >= 1
+        else {
+            throw SettingError(
+                message: "limits per client \(maxStreamsPerClient) streams, \(newStreams) are invalid: expected "
+                    + "counts of 0 (no limit) or more, and a burst of at least 1 when new streams are limited")
         }
         guard maxLoopBacklogBytes > 0 else {
             throw SettingError(message: "max loop backlog \(maxLoopBacklogBytes) is invalid: expected bytes > 0")

@@ -58,6 +58,22 @@ public struct GatewayConfiguration: Sendable {
     /// Event-loop threads for client connections (`--threads`, `SSE_THREADS`); default one per core. The Redis
     /// subscription has one more thread of its own.
     public var threads = GatewaySettings.threads.defaultValue
+    /// Peers whose `X-Forwarded-For` names the client the limits per client count against (`--trusted-proxy`,
+    /// `SSE_TRUSTED_PROXIES`); none by default, so the peer is the client.
+    public var trustedProxies = TrustedProxies.none
+    /// Open streams one client address may hold (`--max-streams-per-client`, `SSE_MAX_STREAMS_PER_CLIENT`); more get
+    /// 429; 0 for no limit. 1000 by default: one address can take at most 1/18 of a node's default 18,000 streams,
+    /// so no single host can fill a node, while an office or a carrier-grade NAT with hundreds of users behind one
+    /// IPv4 address (each browser holds one stream for all its tabs with engine.js) is not cut off.
+    public var maxStreamsPerClient = GatewaySettings.maxStreamsPerClient.defaultValue
+    /// New streams per client address (`--new-streams-per-second`, `SSE_NEW_STREAMS_PER_SECOND`, `--new-streams-burst`,
+    /// `SSE_NEW_STREAMS_BURST`): a token bucket; more get 429. 50 a second with a burst of 500 by default: after a
+    /// node fails, its clients come back within their 2–3 s `retry:`, so half of an address's open-stream allowance
+    /// may reconnect at once; a client stuck in a reconnect loop costs the node at most 50 stream opens (each a
+    /// history read) a second. A per-second rate of 0 lifts the limit.
+    public var newStreams = TokenBucket.Rate(
+        perSecond: GatewaySettings.newStreamsPerSecond.defaultValue,
+        burst: GatewaySettings.newStreamsBurst.defaultValue)
     /// Level of every logger (`--log-level`, `SSE_LOG_LEVEL`); logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 

@@ -45,6 +45,15 @@ public enum GatewaySettings {
     public static let maxLoopBacklog = Setting.integer(
         "maxLoopBacklog", flag: "max-loop-backlog", environment: "SSE_MAX_LOOP_BACKLOG", default: 32 << 20,
         expected: "bytes", summary: "Bytes of events queued for one event loop before it sheds")
+    public static let maxStreamsPerClient = Setting.integer(
+        "maxStreamsPerClient", flag: "max-streams-per-client", environment: "SSE_MAX_STREAMS_PER_CLIENT",
+        default: 1000, expected: "a count", summary: "Open streams one client address may hold, 0 for no limit")
+    public static let newStreamsPerSecond = Setting.number(
+        "newStreamsPerSecond", flag: "new-streams-per-second", environment: "SSE_NEW_STREAMS_PER_SECOND",
+        default: 50, expected: "a rate", summary: "New streams per second per client address, 0 for no limit")
+    public static let newStreamsBurst = Setting.integer(
+        "newStreamsBurst", flag: "new-streams-burst", environment: "SSE_NEW_STREAMS_BURST", default: 500,
+        expected: "a count", summary: "New streams one client address may open at once before the per-second rate")
     public static let threads = Setting.integer(
         "threads", flag: "threads", environment: "SSE_THREADS", default: System.coreCount, expected: "a count",
         summary: "Event-loop threads", documentedDefault: "one per core")
@@ -62,6 +71,8 @@ extension GatewayConfiguration {
         GatewaySettings.requestTimeoutSeconds.descriptor, GatewaySettings.maxHeaderBytes.descriptor,
         GatewaySettings.bodyTimeoutSeconds.descriptor, GatewaySettings.maxBodyBytes.descriptor,
         GatewaySettings.maxLoopBacklog.descriptor, GatewaySettings.threads.descriptor,
+        SharedSettings.trustedProxies.descriptor, GatewaySettings.maxStreamsPerClient.descriptor,
+        GatewaySettings.newStreamsPerSecond.descriptor, GatewaySettings.newStreamsBurst.descriptor,
         SharedSettings.logLevel.descriptor,
     ]
 }

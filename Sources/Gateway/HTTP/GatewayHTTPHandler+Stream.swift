@@ -27,6 +27,10 @@ extension GatewayHTTPHandler {
                 context: context)
             return
         }
+        if let refusal = gateway.streamLimits.admit(requestHead, channel: context.channel) {
+            reject(refusal, context: context)
+            return
+        }
         // Reserve a slot atomically: concurrent accepts on other loops cannot overshoot the limit.
         let (_, active) = stats.activeConnections.add(1, ordering: .relaxed)
         if active > configuration.maxConnections {

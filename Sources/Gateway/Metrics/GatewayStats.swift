@@ -34,6 +34,9 @@ public final class GatewayStats: Sendable {
     let lastAcceptWarning = Atomic<Int>(-10_000)
     /// Connections answered 503 at once because the process was out of file descriptors (``DescriptorReserve``).
     let shedConnections = Atomic<Int>(0)
+    /// `GET /sse` requests refused with 429 by the limits per client address (``StreamLimits``).
+    let streamsPerClientRefusals = Atomic<Int>(0)
+    let newStreamsPerSecondRefusals = Atomic<Int>(0)
     let replayedEvents = Atomic<Int>(0)
     let resyncs = Atomic<Int>(0)
     let heartbeatsSent = Atomic<Int>(0)

@@ -51,6 +51,12 @@ final class MetricsBridge: Sendable {
                 counter("sse_redis_backfilled_events_total") { $0.backfilledEvents.load(ordering: .relaxed) },
                 counter("sse_shed_deliveries_total") { $0.shedDeliveries.load(ordering: .relaxed) },
                 counter("sse_caught_up_streams_total") { $0.caughtUpStreams.load(ordering: .relaxed) },
+                counter("sse_limit_refusals_total", [("limit", "streams_per_client")]) {
+                    $0.streamsPerClientRefusals.load(ordering: .relaxed)
+                },
+                counter("sse_limit_refusals_total", [("limit", "new_streams_per_second")]) {
+                    $0.newStreamsPerSecondRefusals.load(ordering: .relaxed)
+                },
             ]
             + Dialect.allCases.map { dialect in
                 counter("sse_dialect_encodes_total", [("dialect", dialect.rawValue)]) { $0.dialectEncodes(dialect) }

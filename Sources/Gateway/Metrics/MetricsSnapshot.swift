@@ -45,6 +45,9 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
     public var caughtUpStreams: Int
     /// Live messages encoded per dialect (see ``GatewayStats/countEncodes(_:)``), keyed by dialect name.
     public var dialectEncodes: [String: Int]
+    /// `GET /sse` requests refused with 429 by the limits per client, keyed by limit: `streams_per_client`,
+    /// `new_streams_per_second`.
+    public var limitRefusals: [String: Int]
     public var redis: Redis
 
     enum CodingKeys: String, CodingKey {
@@ -73,6 +76,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         case shedDeliveries = "shed_deliveries"
         case caughtUpStreams = "caught_up_streams"
         case dialectEncodes = "dialect_encodes"
+        case limitRefusals = "limit_refusals"
         case redis
     }
 
@@ -104,6 +108,10 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         caughtUpStreams = stats.caughtUpStreams.load(ordering: .relaxed)
         dialectEncodes = Dictionary(
             uniqueKeysWithValues: Dialect.allCases.map { ($0.rawValue, stats.dialectEncodes($0)) })
+        limitRefusals = [
+            "streams_per_client": stats.streamsPerClientRefusals.load(ordering: .relaxed),
+            "new_streams_per_second": stats.newStreamsPerSecondRefusals.load(ordering: .relaxed),
+        ]
         redis = Redis(
             connected: stats.redisConnected.load(ordering: .relaxed),
             reconnects: stats.redisReconnects.load(ordering: .relaxed),

@@ -45,6 +45,8 @@ struct BoardController: Sendable {
     let settings: BoardViews.PageSettings
     /// Refuses posts from other sites (403) before anything else is looked at.
     let crossSite: CrossSitePolicy
+    /// Posts per client address; a post over it gets 429 (``rateLimited(_:form:client:)``).
+    let postRate: PostRateLimit
     let logger: Logger
 
     func page(_ request: Request) async throws -> Response {
@@ -60,7 +62,7 @@ struct BoardController: Sendable {
         return .json("{\"id\":\(id),\"patch\":\(BoardPatches.model(snapshot, views: views).json())}")
     }
 
-    func addPost(_ request: Request) async throws -> Response {
+    func addPost(_ request: Request, context: PublisherRequestContext) async throws -> Response {
         let client = Client(request)
         try crossSite.check(request)
         try request.requireContentType("application/x-www-form-urlencoded")
@@ -75,6 +77,11 @@ struct BoardController: Sendable {
         guard form.isValid else {
             logger.debug("post refused", metadata: ["board.errors": "\(form.errors.map(\.message))"])
             return try await invalid(form, client: client)
+        }
+        // Only a post that would be stored spends the budget: a refused form costs no write.
+        if let refusal = postRate.admit(request, context: context) {
+            logger.debug("post rate-limited", metadata: ["board.refusal": "\(refusal.message)"])
+            return try await rateLimited(refusal, form: form, client: client)
         }
 
         let snapshot = try await store.add(author: form.authorOrAnonymous, text: form.text)
@@ -113,6 +120,30 @@ struct BoardController: Sendable {
         case .engine:
             return .html(views.errors(.blank))
         }
+    }
+
+    /// 429 for a post over the rate, shown where each client shows errors: the page with the form as typed and the
+    /// message in its error list, the error list alone for htmx (retargeted like a 422; a page posting with htmx
+    /// adds `{"code":"429","swap":true}` to `responseHandling`), and one line of text for engine.js, which shows any
+    /// answer but 2xx and 422 as a message in the list.
+    private func rateLimited(_ refusal: PostRateLimit.Refusal, form: PostForm, client: Client) async throws -> Response
+    {
+        var form = form
+        form.errors = [PostForm.FieldError(field: "form", message: refusal.message)]
+        var response: Response
+        switch client {
+        case .plainForm:
+            let snapshot = try await store.snapshot()
+            response = .html(views.page(snapshot, form: form, settings: settings), status: .tooManyRequests)
+        case .htmx:
+            response = .html(
+                views.errors(form), status: .tooManyRequests,
+                headers: [HTTPField.Name("HX-Retarget")!: "#post-errors", HTTPField.Name("HX-Reswap")!: "outerHTML"])
+        case .engine:
+            response = .plain(refusal.message, status: .tooManyRequests)
+        }
+        response.headers.append(contentsOf: refusal.headers)
+        return response
     }
 
     private func invalid(_ form: PostForm, client: Client) async throws -> Response {

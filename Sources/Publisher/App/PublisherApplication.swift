@@ -12,7 +12,7 @@ import SSEProtocol
 /// requests that never reach Redis.
 struct PublisherApplication {
     /// The HTTP application: the routes of ``PublisherRouter`` behind the guarded HTTP/1 server.
-    let app: Application<RouterResponder<BasicRequestContext>>
+    let app: Application<RouterResponder<PublisherRequestContext>>
     /// The board's model in Redis, as the handlers use it (the tests load the function libraries through it).
     let store: BoardStore
     let redisConfiguration: RedisConfiguration
@@ -47,6 +47,7 @@ struct PublisherApplication {
                 topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,
                 heartbeatSeconds: configuration.heartbeatSeconds, engineVersion: engine.fingerprint),
             crossSite: CrossSitePolicy(publicOrigins: configuration.publicOrigins),
+            postRate: PostRateLimit(rate: configuration.postRate, trustedProxies: configuration.trustedProxies),
             logger: logger)
         let publish = PublishController(
             token: configuration.enabledPublishToken.map(BearerToken.init), store: store,

@@ -12,14 +12,27 @@ import ServerSupport
 /// The route table below is the one place a route is named: it is registered on the router and gives each path's
 /// `Allow` value, so the two cannot disagree.
 enum PublisherRouter {
-    typealias Context = BasicRequestContext
-    typealias Handler = @Sendable (Request) async throws -> Response
+    typealias Context = PublisherRequestContext
+    typealias Handler = @Sendable (Request, Context) async throws -> Response
 
     /// One method on one path.
     struct Route: Sendable {
         var method: HTTPRequest.Method
         var path: String
         var handler: Handler
+
+        /// A route whose handler needs the request only.
+        init(method: HTTPRequest.Method, path: String, handler: @escaping @Sendable (Request) async throws -> Response)
+        {
+            self.init(method: method, path: path, withContext: { request, _ in try await handler(request) })
+        }
+
+        /// A route whose handler reads the context too (the client's address).
+        init(method: HTTPRequest.Method, path: String, withContext handler: @escaping Handler) {
+            self.method = method
+            self.path = path
+            self.handler = handler
+        }
     }
 
     static func routes(
@@ -29,13 +42,14 @@ enum PublisherRouter {
         [
             Route(method: .get, path: "/", handler: board.page),
             Route(method: .get, path: "/model", handler: board.model),
-            Route(method: .post, path: "/add_post", handler: board.addPost),
+            Route(method: .post, path: "/add_post", withContext: board.addPost),
             Route(method: .get, path: "/engine.js", handler: { engine.serve($0) }),
             Route(method: .post, path: "/publish", handler: publish.publish),
             Route(method: .get, path: "/datastar-sdk-test", handler: datastar.get),
             Route(method: .post, path: "/datastar-sdk-test", handler: datastar.post),
             Route(method: .get, path: "/healthz", handler: health.alive),
             Route(method: .get, path: "/readyz", handler: health.ready),
+            Route(method: .get, path: "/metrics", handler: board.postRate.metrics),
         ]
     }
 
@@ -46,7 +60,9 @@ enum PublisherRouter {
         // Added before the routes, so it wraps each of them and the responder for requests no route takes.
         router.add(middleware: PublisherAnswers(allowedMethods: allowedMethods(routes), logger: logger))
         for route in routes {
-            router.on(RouterPath(route.path), method: route.method) { request, _ in try await route.handler(request) }
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                try await route.handler(request, context)
+            }
         }
         return router.buildResponder()
     }

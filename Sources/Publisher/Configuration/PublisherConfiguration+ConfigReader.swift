@@ -21,6 +21,9 @@ extension PublisherConfiguration {
         publicOrigins = try reader.value(of: PublisherSettings.publicOrigins)
         idempotencyWindowSeconds = try reader.value(of: SharedSettings.idempotencyWindowSeconds)
         requestDeadlineSeconds = try reader.value(of: PublisherSettings.requestDeadlineSeconds)
+        trustedProxies = try TrustedProxies(parsing: reader.value(of: SharedSettings.trustedProxies))
+        postRate = .perMinute(
+            try reader.value(of: PublisherSettings.postRate), burst: try reader.value(of: PublisherSettings.postBurst))
         logLevel = try reader.value(of: SharedSettings.logLevel)
         do {
             try validate()

@@ -40,6 +40,14 @@ public struct PublisherConfiguration: Sendable {
     /// the connection is closed. Bounds a client trickling its request, which the idle timeout (reset by every
     /// byte) does not.
     public var requestDeadlineSeconds = PublisherSettings.requestDeadlineSeconds.defaultValue
+    /// Peers whose `X-Forwarded-For` names the client the post rate counts against; none by default (the peer is
+    /// the client). Behind nginx, list it, or every visitor shares nginx's budget.
+    public var trustedProxies = TrustedProxies.none
+    /// Posts per client address to `/add_post`: a token bucket; more get 429 with `Retry-After`. 30 a minute with a
+    /// burst of 30 by default: a person typing posts far slower, an office behind one address still posts freely,
+    /// and a script flooding the demo board is held to one post every 2 s. A rate of 0 lifts the limit.
+    public var postRate = TokenBucket.Rate.perMinute(
+        PublisherSettings.postRate.defaultValue, burst: PublisherSettings.postBurst.defaultValue)
     /// Level of every logger; logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 
@@ -69,6 +77,11 @@ public struct PublisherConfiguration: Sendable {
         guard idempotencyWindowSeconds >= 1 else {
             throw .init(
                 "idempotency window \(idempotencyWindowSeconds) is invalid: expected a positive number of seconds")
+        }
+        guard postRate.perSecond >= 0, !postRate.isLimited || postRate.burst >= 1 else {
+            throw .init(
+                "post rate \(postRate.perSecond * 60) per minute, burst \(postRate.burst) is invalid: expected a "
+                    + "rate of 0 (no limit) or more, and a burst of at least 1 when posts are limited")
         }
         for origin in publicOrigins where !CrossSitePolicy.isValidSetting(origin) {
             throw .init(
@@ -110,6 +123,8 @@ extension PublisherConfiguration: CustomStringConvertible {
             + "heartbeat=\(heartbeatSeconds)s historyLength=\(historyLength) boardLength=\(boardLength) "
             + "redisTimeout=\(redisTimeoutSeconds)s publicOrigins=\(publicOrigins.joined(separator: ","))"
             + " idempotencyWindow=\(idempotencyWindowSeconds)s requestDeadline=\(requestDeadlineSeconds)s"
+            + " trustedProxies=\(trustedProxies.networks.map(\.description).joined(separator: ","))"
+            + " postRate=\(postRate.perSecond * 60)/min burst \(postRate.burst)"
     }
 }
 

@@ -24,6 +24,12 @@ public enum PublisherSettings {
     public static let requestDeadlineSeconds = Setting.seconds(
         "requestDeadlineSeconds", flag: "request-deadline", environment: "SSE_REQUEST_DEADLINE_SECONDS",
         default: 30, summary: "Seconds a whole request may take to arrive before 408")
+    public static let postRate = Setting.number(
+        "postRate", flag: "post-rate", environment: "SSE_POST_RATE", default: 30, expected: "posts per minute",
+        summary: "Posts per minute one client address may make to /add_post, 0 for no limit")
+    public static let postBurst = Setting.integer(
+        "postBurst", flag: "post-burst", environment: "SSE_POST_BURST", default: 30, expected: "a count",
+        summary: "Posts one client address may make at once before the per-minute rate")
 }
 
 extension PublisherConfiguration {
@@ -34,6 +40,8 @@ extension PublisherConfiguration {
         SharedSettings.heartbeatSeconds.descriptor, SharedSettings.historyLength.descriptor,
         PublisherSettings.boardLength.descriptor, PublisherSettings.redisTimeoutSeconds.descriptor,
         PublisherSettings.publicOrigins.descriptor, SharedSettings.idempotencyWindowSeconds.descriptor,
-        PublisherSettings.requestDeadlineSeconds.descriptor, SharedSettings.logLevel.descriptor,
+        PublisherSettings.requestDeadlineSeconds.descriptor, SharedSettings.trustedProxies.descriptor,
+        PublisherSettings.postRate.descriptor, PublisherSettings.postBurst.descriptor,
+        SharedSettings.logLevel.descriptor,
     ]
 }
