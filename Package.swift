@@ -190,7 +190,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The raw client connection of the test client and `ssectl tail` (answers read with SSEResponseReader).
+        // The raw client connection of the test client, `ssectl tail` and sse-load (answers read with
+        // SSEResponseReader).
         .target(
             name: "SSEClient",
             dependencies: [
@@ -306,6 +307,7 @@ let package = Package(
             name: "SSELoad",
             dependencies: [
                 "SSEProtocol",
+                "SSEClient",
                 "SSEHistory",
                 "RedisClient",
                 "LocalRedis",
@@ -314,6 +316,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The load generator's client: its streams read through SSEResponseReader's lean path, and SSEStreamConnection
+        // bound to chosen source addresses (a real server on loopback).
+        .testTarget(
+            name: "SSELoadTests",
+            dependencies: [
+                "SSELoad",
+                "SSEClient",
+                "SSEProtocol",
+                "LocalRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Settings resolution (flags, environment, defaults, secrets) and the README's table against the code.
