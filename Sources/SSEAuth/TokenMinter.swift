@@ -79,7 +79,7 @@ public struct TokenMinter: Sendable {
     }
 
     /// Encodes and signs any header and payload as given (the tests use it for tokens that must be refused).
-    public func sign(headerJSON: [UInt8], payloadJSON: [UInt8]) throws -> String {
+    func sign(headerJSON: [UInt8], payloadJSON: [UInt8]) throws -> String {
         let input = Base64URL.encode(headerJSON) + "." + Base64URL.encode(payloadJSON)
         return input + "." + Base64URL.encode(try signature(for: Array(input.utf8)))
     }

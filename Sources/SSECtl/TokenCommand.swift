@@ -45,6 +45,8 @@ struct TokenCommand: ParsableCommand {
             throw ValidationError("a token needs at least one --subscribe or --publish pattern")
         }
         _ = try grants()
+        // The key here too, so a bad key file is reported with this command's usage line (exit 64).
+        _ = try minter()
     }
 
     func run() throws {
@@ -53,15 +55,18 @@ struct TokenCommand: ParsableCommand {
 
     /// The signed token, as `run` prints it.
     func token(now: Date) throws -> String {
-        let minter: TokenMinter
+        try minter().mint(
+            subject: subject, grants: try grants(), lifetime: .seconds(lifetime), tokenID: tokenID, issuer: issuer,
+            audience: audience, claim: claim, now: now)
+    }
+
+    /// Reads the key file; a bad spec or file is a usage error naming it.
+    func minter() throws -> TokenMinter {
         do {
-            minter = try TokenMinter(signingKey: try KeySpec(parsing: key))
+            return try TokenMinter(signingKey: try KeySpec(parsing: key))
         } catch {
             throw ValidationError("\(error)")
         }
-        return try minter.mint(
-            subject: subject, grants: try grants(), lifetime: .seconds(lifetime), tokenID: tokenID, issuer: issuer,
-            audience: audience, claim: claim, now: now)
     }
 
     func grants() throws -> Grants {

@@ -77,14 +77,14 @@ extension BadToken {
             token: { Forge.signed(header: #"{"alg":"HS256"}"#, secret: publicKeyPEM) }),
         BadToken(
             name: "expired a minute ago", rejection: .expired, message: "access token has expired",
-            token: { Forge.signed(Forge.claims { $0["exp"] = Clock.seconds - 60 }) }),
+            token: { Forge.signed(Forge.claims { $0["exp"] = FixedTime.seconds - 60 }) }),
         BadToken(
             name: "not valid before a minute from now", rejection: .notYetValid,
             message: "access token is not valid yet",
-            token: { Forge.signed(Forge.claims { $0["nbf"] = Clock.seconds + 60 }) }),
+            token: { Forge.signed(Forge.claims { $0["nbf"] = FixedTime.seconds + 60 }) }),
         BadToken(
             name: "issued a minute in the future", rejection: .notYetValid, message: "access token is not valid yet",
-            token: { Forge.signed(Forge.claims { $0["iat"] = Clock.seconds + 60 }) }),
+            token: { Forge.signed(Forge.claims { $0["iat"] = FixedTime.seconds + 60 }) }),
         BadToken(
             name: "another issuer", rejection: .wrongIssuer, message: "access token is from another issuer",
             token: { Forge.signed(Forge.claims { $0["iss"] = "https://other.example" }) }),
@@ -204,7 +204,7 @@ struct BadTokenTests {
             try directory.writeFixture()
             let verifier = try Self.verifier(bad.keys, in: directory)
             let token = bad.token()
-            let error = #expect(throws: TokenRejection.self) { try verifier.verify(token, now: Clock.now) }
+            let error = #expect(throws: TokenRejection.self) { try verifier.verify(token, now: FixedTime.now) }
             #expect(error == bad.rejection)
             #expect(error?.description == bad.message)
             #expect((error?.description.count ?? 0) <= 200)
@@ -216,9 +216,9 @@ struct BadTokenTests {
     func standardTokenPasses() throws {
         try KeyDirectory.with { directory in
             try directory.writeFixture()
-            let token = try Self.verifier(.standard, in: directory).verify(Forge.signed(), now: Clock.now)
+            let token = try Self.verifier(.standard, in: directory).verify(Forge.signed(), now: FixedTime.now)
             #expect(token.subject == "42")
-            #expect(token.expiresAt == Date(timeIntervalSince1970: Double(Clock.seconds + 600)))
+            #expect(token.expiresAt == Date(timeIntervalSince1970: Double(FixedTime.seconds + 600)))
             #expect(token.grants == grants(subscribe: ["board", "user.42"]))
         }
     }

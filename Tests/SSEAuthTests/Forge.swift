@@ -11,7 +11,7 @@ enum Forge {
     /// A payload that passes every check of ``standardConfiguration``, changed by `change`.
     static func claims(_ change: (inout [String: Any]) -> Void = { _ in }) -> String {
         var members: [String: Any] = [
-            "exp": Clock.seconds + 600, "iat": Clock.seconds, "iss": issuer, "aud": audience, "sub": "42",
+            "exp": FixedTime.seconds + 600, "iat": FixedTime.seconds, "iss": issuer, "aud": audience, "sub": "42",
             "sse": ["subscribe": ["board", "user.42"]],
         ]
         change(&members)

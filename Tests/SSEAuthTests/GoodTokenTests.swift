@@ -25,19 +25,19 @@ struct GoodTokenTests {
             let granted = grants(subscribe: ["board", "org.7.*"], publish: ["visitor.9"])
             let token = try minter.mint(
                 subject: "9", grants: granted, lifetime: .seconds(600), tokenID: "t-1", issuer: "iss-1",
-                audience: "aud-1", now: Clock.now)
+                audience: "aud-1", now: FixedTime.now)
             let header = try #require(Base64URL.decode(token.split(separator: ".")[0].utf8))
             #expect(
                 String(decoding: header, as: UTF8.self) == #"{"alg":"\#(row.algorithm)","kid":"k1","typ":"JWT"}"#)
-            let access = try verifier.verify(token, now: Clock.now.addingTimeInterval(599))
+            let access = try verifier.verify(token, now: FixedTime.now.addingTimeInterval(599))
             #expect(access.subject == "9")
             #expect(access.tokenID == "t-1")
-            #expect(access.issuedAt == Clock.now)
-            #expect(access.expiresAt == Clock.now.addingTimeInterval(600))
+            #expect(access.issuedAt == FixedTime.now)
+            #expect(access.expiresAt == FixedTime.now.addingTimeInterval(600))
             #expect(access.grants == granted)
             #expect(verifier.hasKeys)
             #expect(throws: TokenRejection.expired) {
-                try verifier.verify(token, now: Clock.now.addingTimeInterval(605))
+                try verifier.verify(token, now: FixedTime.now.addingTimeInterval(605))
             }
         }
     }
@@ -59,20 +59,20 @@ struct GoodTokenTests {
                 let minter = try TokenMinter(signingKey: directory.spec(keyID, algorithm, file))
                 let token = try minter.mint(
                     subject: keyID, grants: grants(subscribe: ["board"]), lifetime: .seconds(60), tokenID: nil,
-                    issuer: nil, audience: nil, now: Clock.now)
-                #expect(try verifier.verify(token, now: Clock.now).subject == keyID)
+                    issuer: nil, audience: nil, now: FixedTime.now)
+                #expect(try verifier.verify(token, now: FixedTime.now).subject == keyID)
                 // The same claims under a header without kid: tried against every key of the algorithm.
                 let parts = token.split(separator: ".")
                 let payload = try #require(Base64URL.decode(parts[1].utf8))
                 let bare = try minter.sign(headerJSON: Array(#"{"alg":"\#(algorithm)"}"#.utf8), payloadJSON: payload)
-                #expect(try verifier.verify(bare, now: Clock.now).subject == keyID)
+                #expect(try verifier.verify(bare, now: FixedTime.now).subject == keyID)
             }
             // A key the verifier does not have, without kid, is a bad signature, not an unknown key.
             let stranger = try directory.write("hs256-stranger", Array(repeating: UInt8(ascii: "s"), count: 32))
             let minter = try TokenMinter(signingKey: KeySpec(parsing: "x=HS256:\(stranger)"))
             let token = try minter.sign(
                 headerJSON: Array(#"{"alg":"HS256"}"#.utf8), payloadJSON: Array(Forge.claims().utf8))
-            #expect(throws: TokenRejection.badSignature) { try verifier.verify(token, now: Clock.now) }
+            #expect(throws: TokenRejection.badSignature) { try verifier.verify(token, now: FixedTime.now) }
         }
     }
 
@@ -84,22 +84,22 @@ struct GoodTokenTests {
             func check(_ change: (inout [String: Any]) -> Void) -> TokenRejection? {
                 let token = Forge.signed(Forge.claims(change))
                 do {
-                    _ = try verifier.verify(token, now: Clock.now)
+                    _ = try verifier.verify(token, now: FixedTime.now)
                     return nil
                 } catch {
                     return error
                 }
             }
-            #expect(check { $0["exp"] = Clock.seconds - 3 } == nil)
-            #expect(check { $0["exp"] = Clock.seconds - 6 } == .expired)
-            #expect(check { $0["exp"] = Clock.seconds - 5 } == .expired)
-            #expect(check { $0["nbf"] = Clock.seconds + 4 } == nil)
-            #expect(check { $0["nbf"] = Clock.seconds + 6 } == .notYetValid)
-            #expect(check { $0["iat"] = Clock.seconds + 5 } == nil)
-            #expect(check { $0["iat"] = Clock.seconds + 6 } == .notYetValid)
+            #expect(check { $0["exp"] = FixedTime.seconds - 3 } == nil)
+            #expect(check { $0["exp"] = FixedTime.seconds - 6 } == .expired)
+            #expect(check { $0["exp"] = FixedTime.seconds - 5 } == .expired)
+            #expect(check { $0["nbf"] = FixedTime.seconds + 4 } == nil)
+            #expect(check { $0["nbf"] = FixedTime.seconds + 6 } == .notYetValid)
+            #expect(check { $0["iat"] = FixedTime.seconds + 5 } == nil)
+            #expect(check { $0["iat"] = FixedTime.seconds + 6 } == .notYetValid)
             let strict = try TokenVerifier(.init(keys: [directory.spec("main", "HS256", "hs256")], leeway: .zero))
             #expect(throws: TokenRejection.expired) {
-                try strict.verify(Forge.signed(Forge.claims { $0["exp"] = Clock.seconds }), now: Clock.now)
+                try strict.verify(Forge.signed(Forge.claims { $0["exp"] = FixedTime.seconds }), now: FixedTime.now)
             }
         }
     }
@@ -114,11 +114,11 @@ struct GoodTokenTests {
                 Forge.claims {
                     $0["iss"] = nil; $0["aud"] = nil
                 })
-            #expect(try open.verify(token, now: Clock.now).subject == "42")
+            #expect(try open.verify(token, now: FixedTime.now).subject == "42")
             let checked = try TokenVerifier(.init(keys: [spec], issuer: Forge.issuer, audience: Forge.audience))
             let listed = Forge.signed(Forge.claims { $0["aud"] = ["billing", Forge.audience] })
-            #expect(try checked.verify(listed, now: Clock.now).subject == "42")
-            #expect(throws: TokenRejection.wrongIssuer) { try checked.verify(token, now: Clock.now) }
+            #expect(try checked.verify(listed, now: FixedTime.now).subject == "42")
+            #expect(throws: TokenRejection.wrongIssuer) { try checked.verify(token, now: FixedTime.now) }
         }
     }
 
@@ -132,9 +132,9 @@ struct GoodTokenTests {
                 Forge.claims {
                     $0["sse"] = nil; $0["mercure"] = ["publish": ["org.7.*"]]
                 })
-            #expect(try custom.verify(token, now: Clock.now).grants == grants(publish: ["org.7.*"]))
+            #expect(try custom.verify(token, now: FixedTime.now).grants == grants(publish: ["org.7.*"]))
             let empty = Forge.signed(Forge.claims { $0["sse"] = [String: Any]() })
-            #expect(try TokenVerifier(.init(keys: [spec])).verify(empty, now: Clock.now).grants == Grants())
+            #expect(try TokenVerifier(.init(keys: [spec])).verify(empty, now: FixedTime.now).grants == Grants())
         }
     }
 
@@ -143,7 +143,7 @@ struct GoodTokenTests {
         let verifier = try TokenVerifier(.init())
         #expect(!verifier.hasKeys)
         #expect(throws: TokenRejection.algorithm("algorithm HS256 is not configured for any key")) {
-            try verifier.verify(Forge.signed(header: #"{"alg":"HS256"}"#), now: Clock.now)
+            try verifier.verify(Forge.signed(header: #"{"alg":"HS256"}"#), now: FixedTime.now)
         }
     }
 }

@@ -44,8 +44,8 @@ struct JWKSTests {
                 let minter = try TokenMinter(signingKey: directory.spec(keyID, algorithm, file))
                 let token = try minter.mint(
                     subject: keyID, grants: grants(subscribe: ["board"]), lifetime: .seconds(60), tokenID: nil,
-                    issuer: nil, audience: nil, now: Clock.now)
-                #expect(try verifier.verify(token, now: Clock.now).subject == keyID)
+                    issuer: nil, audience: nil, now: FixedTime.now)
+                #expect(try verifier.verify(token, now: FixedTime.now).subject == keyID)
             }
             // The RSA key of the file, asked for with HS256 (its public key as the secret): refused by algorithm.
             let confused = Forge.signed(
@@ -53,7 +53,7 @@ struct JWKSTests {
                 secret: Array(KeyFixture.shared.rsa.publicKey.pemRepresentation.utf8))
             #expect(throws: TokenRejection.algorithm("algorithm HS256 is not the one configured for key j-rsa (RS256)"))
             {
-                try verifier.verify(confused, now: Clock.now)
+                try verifier.verify(confused, now: FixedTime.now)
             }
         }
     }

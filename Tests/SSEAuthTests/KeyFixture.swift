@@ -92,7 +92,7 @@ struct KeyDirectory {
 }
 
 /// Fixed instants, so every time check is exact.
-enum Clock {
+enum FixedTime {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
     static var seconds: Int { Int(now.timeIntervalSince1970) }
 }

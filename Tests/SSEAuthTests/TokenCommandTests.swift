@@ -17,13 +17,13 @@ struct TokenCommandTests {
                 "--subject", "42", "--lifetime", "120", "--id", "t-9", "--issuer", "iss", "--audience", "aud",
             ])
             let command = try #require(parsed as? TokenCommand)
-            let token = try command.token(now: Clock.now)
+            let token = try command.token(now: FixedTime.now)
             let verifier = try TokenVerifier(
                 .init(keys: [KeySpec(parsing: key)], issuer: "iss", audience: "aud"))
-            let access = try verifier.verify(token, now: Clock.now)
+            let access = try verifier.verify(token, now: FixedTime.now)
             #expect(access.subject == "42")
             #expect(access.tokenID == "t-9")
-            #expect(access.expiresAt == Clock.now.addingTimeInterval(120))
+            #expect(access.expiresAt == FixedTime.now.addingTimeInterval(120))
             #expect(access.grants == grants(subscribe: ["board", "user.42"], publish: ["org.7.*"]))
             let payload = try #require(Base64URL.decode(token.split(separator: ".")[1].utf8))
             #expect(
@@ -53,9 +53,8 @@ struct TokenCommandTests {
 
     @Test("ssectl token with a key file that cannot be used says which")
     func badKey() throws {
-        let command = try TokenCommand.parse(["--key", "main=HS256:/nonexistent/secret", "--subscribe", "board"])
         #expect {
-            _ = try command.token(now: Clock.now)
+            _ = try SSECtl.parseAsRoot(["token", "--key", "main=HS256:/nonexistent/secret", "--subscribe", "board"])
         } throws: { error in
             SSECtl.message(for: error) == "key main (HS256): /nonexistent/secret does not exist"
         }
