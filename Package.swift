@@ -46,6 +46,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        // jwt-kit's own cryptography (4.x, as jwt-kit 5.8 requires), used directly for synchronous sign/verify.
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"5.0.0"),
     ],
     targets: [
         // hiredis 0.14 (Debian's libhiredis-dev): only its RESP encoder and reply reader are used.
@@ -129,18 +131,32 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        // Access tokens (JWTs through jwt-kit): keys and their algorithms from configuration, verification, grants
-        // of topics, minting; shared by the gateway, the publisher and ssectl. No I/O but reading key files.
+        // Access tokens (JWTs): keys and their algorithms from configuration, verification, grants of topics,
+        // minting; shared by the gateway, the publisher and ssectl. No I/O but reading key files. Signatures go
+        // through swift-crypto synchronously (verification runs on an event loop; jwt-kit's public verification is
+        // async, through its `JWTKeyCollection` actor, and its signers are internal); the tests check interoperation
+        // with jwt-kit both ways.
         .target(
             name: "SSEAuth",
             dependencies: [
                 "SSEProtocol",
-                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .testTarget(
             name: "SSEAuthTests",
-            dependencies: ["SSEAuth", "SSEProtocol", .product(name: "JWTKit", package: "jwt-kit")]
+            dependencies: [
+                "SSEAuth",
+                "SSEProtocol",
+                // `ssectl token` checked through its command type.
+                "SSECtl",
+                // The reference implementation: tokens it signs verify here, and tokens minted here verify there.
+                .product(name: "JWTKit", package: "jwt-kit"),
+                // Key pairs generated in the tests.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         // The gateway node: HTTP server, per-loop fan-out hubs, replay, drain, metrics.
         .target(
@@ -204,6 +220,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SSEProtocol",
+                "SSEAuth",
                 "SSEClient",
                 "SSEHistory",
                 "ServerSupport",

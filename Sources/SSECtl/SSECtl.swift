@@ -10,7 +10,7 @@ struct SSECtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssectl",
         abstract: "Publish to and inspect an SSE gateway deployment.",
-        subcommands: [Publish.self, PatchCommand.self, Tail.self, EndCommand.self])
+        subcommands: [Publish.self, PatchCommand.self, Tail.self, EndCommand.self, TokenCommand.self])
 }
 
 extension SSECtl {

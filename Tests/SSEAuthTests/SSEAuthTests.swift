@@ -1,5 +1,0 @@
-import SSEAuth
-import Testing
-
-@Suite("Access tokens")
-struct SSEAuthTests {}
