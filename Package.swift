@@ -46,7 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
-        // jwt-kit's own cryptography (4.x, as jwt-kit 5.8 requires), used directly for synchronous sign/verify.
+        // jwt-kit's own cryptography (4.x, as jwt-kit 5.8 requires), used directly for synchronous sign/verify (and by the test support to sign hand-made, broken tokens).
         .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"5.0.0"),
     ],
     targets: [
@@ -241,8 +241,10 @@ let package = Package(
                 "SSEProtocol",
                 "SSEClient",
                 "SSEHistory",
+                "SSEAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(
@@ -256,6 +258,7 @@ let package = Package(
                 "SSETestSupport",
                 "SSEGatewayServer",
                 "SSECtl",
+                "SSEAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

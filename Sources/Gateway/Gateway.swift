@@ -17,6 +17,8 @@ public final class Gateway: Service, Sendable {
     let history: HistoryReader
     let cors: CORSPolicy
     let streamLimits: StreamLimits
+    /// Who may read which topic (private topics, tokens, revocations).
+    let authorizer: StreamAuthorizer
     private let group: MultiThreadedEventLoopGroup
     /// The Redis subscriber's thread: it does no fan-out, so the subscription is read however busy the client
     /// loops are (a loop that falls behind sheds instead, see ``GatewayConfiguration/maxLoopBacklogBytes``).
@@ -44,10 +46,12 @@ public final class Gateway: Service, Sendable {
         self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
         self.cors = CORSPolicy(
             allowedOrigins: configuration.allowedOrigins, allowedHeaders: configuration.allowedHeaders)
+        self.authorizer = try configuration.access.authorizer()
         self.fanout = Fanout(
             eventLoops: loops, hubLoop: subscriberGroup.next(), history: history, nodeID: configuration.nodeID,
             heartbeatInterval: configuration.heartbeatInterval,
-            maxLoopBacklogBytes: configuration.maxLoopBacklogBytes, stats: stats, logger: logger)
+            maxLoopBacklogBytes: configuration.maxLoopBacklogBytes, stats: stats, logger: logger,
+            revocations: authorizer.revocations)
         self.streamLimits = StreamLimits(configuration: configuration, stats: stats)
         self.metrics = MetricsBridge(stats: stats, nodeID: configuration.nodeID)
         self.renderPrometheus = renderPrometheus
@@ -60,6 +64,10 @@ public final class Gateway: Service, Sendable {
     var notReadyReason: String? {
         if stats.draining.load(ordering: .relaxed) { return "draining" }
         if !stats.redisConnected.load(ordering: .relaxed) { return "Redis subscription is down" }
+        // A node that has not read the revocations kept in Redis would take tokens revoked while it was away.
+        if authorizer.verifier != nil, !stats.auth.revocationsLoaded.load(ordering: .relaxed) {
+            return "revocations not yet loaded from Redis"
+        }
         return nil
     }
 
@@ -131,7 +139,8 @@ public final class Gateway: Service, Sendable {
             // busy connections), and a stream keeps one (see `openStream`). NIO's default first buffer is 2 KB,
             // most of what an idle stream cost (docs/BENCHMARKS.md, S4).
             .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
+            )
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { [self] channel in
                 if reserve.claimShed() {

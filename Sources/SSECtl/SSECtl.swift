@@ -10,7 +10,9 @@ struct SSECtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssectl",
         abstract: "Publish to and inspect an SSE gateway deployment.",
-        subcommands: [Publish.self, PatchCommand.self, Tail.self, EndCommand.self, TokenCommand.self])
+        subcommands: [
+            Publish.self, PatchCommand.self, Tail.self, EndCommand.self, RevokeCommand.self, TokenCommand.self,
+        ])
 }
 
 extension SSECtl {

@@ -19,6 +19,26 @@ public struct History: Sendable {
         try await runner.load(HistoryLibrary.library)
     }
 
+    /// Records a revocation and publishes it to every node (``HistoryLibrary``'s `sse_revoke`); returns the number
+    /// of nodes that received it.
+    public func revoke(_ revocation: ControlMessage.Revocation) async throws -> Int {
+        let reply = try await runner.fcall(
+            "sse_revoke", keys: [HistoryLibrary.revocationsKey],
+            arguments: [ControlMessage.revoke(revocation).payload], loadingIfMissing: HistoryLibrary.library)
+        try reply.throwingServerError()
+        guard let nodes = reply.int else {
+            throw RedisError.unexpectedReply(command: "FCALL sse_revoke", reply: "\(reply)")
+        }
+        return Int(nodes)
+    }
+
+    /// The payloads of the revocations still in force at `now` (Unix seconds), for a node that (re)connects.
+    public func revocations(now: Double) async throws -> [String] {
+        let reply = try await runner.send(
+            RedisCommand("ZRANGEBYSCORE", arguments: [HistoryLibrary.revocationsKey, "(\(Int64(now))", "+inf"]))
+        return (reply.array ?? []).compactMap { $0.bytes.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
     /// Appends an event to `topic`'s history (capped near `maxLength` entries) and publishes it to the topic's
     /// subscribers, in one atomic step; returns the id it was given.
     ///

@@ -40,12 +40,14 @@ import RedisClient
 public enum HistoryLibrary {
     /// The key of the clock hash (fields `last` and `origin`, both event ids).
     public static let clockKey = "sse:clock"
+    /// The sorted set of revocations still in force (`sse_revoke`): payloads scored by their `until`.
+    public static let revocationsKey = "sse:revocations"
 
     public static let library = RedisFunctionLibrary(name: "sse", source: source)
 
     static let source = #"""
         #!lua name=sse
-        -- sse: reliable publish and replay for the SSE gateway. version 2
+        -- sse: reliable publish and replay for the SSE gateway. version 3
         -- Contract (see HistoryLibrary.swift): ids are <ms>-<seq> from the clock hash KEYS (sse:clock), strictly
         -- increasing across all topics; the pub/sub payload is "\30sse1 <id> <event>\n<data>".
 
@@ -212,5 +214,30 @@ public enum HistoryLibrary {
           end
           return result
         end}
+
+        -- KEYS: the revocations sorted set. ARGV: a control payload {"revoke":{…}}. Sets "at" (now, from the server's
+        -- clock) and "until" (a day after "at") when missing, keeps the payload in the set scored by "until" (so a
+        -- node that starts or reconnects later loads what is still in force), drops the entries past theirs, and
+        -- publishes it on the control channel. Returns the number of nodes that received it. The gateway checks the
+        -- rest of the message; this checks only its shape.
+        redis.register_function('sse_revoke', function(keys, args)
+          if #keys ~= 1 or #args ~= 1 then
+            return redis.error_reply('ERR sse_revoke expects 1 key (the revocations set) and 1 argument '
+              .. '(the {"revoke":{...}} payload), found ' .. #keys .. ' keys and ' .. #args .. ' arguments')
+          end
+          local ok, message = pcall(cjson.decode, args[1])
+          if not ok or type(message) ~= 'table' or type(message.revoke) ~= 'table' then
+            return redis.error_reply('ERR sse_revoke: the payload is not a JSON object {"revoke":{...}}')
+          end
+          local now = tonumber(redis.call('TIME')[1])
+          local revoke = message.revoke
+          if type(revoke.at) ~= 'number' then revoke.at = now end
+          -- 'until' is a Lua keyword: only the bracket form reaches the field.
+          if type(revoke['until']) ~= 'number' then revoke['until'] = revoke.at + 86400 end
+          local payload = cjson.encode(message)
+          redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', now)
+          redis.call('ZADD', keys[1], revoke['until'], payload)
+          return redis.call('PUBLISH', 'sse:control', payload)
+        end)
         """#
 }

@@ -73,6 +73,24 @@ extension Setting where Value == String {
     }
 }
 
+extension Setting where Value == Bool {
+    /// A switch: `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+    public static func boolean(
+        _ key: ConfigKey, flag: String, environment: String, default value: Bool, summary: String
+    ) -> Setting {
+        Setting(
+            key: key, flag: flag, environmentVariable: environment, default: value,
+            documentedDefault: "`\(value)`", summary: summary
+        ) { raw throws(SettingError) in
+            switch raw.lowercased() {
+            case "true", "1", "yes", "on": return true
+            case "false", "0", "no", "off": return false
+            default: throw invalid(environment, raw, expected: "true or false")
+            }
+        }
+    }
+}
+
 extension Setting where Value == String? {
     /// A secret such as a token: unset by default, redacted by swift-configuration, never repeated in a message.
     public static func secret(_ key: ConfigKey, flag: String, environment: String, summary: String) -> Setting {

@@ -169,6 +169,20 @@ extension EndToEnd {
             #expect(
                 text.hasSuffix("id: \(id)\ndata: line one\ndata: line two\n\n"), "exact bytes: \(text.debugDescription)"
             )
+
+            // A URL with a token in its query is logged without the query; others keep theirs (both answered 400:
+            // nginx writes a line when a request ends).
+            let secretish = "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"
+            #expect(try await HTTPProbe.get(port: cluster.port, path: "/sse?access_token=\(secretish)").status == 400)
+            #expect(try await HTTPProbe.get(port: cluster.port, path: "/sse?topic=a%20b").status == 400)
+            try await waitUntil("the access log has both lines") {
+                cluster.nginx.accessLog.contains("/sse?topic=a%20b")
+                    && cluster.nginx.accessLog.contains("/sse?(query not logged")
+            }
+            let log = cluster.nginx.accessLog
+            #expect(!log.contains(secretish))
+            #expect(log.contains("\"GET /sse?(query not logged: it holds a token) HTTP/1.1\" 400"))
+            #expect(log.contains("\"GET /sse?topic=a%20b HTTP/1.1\" 400"))
         }
     }
 }

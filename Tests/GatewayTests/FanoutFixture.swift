@@ -185,6 +185,9 @@ final class FakeHistory: HistorySource {
         record(.fromOrigin(topics: Set(topics)))
     }
 
+    /// Revocations kept in Redis: none in these tests (the control channel's are delivered as messages).
+    func revocations() -> EventLoopFuture<[String]> { loop.makeSucceededFuture([]) }
+
     private func record(_ read: Read) -> EventLoopFuture<HistoryResult> {
         let promise = loop.makePromise(of: HistoryResult.self)
         state.withLock { $0.append((read, promise)) }

@@ -177,7 +177,7 @@ extension EngineScriptTests {
             sb.onmessage = record('b');
             world.advance(0);
             assert.deepStrictEqual([world.sources.length, world.last.listened()], [1, ['end', 'heartbeat', 'posts', 'resync',
-              'sse-script']]);
+              'revoked', 'sse-script', 'token-expired']]);
             world.last.open();
             world.last.emit('sse-script', 'board\n<script>a</script>');  // no id yet
             world.last.emit('posts', 'board\n<li>5</li>', '5-0');

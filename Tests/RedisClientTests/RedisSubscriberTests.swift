@@ -60,12 +60,14 @@ struct RedisSubscriberTests {
         try await withLocalRedis { server in
             let log = EventLog()
             var options = RedisSubscriber.Options()
-            // Short enough to check several times in a second, long enough that a busy machine (the whole suite runs in
-            // parallel) never delays a PONG past the 2 × interval silence limit.
-            options.healthCheckInterval = .milliseconds(250)
+            // Short enough to check several times in two seconds, long enough that a busy machine (the whole suite
+            // runs in parallel) never delays a PONG past the 2 × interval silence limit; on a loop of its own, so
+            // that other suites' work on NIO's shared loops cannot delay the check (it once did, at 250 ms).
+            options.healthCheckInterval = .milliseconds(500)
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let subscriber = RedisSubscriber(
-                configuration: server.configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.any(),
-                options: options, onEvent: { log.append($0) })
+                configuration: server.configuration, eventLoop: group.next(), options: options,
+                onEvent: { log.append($0) })
             subscriber.start()
             try await waitUntil("connected") { log.connectedCount == 1 }
             let admin = try await RedisConnection.connect(configuration: server.configuration)
@@ -84,6 +86,7 @@ struct RedisSubscriberTests {
             #expect(log.disconnectedCount == 0)
             #expect(log.reconnectedCount == 0)
             await subscriber.close()
+            try await group.shutdownGracefully()
         }
     }
 

@@ -33,6 +33,7 @@ extension GatewayConfiguration {
             perSecond: try reader.value(of: GatewaySettings.newStreamsPerSecond),
             burst: try reader.value(of: GatewaySettings.newStreamsBurst))
         logLevel = try reader.value(of: SharedSettings.logLevel)
+        access = try AccessConfiguration(reader: reader)
         try validate()
     }
 
@@ -53,5 +54,6 @@ extension GatewayConfiguration {
         guard maxLoopBacklogBytes > 0 else {
             throw SettingError(message: "max loop backlog \(maxLoopBacklogBytes) is invalid: expected bytes > 0")
         }
+        _ = try access.authorizer()
     }
 }

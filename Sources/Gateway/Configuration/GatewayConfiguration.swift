@@ -74,6 +74,8 @@ public struct GatewayConfiguration: Sendable {
     public var newStreams = TokenBucket.Rate(
         perSecond: GatewaySettings.newStreamsPerSecond.defaultValue,
         burst: GatewaySettings.newStreamsBurst.defaultValue)
+    /// Private topics: the token keys, claims checks and where tokens come from (the README's "Security").
+    public var access = AccessConfiguration()
     /// Level of every logger (`--log-level`, `SSE_LOG_LEVEL`); logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 

@@ -1,6 +1,8 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import SSEAuth
 import SSEProtocol
 import ServerSupport
 import Synchronization
@@ -13,6 +15,8 @@ extension GatewayHTTPHandler {
         let stats = gateway.stats
         let cors: CORSPolicy.Verdict
         let request: StreamRequest
+        let access: StreamAuthorizer.Access
+        let now = Date()
         do {
             cors = try gateway.cors.verdict(for: requestHead)
             request = try StreamRequest(
@@ -29,6 +33,18 @@ extension GatewayHTTPHandler {
         }
         if let refusal = gateway.streamLimits.admit(requestHead, channel: context.channel) {
             reject(refusal, context: context)
+            return
+        }
+        // After the limits, which are cheap: a flood of bad tokens from one address costs no verifications.
+        do {
+            access = try gateway.authorizer.authorize(
+                request.topics, head: requestHead, query: query, cors: cors, now: now)
+        } catch {
+            stats.auth.refused(error.reason)
+            // With the CORS headers, so that a page on an allowed origin can read why.
+            var failure = error.failure
+            for (name, value) in cors.headers { if let field = HTTPField.Name(name) { failure.headers[field] = value } }
+            reject(failure, context: context)
             return
         }
         // Reserve a slot atomically: concurrent accepts on other loops cannot overshoot the limit.
@@ -84,6 +100,12 @@ extension GatewayHTTPHandler {
         SSEEncoder.retry(milliseconds: retry + Int.random(in: 0...(retry / 2)), into: &retryFrame)
         opening.writeImmutableBuffer(HTTPChunk.wrap(retryFrame))
         streamContext.writeAndFlush(NIOAny(opening), promise: nil)
+        if case .token(let token) = access {
+            stats.auth.authorizedStreams.add(1, ordering: .relaxed)
+            stream.token = token
+            let delay = gateway.authorizer.streamDeadline(for: token, now: now)
+            stream.expire(after: TimeAmount(delay), expiresAt: token.expiresAt)
+        }
         loopHub.open(stream, lastEventID: request.lastEventID)
     }
 

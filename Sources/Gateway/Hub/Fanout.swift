@@ -14,12 +14,13 @@ struct Fanout: Sendable {
 
     init(
         eventLoops: [any EventLoop], hubLoop: any EventLoop, history: any HistorySource, nodeID: String,
-        heartbeatInterval: Duration, maxLoopBacklogBytes: Int, stats: GatewayStats, logger: Logger
+        heartbeatInterval: Duration, maxLoopBacklogBytes: Int, stats: GatewayStats, logger: Logger,
+        revocations: Revocations = Revocations()
     ) {
         let node = NIOLoopBoundBox.makeBoxSendingValue(
             NodeHub(
                 hubLoop: hubLoop, loopCount: eventLoops.count, maxLoopBacklogBytes: maxLoopBacklogBytes, stats: stats,
-                history: history, logger: logger), eventLoop: hubLoop)
+                history: history, logger: logger, revocations: revocations), eventLoop: hubLoop)
         var indexes: [ObjectIdentifier: Int] = [:]
         self.loops = eventLoops.enumerated().map { index, loop in
             indexes[ObjectIdentifier(loop)] = index

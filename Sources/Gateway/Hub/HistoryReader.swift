@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import RedisClient
@@ -11,6 +12,8 @@ protocol HistorySource: Sendable {
     func read(topics: [Topic], after id: EventID) -> EventLoopFuture<HistoryResult>
     /// Everything the current data holds for `topics` (after a data loss).
     func readFromOrigin(topics: [Topic]) -> EventLoopFuture<HistoryResult>
+    /// The control payloads of the revocations still in force (``History/revocations(now:)``).
+    func revocations() -> EventLoopFuture<[String]>
 }
 
 /// Reads topic history for replays and backfills through the node's command connection (not the subscriber's).
@@ -37,6 +40,12 @@ struct HistoryReader: HistorySource {
     func readFromOrigin(topics: [Topic]) -> EventLoopFuture<HistoryResult> {
         eventLoop.makeFutureWithTask { [history, limit] in
             try await history.eventsFromOrigin(in: topics, limit: limit)
+        }
+    }
+
+    func revocations() -> EventLoopFuture<[String]> {
+        eventLoop.makeFutureWithTask { [history] in
+            try await history.revocations(now: Date().timeIntervalSince1970)
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import SSEProtocol
@@ -230,6 +231,36 @@ final class LoopHub {
         let targets = streams(of: [topic])
         for stream in targets { stream.end(reason: reason, topics: [topic]) }
         return targets.count
+    }
+
+    /// Ends, after the events that reached this loop before it, every stream whose token the revocation covers.
+    /// Returns the number of streams ended.
+    @discardableResult
+    func revoke(_ entry: Revocations.Entry) -> Int {
+        endTickIfScheduled()
+        let targets = streams.values.filter { stream in
+            guard let token = stream.token else { return false }
+            return entry.covers(token, topics: stream.topics)
+        }
+        for stream in targets { stream.revoke(reason: entry.reason) }
+        return targets.count
+    }
+
+    /// Ends every stream whose token some revocation of `revocations` covers (after they were loaded from Redis:
+    /// one pass over the streams, whatever the number of revocations). Returns the number of streams ended.
+    @discardableResult
+    func revokeCovered(by revocations: Revocations) -> Int {
+        endTickIfScheduled()
+        let now = Date()
+        var ended = 0
+        for stream in Array(streams.values) {
+            guard let token = stream.token,
+                let entry = revocations.entry(covering: token, topics: stream.topics, now: now)
+            else { continue }
+            stream.revoke(reason: entry.reason)
+            ended += 1
+        }
+        return ended
     }
 
     /// The streams following any of `topics`, each once.

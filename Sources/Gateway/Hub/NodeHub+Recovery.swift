@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import SSEHistory
@@ -116,6 +117,47 @@ extension NodeHub {
             for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
                 let box = loops[index]
                 box.eventLoop.execute { box.value.end(topic: topic, reason: reason) }
+            }
+        case .revoke(let revocation):
+            stats.auth.revocations.add(1, ordering: .relaxed)
+            apply(revocation)
+        }
+    }
+
+    /// Records a revocation and ends, on every loop, the streams it covers (after the events handed over before).
+    private func apply(_ revocation: ControlMessage.Revocation) {
+        let entry = revocations.add(revocation, now: Date())
+        logger.info("revocation", metadata: ["sse.revoked": "\(entry.target)", "sse.reason": "\(entry.reason)"])
+        handOver()
+        for box in loops { box.eventLoop.execute { box.value.revoke(entry) } }
+    }
+
+    /// Loads the revocations kept in Redis (``HistoryLibrary``'s `sse_revoke`) when the subscription comes up: a
+    /// node started, or back after a lost connection, learns those it did not hear on the control channel.
+    func loadRevocations(attempt: Int = 1) {
+        history.revocations().hop(to: hubLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let payloads):
+                defer { if redisUp { stats.auth.revocationsLoaded.store(true, ordering: .relaxed) } }
+                var loaded = 0
+                let now = Date()
+                for payload in payloads {
+                    guard case .revoke(let revocation)? = try? ControlMessage(parsing: ByteBuffer(string: payload))
+                    else { continue }
+                    revocations.add(revocation, now: now)
+                    loaded += 1
+                }
+                guard loaded > 0 else { return }
+                logger.info("loaded revocations from Redis", metadata: ["sse.count": "\(loaded)"])
+                handOver()
+                let revocations = self.revocations
+                for box in loops { box.eventLoop.execute { box.value.revokeCovered(by: revocations) } }
+            case .failure(let error):
+                // Not ready until it is read: retried while the subscription stays up.
+                logger.warning("could not load the revocations kept in Redis", metadata: ["error": "\(error)"])
+                hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(min(attempt, 10)))) {
+                    if self.redisUp { self.loadRevocations(attempt: attempt + 1) }
+                }
             }
         }
     }

@@ -57,6 +57,8 @@ final class NodeHub {
     let stats: GatewayStats
     let history: any HistorySource
     let logger: Logger
+    /// The node's revocations, shared with its ``StreamAuthorizer``: recorded here from the control channel.
+    let revocations: Revocations
     /// Set by ``start(subscription:loops:)`` on the hub loop, before any stream opens.
     private(set) var subscription: (any SubscriptionControl)?
     private(set) var loops: [NIOLoopBoundBox<LoopHub>] = []
@@ -74,9 +76,10 @@ final class NodeHub {
 
     init(
         hubLoop: any EventLoop, loopCount: Int, maxLoopBacklogBytes: Int, stats: GatewayStats,
-        history: any HistorySource, logger: Logger
+        history: any HistorySource, logger: Logger, revocations: Revocations = Revocations()
     ) {
         self.hubLoop = hubLoop
+        self.revocations = revocations
         self.stats = stats
         self.history = history
         self.logger = logger
@@ -194,8 +197,10 @@ final class NodeHub {
             break
         case .connected:
             connectionUp()
+            loadRevocations()
         case .disconnected(let error):
             redisUp = false
+            stats.auth.revocationsLoaded.store(false, ordering: .relaxed)
             stats.redisConnected.store(false, ordering: .relaxed)
             for topic in topics.keys { topics[topic]!.confirmed = false }
             logger.warning("Redis subscription down", metadata: ["error": "\(error)"])
@@ -203,6 +208,7 @@ final class NodeHub {
             stats.redisReconnects.add(1, ordering: .relaxed)
             connectionUp()
             startBackfill()
+            loadRevocations()
         }
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import SSEAuth
 import SSEProtocol
 import Synchronization
 
@@ -47,7 +48,12 @@ final class SSEStream: ChannelInboundHandler {
     /// Set when the handler joins the pipeline; cleared when it leaves (breaking the cycle with the pipeline).
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
     private let maxUnsentBytes: Int
-    private let stats: GatewayStats
+    let stats: GatewayStats
+    /// The token that authorized the stream's private topics (nil for public topics): revocations are matched
+    /// against it, and its expiry ends the stream (``expire(after:expiresAt:)``).
+    var token: AccessToken?
+    /// The timer that ends the stream at its token's expiry; cancelled when the stream ends first.
+    var expiryTask: Scheduled<Void>?
     /// A catch-up was asked for during a replay (``requestCatchUp()``).
     private var replayAgain = false
     private var finishedOnce = false
@@ -270,10 +276,16 @@ final class SSEStream: ChannelInboundHandler {
     /// chunk, then the close. A `fetch` reader sees a complete body and stops; an `EventSource` would reconnect,
     /// so pages close it on `end` (engine.js does, htmx's `sse-close="end"` does).
     func end(reason: String, topics ended: [Topic]) {
+        guard isOpen else { return }
+        stats.endedStreams.add(1, ordering: .relaxed)
+        finish(with: StreamEnd.frame(reason: reason, topics: ended))
+    }
+
+    /// Sends `event` (SSE bytes), then the last chunk, then closes: a finished body.
+    func finish(with event: ByteBuffer) {
         guard isOpen, let context else { return }
         state = .closed
-        stats.endedStreams.add(1, ordering: .relaxed)
-        var frame = HTTPChunk.wrap(StreamEnd.frame(reason: reason, topics: ended), allocator: allocator)
+        var frame = HTTPChunk.wrap(event, allocator: allocator)
         frame.writeImmutableBuffer(HTTPChunk.last)
         let channel = context.channel
         // Closed once the bytes are out: a close with writes pending would drop them.
@@ -285,6 +297,8 @@ final class SSEStream: ChannelInboundHandler {
     private func finished() {
         guard !finishedOnce else { return }
         finishedOnce = true
+        expiryTask?.cancel()
+        expiryTask = nil
         let elapsed = NIODeadline.now() - openedAt
         stats.closedDurationMilliseconds.add(Int(elapsed.nanoseconds / 1_000_000), ordering: .relaxed)
         stats.closedConnections.add(1, ordering: .relaxed)

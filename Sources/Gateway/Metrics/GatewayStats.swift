@@ -56,6 +56,8 @@ public final class GatewayStats: Sendable {
     let htmxEncodes = Atomic<Int>(0)
     let datastarEncodes = Atomic<Int>(0)
     let turboEncodes = Atomic<Int>(0)
+    /// Private topics: refusals, expiries, revocations.
+    let auth = AuthStats()
     private let rate = Mutex(RateWindow())
 
     public init() {}

@@ -61,6 +61,15 @@ final class MetricsBridge: Sendable {
             + Dialect.allCases.map { dialect in
                 counter("sse_dialect_encodes_total", [("dialect", dialect.rawValue)]) { $0.dialectEncodes(dialect) }
             }
+            + AuthStats.reasons.map { reason in
+                counter("sse_auth_refusals_total", [("reason", reason)]) { $0.auth.refusals(reason) }
+            }
+            + [
+                counter("sse_authorized_streams_total") { $0.auth.authorizedStreams.load(ordering: .relaxed) },
+                counter("sse_token_expired_streams_total") { $0.auth.expiredStreams.load(ordering: .relaxed) },
+                counter("sse_revoked_streams_total") { $0.auth.revokedStreams.load(ordering: .relaxed) },
+                counter("sse_revocations_total") { $0.auth.revocations.load(ordering: .relaxed) },
+            ]
         gauges = [
             gauge("sse_active_connections") { Double($0.activeConnections.load(ordering: .relaxed)) },
             gauge("sse_uptime_seconds") { $0.uptimeSeconds },

@@ -18,6 +18,23 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         }
     }
 
+    /// Private topics (``AuthStats``).
+    public struct Auth: Codable, Sendable, Equatable {
+        /// Stream requests refused (401/403) by reason.
+        public var refusals: [String: Int]
+        public var authorizedStreams: Int
+        public var expiredStreams: Int
+        public var revokedStreams: Int
+        public var revocations: Int
+
+        enum CodingKeys: String, CodingKey {
+            case refusals, revocations
+            case authorizedStreams = "authorized_streams"
+            case expiredStreams = "expired_streams"
+            case revokedStreams = "revoked_streams"
+        }
+    }
+
     public var nodeID: String
     public var uptimeSeconds: Double
     public var ready: Bool
@@ -49,6 +66,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
     /// `new_streams_per_second`.
     public var limitRefusals: [String: Int]
     public var redis: Redis
+    public var auth: Auth
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node_id"
@@ -77,7 +95,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         case caughtUpStreams = "caught_up_streams"
         case dialectEncodes = "dialect_encodes"
         case limitRefusals = "limit_refusals"
-        case redis
+        case redis, auth
     }
 
     init(stats: GatewayStats, nodeID: String, ready: Bool) {
@@ -117,6 +135,12 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
             reconnects: stats.redisReconnects.load(ordering: .relaxed),
             subscribedTopics: stats.subscribedTopics.load(ordering: .relaxed),
             backfilledEvents: stats.backfilledEvents.load(ordering: .relaxed))
+        auth = Auth(
+            refusals: stats.auth.refusalsByReason,
+            authorizedStreams: stats.auth.authorizedStreams.load(ordering: .relaxed),
+            expiredStreams: stats.auth.expiredStreams.load(ordering: .relaxed),
+            revokedStreams: stats.auth.revokedStreams.load(ordering: .relaxed),
+            revocations: stats.auth.revocations.load(ordering: .relaxed))
     }
 }
 

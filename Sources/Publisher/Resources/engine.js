@@ -1,12 +1,17 @@
 /* engine.js: the SSE gateway's own client for live pages; no dependencies, no build step.
  * <script src="/engine.js" defer data-topic="board" data-sse-url="" data-heartbeat="15" data-last-event-id=""
- *         data-model-url="/model" data-share="on"></script>
+ *         data-model-url="/model" data-share="on" data-token-url="/token"></script>
  * Opens EventSource(<sse-url>/sse?topic=…) resuming after the id the page was rendered at, applies seed-protocol
  * patches ({"html":{id:html}}, {"js":{name:value}}, {"js":{"exec":code}}), shows the state in [data-sse-state]
  * (connecting, live, reconnecting, resync, ended), reopens a stream silent for two heartbeat intervals (armed once
  * the stream sends "heartbeat" events: EventSource hides SSE comments), reloads the model on "resync", drops the
  * topics an "end" names, and sends forms marked data-post with fetch (X-Engine-Request), resetting them on success
  * and showing field errors.
+ *
+ * Private topics: with data-token-url the stream is opened with credentials (the gateway reads its token cookie),
+ * and when the gateway ends it with "token-expired" (or a connect fails for good, e.g. on a 401) engine.js POSTs to
+ * that URL for a fresh cookie, then reconnects from its last id. "revoked" stops the stream: state "revoked" and an
+ * engine:revoked event on the document.
  *
  * One stream per browser. The tabs of an origin share one stream per (gateway URL, dialect, heartbeat mode):
  * one tab, the leader (Web Locks; a localStorage lease where they are missing), holds the only EventSource, with
@@ -115,8 +120,9 @@
     this.backoff = 1000; this.reloading = null; this.everOpen = false; this.ended = false;
     this.events = [];   // named events wanted besides messages: none, patches are unnamed
     this.applied = [];  // ids of the events applied, oldest first, at most 200: lets tests count repeats
-    this.hub = options.share ? sharedStream(streamKey(absoluteBase(this.base, win) + '/sse', 'engine', 'event'), win)
-      : null;
+    this.tokenURL = options.tokenURL || null;
+    this.hub = options.share ? sharedStream(streamKey(absoluteBase(this.base, win) + '/sse', 'engine', 'event',
+      !!this.tokenURL), win, this.tokenURL) : null;
     this.setRole(this.hub ? this.hub.role : 'solo');
   }
 
@@ -137,21 +143,40 @@
     this.state(this.everOpen ? 'reconnecting' : 'connecting');
     if (this.hub) { this.hub.join(this); return; }
     if (this.source) this.source.close();
-    var source = this.source = new this.win.EventSource(streamURL(this.base, this.topics, this.lastId));
+    var init = this.tokenURL ? { withCredentials: true } : undefined;
+    var source = this.source = new this.win.EventSource(streamURL(this.base, this.topics, this.lastId), init);
     source.onopen = function () { self.everOpen = true; self.backoff = 1000; self.alive(); self.state('live'); };
     source.onmessage = function (event) { self.alive(); self.receive(event); };
     source.addEventListener('heartbeat', function () { self.armed = true; self.alive(); });
     source.addEventListener('resync', function () { self.alive(); self.resync(); });
     source.addEventListener('end', function (event) { self.alive(); self.end(event.data); });
+    source.addEventListener('token-expired', function () {
+      if (source !== self.source) return;
+      source.close();
+      self.state('reconnecting');
+      refreshToken(self.tokenURL, self.win, function () { if (self.source === source) self.connect(); });
+    });
+    source.addEventListener('revoked', function (event) { if (source === self.source) self.sharedRevoked(event.data); });
     source.onerror = function () {
       if (source !== self.source) return;
       self.state('reconnecting');
-      if (source.readyState === 2) {  // CLOSED: the browser gave up (e.g. a 503); retry with backoff and jitter
+      if (source.readyState === 2) {  // CLOSED: the browser gave up (a 503, a 401); retry with backoff and jitter
         var delay = self.backoff * (1 + Math.random() / 2);
         self.backoff = Math.min(self.backoff * 2, 30000);
-        setTimeout(function () { if (self.source === source) self.connect(); }, delay);
+        setTimeout(function () {
+          if (self.source === source) refreshToken(self.tokenURL, self.win, function () { self.connect(); });
+        }, delay);
       }
     };
+  };
+
+  // The stream's token was revoked: the same token would be refused, so the stream stays closed.
+  Engine.prototype.sharedRevoked = function (data) {
+    if (this.source) this.source.close();
+    this.source = null;
+    this.state('revoked');
+    this.ended = true;
+    this.doc.dispatchEvent(new this.win.CustomEvent('engine:revoked', { detail: data }));
   };
 
   Engine.prototype.alive = function () { this.seen = Date.now(); };
@@ -232,7 +257,15 @@
 
   // ---- One stream per browser: the tabs' SharedStream (the channel protocol is at the top of the file) ----
 
-  var CONTROL = ['heartbeat', 'resync', 'end'], hubs = [];
+  var CONTROL = ['heartbeat', 'resync', 'end', 'token-expired', 'revoked'], hubs = [];
+
+  // POSTs to the page's token URL for a fresh token cookie, then calls next (also when that failed: the next
+  // answer from the gateway says whether a token is still missing). Without a URL, next at once.
+  function refreshToken(url, win, next) {
+    if (!url) { next(); return; }
+    win.fetch(url, { method: 'POST', credentials: 'include', cache: 'no-store', headers: { 'X-Engine-Request': '1' } })
+      .then(function () { next(); }, function () { next(); });
+  }
 
   function randomId() { return Math.random().toString(36).slice(2, 10); }
   function laterId(a, b) { return !a ? b : !b ? a : compareIds(a, b) >= 0 ? a : b; }
@@ -272,12 +305,17 @@
   }
 
   // The window's SharedStream for key (one per key), or null when the browser cannot share.
-  function sharedStream(key, win) {
-    for (var i = 0; i < hubs.length; i++) if (hubs[i].win === win && hubs[i].key.name === key.name) return hubs[i];
-    var mode = sharingMode(win);
-    if (!mode) return null;
-    hubs.push(new SharedStream(key, win, mode));
-    return hubs[hubs.length - 1];
+  function sharedStream(key, win, tokenURL) {
+    var hub = null;
+    for (var i = 0; i < hubs.length; i++) if (hubs[i].win === win && hubs[i].key.name === key.name) hub = hubs[i];
+    if (!hub) {
+      var mode = sharingMode(win);
+      if (!mode) return null;
+      hub = new SharedStream(key, win, mode);
+      hubs.push(hub);
+    }
+    if (tokenURL) hub.tokenURL = tokenURL;
+    return hub;
   }
 
   // One tab's part in a shared stream: its members, the registry of every tab's members (each tab keeps it from
@@ -485,10 +523,12 @@
     source.onerror = function () {
       if (source !== self.source) return;
       self.setState('reconnecting');
-      if (source.readyState === 2) {  // CLOSED: the browser gave up (e.g. a 503); retry with backoff and jitter
+      if (source.readyState === 2) {  // CLOSED: the browser gave up (a 503, a 401); retry with backoff and jitter
         var delay = self.backoff * (1 + Math.random() / 2);
         self.backoff = Math.min(self.backoff * 2, 30000);
-        self.win.setTimeout(function () { if (self.source === source) self.open(); }, delay);
+        self.win.setTimeout(function () {
+          if (self.source === source) refreshToken(self.tokenURL, self.win, function () { self.open(); });
+        }, delay);
       }
     };
     this.listenAll();
@@ -527,17 +567,25 @@
     this.route(message);
   };
 
-  // Leader: heartbeat, resync or end, to every tab. A resync before any event of a stream opened with a resume point
-  // means the resume failed for the whole union: every tab reloads. After an end the rest reopen (or none is left).
+  // Leader: heartbeat, resync, end, token-expired or revoked, to every tab. A resync before any event of a stream
+  // opened with a resume point means the resume failed for the whole union: every tab reloads. After an end the
+  // rest reopen (or none is left); after token-expired the stream reopens once a fresh token cookie is in; after
+  // revoked it stays closed.
   SharedStream.prototype.controlFrom = function (source, type, event) {
+    var self = this;
     if (source !== this.source) return;
     this.seen = this.now();
-    if (type === 'end') { source.close(); this.source = null; }
+    if (type === 'end' || type === 'token-expired' || type === 'revoked') { source.close(); this.source = null; }
     var message = { t: 'control', gen: this.stream.gen, type: type, data: event.data,
       all: type === 'resync' && this.replaying };
     this.post(message);
     this.control(message);
     if (type === 'end') this.open(true);
+    if (type === 'token-expired') {
+      this.setState('reconnecting');
+      refreshToken(this.tokenURL, this.win, function () { if (self.leading && !self.source) self.open(); });
+    }
+    if (type === 'revoked') this.stream = null;
   };
 
   // Every tab: hands an event to its members that follow the topic (and, if named, the name) and have not had it:
@@ -578,6 +626,8 @@
       this.members.forEach(function (member) {
         if (hit(member.topics)) { member.lastId = null; member.sharedResync(m.data); }
       });
+    } else if (m.type === 'revoked') {
+      this.members.slice().forEach(function (member) { member.sharedRevoked(m.data); });
     } else if (m.type === 'end') {
       var ended = named || (this.stream ? this.stream.topics : []);
       var alive = function (topic) { return ended.indexOf(topic) < 0; };
@@ -635,7 +685,8 @@
   var OWN_PARAMETERS = ['topic', 'lastEventId', 'heartbeat', 'dialect', 'tag'];
 
   // url as EventSource takes it (…/sse?topic=…&dialect=…); init.withCredentials as for EventSource, init.heartbeat
-  // the gateway's interval in seconds (15) for the watchdog, init.share false for a stream of its own. Other query
+  // the gateway's interval in seconds (15) for the watchdog, init.share false for a stream of its own,
+  // init.tokenURL where a fresh token cookie is fetched when the stream's token expires (see the top). Other query
   // parameters (a token, say) are kept and make a stream of their own. The third argument is for tests.
   function SharedEventSource(url, init, win) {
     var self = this, parsed, extra = [];
@@ -653,7 +704,8 @@
     var key = streamKey(parsed.origin + parsed.pathname, parsed.searchParams.get('dialect') || 'engine',
       this.heartbeatEvents ? 'event' : 'comment', this.withCredentials, extra.sort().join('&'));
     var share = init.share !== false && scriptShare !== 'off';
-    this.hub = (share && sharedStream(key, win)) || new SharedStream(key, win, 'solo');
+    this.hub = (share && sharedStream(key, win, init.tokenURL)) || new SharedStream(key, win, 'solo');
+    if (init.tokenURL) this.hub.tokenURL = init.tokenURL;
     this.role = this.hub.role;
     // Joins once the caller has added its listeners, so the leader listens for those names from the start.
     win.setTimeout(function () { if (self.readyState !== 2) self.hub.join(self); }, 0);
@@ -708,6 +760,10 @@
   };
   SharedEventSource.prototype.sharedHeartbeat = function (data) { if (this.heartbeatEvents) this.emit('heartbeat', data); };
   SharedEventSource.prototype.sharedResync = function (data) { this.emit('resync', data); };
+  SharedEventSource.prototype.sharedRevoked = function (data) {
+    this.readyState = 2;
+    this.emit('revoked', data);
+  };
   SharedEventSource.prototype.sharedEnd = function (data) {
     if (!this.topics.length) this.readyState = 2;
     this.emit('end', data);
@@ -779,7 +835,7 @@
       topics: script.getAttribute('data-topic').split(/[\s,]+/).filter(Boolean),
       base: script.getAttribute('data-sse-url'), heartbeat: script.getAttribute('data-heartbeat'),
       lastId: script.getAttribute('data-last-event-id'), modelURL: script.getAttribute('data-model-url'),
-      share: scriptShare !== 'off'
+      share: scriptShare !== 'off', tokenURL: script.getAttribute('data-token-url')
     }, root.document, root);
     api.connection = engine;
     engine.connect();

@@ -9,9 +9,38 @@ import NIOCore
 ///   topic: each gets an `end` event (`{"reason":…,"topics":[…]}`) and a complete body, so a `fetch` reader stops
 ///   instead of retrying. `reason` is optional (default `ended`), one line of at most 200 characters.
 ///
+/// - `{"revoke":{"subject":"42"}}`, `{"revoke":{"token":"JTI"}}` or `{"revoke":{"topic":"user.42"}}` closes
+///   every stream authorized by a token of that subject, with that id, or for that topic, after an in-band
+///   `revoked` event, and refuses such tokens on reconnect: a token id until `until`, a subject's or a topic's
+///   tokens issued at or before `at` until `until` (both Unix seconds; `at` defaults to when a node receives it,
+///   `until` to a day after `at`). `reason` is optional, as for `end`.
+///
 /// `redis-cli PUBLISH sse:control '{"end":{"topic":"jobs.42"}}'` or `ssectl end jobs.42` send it.
 public enum ControlMessage: Equatable, Sendable {
     case end(topic: Topic, reason: String)
+    case revoke(Revocation)
+
+    /// What a `revoke` message names, and for how long tokens it covers stay refused.
+    public struct Revocation: Equatable, Sendable {
+        public enum Target: Equatable, Sendable {
+            case subject(String)
+            case token(String)
+            case topic(Topic)
+        }
+        public var target: Target
+        /// Unix seconds: tokens of a subject or topic issued at or before this are covered.
+        public var at: Double?
+        /// Unix seconds after which the revocation is forgotten.
+        public var until: Double?
+        public var reason: String
+
+        public init(target: Target, at: Double? = nil, until: Double? = nil, reason: String = "revoked") {
+            self.target = target
+            self.at = at
+            self.until = until
+            self.reason = reason
+        }
+    }
 
     /// The channel every node subscribes to.
     public static let channel = "sse:control"
@@ -26,8 +55,12 @@ public enum ControlMessage: Equatable, Sendable {
         } catch {
             throw InvalidControlMessage("\(error)")
         }
-        guard let members = value.members, members.count == 1, members[0].key == "end" else {
-            throw InvalidControlMessage("expected an object with one member, \"end\"")
+        guard let members = value.members, members.count == 1, ["end", "revoke"].contains(members[0].key) else {
+            throw InvalidControlMessage("expected an object with one member, \"end\" or \"revoke\"")
+        }
+        if members[0].key == "revoke" {
+            self = .revoke(try Self.revocation(members[0].value))
+            return
         }
         let end = members[0].value
         guard case .string(let name)? = end["topic"] else {
@@ -67,6 +100,8 @@ public enum ControlMessage: Equatable, Sendable {
         case .end(let topic, let reason):
             "{\"end\":{\"topic\":" + JSONValue.string(topic.name).compactText + ",\"reason\":"
                 + JSONValue.string(reason).compactText + "}}"
+        case .revoke(let revocation):
+            Self.payload(revocation)
         }
     }
 }
