@@ -102,7 +102,7 @@ extension GatewayHTTPHandler {
         streamContext.writeAndFlush(NIOAny(opening), promise: nil)
         if case .token(let token) = access {
             stats.auth.authorizedStreams.add(1, ordering: .relaxed)
-            stream.token = token
+            stream.grant = StreamGrant(token: token)
             let delay = gateway.authorizer.streamDeadline(for: token, now: now)
             stream.expire(after: TimeAmount(delay), expiresAt: token.expiresAt)
         }

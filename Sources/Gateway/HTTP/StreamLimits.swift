@@ -52,6 +52,8 @@ final class StreamLimits: Sendable {
     /// Admits a stream request of `channel`, or says why not. An admitted stream is counted against its address until
     /// the channel closes, whatever happens to the request after this (a later refusal closes the channel too).
     func admit(_ head: HTTPRequestHead, channel: any Channel, now: ContinuousClock.Instant = .now) -> HTTPFailure? {
+        // Both limits off: no address to work out (it costs a string per request).
+        guard maxStreamsPerClient > 0 || newStreams.rate.isLimited else { return nil }
         let peer = channel.remoteAddress?.ipAddress.flatMap { ClientAddress($0) }
         guard let address = trustedProxies.clientAddress(peer: peer, forwardedFor: head.headers["X-Forwarded-For"])
         else { return nil }

@@ -239,7 +239,7 @@ final class LoopHub {
     func revoke(_ entry: Revocations.Entry) -> Int {
         endTickIfScheduled()
         let targets = streams.values.filter { stream in
-            guard let token = stream.token else { return false }
+            guard let token = stream.grant?.token else { return false }
             return entry.covers(token, topics: stream.topics)
         }
         for stream in targets { stream.revoke(reason: entry.reason) }
@@ -254,7 +254,7 @@ final class LoopHub {
         let now = Date()
         var ended = 0
         for stream in Array(streams.values) {
-            guard let token = stream.token,
+            guard let token = stream.grant?.token,
                 let entry = revocations.entry(covering: token, topics: stream.topics, now: now)
             else { continue }
             stream.revoke(reason: entry.reason)

@@ -4,6 +4,16 @@ import SSEAuth
 import SSEProtocol
 import Synchronization
 
+/// The token that authorized a private stream: revocations are matched against it, and its expiry ends the stream
+/// (``SSEStream/expire(after:expiresAt:)``).
+final class StreamGrant {
+    let token: AccessToken
+    /// The timer that ends the stream at its token's expiry; cancelled when the stream ends first.
+    var expiry: Scheduled<Void>?
+
+    init(token: AccessToken) { self.token = token }
+}
+
 /// How a private stream ends because of its token: at its expiry, or by a revocation.
 extension SSEStream {
     /// Ends the stream after `delay` (its token's expiry, moved a little earlier): an `event: token-expired` whose
@@ -13,7 +23,7 @@ extension SSEStream {
         let eventLoop = loopHub.eventLoop
         let stream = NIOLoopBound(self, eventLoop: eventLoop)
         let exp = Int64(expiresAt.timeIntervalSince1970.rounded(.down))
-        expiryTask = eventLoop.assumeIsolated().scheduleTask(in: delay) {
+        grant?.expiry = eventLoop.assumeIsolated().scheduleTask(in: delay) {
             let stream = stream.value
             guard stream.isOpen else { return }
             stream.stats.auth.expiredStreams.add(1, ordering: .relaxed)

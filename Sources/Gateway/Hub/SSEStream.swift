@@ -1,5 +1,4 @@
 import NIOCore
-import SSEAuth
 import SSEProtocol
 import Synchronization
 
@@ -49,11 +48,9 @@ final class SSEStream: ChannelInboundHandler {
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
     private let maxUnsentBytes: Int
     let stats: GatewayStats
-    /// The token that authorized the stream's private topics (nil for public topics): revocations are matched
-    /// against it, and its expiry ends the stream (``expire(after:expiresAt:)``).
-    var token: AccessToken?
-    /// The timer that ends the stream at its token's expiry; cancelled when the stream ends first.
-    var expiryTask: Scheduled<Void>?
+    /// What authorized the stream's private topics (nil for public topics): one reference, so that a public
+    /// stream, the common case, pays 8 bytes for it.
+    var grant: StreamGrant?
     /// A catch-up was asked for during a replay (``requestCatchUp()``).
     private var replayAgain = false
     private var finishedOnce = false
@@ -297,8 +294,8 @@ final class SSEStream: ChannelInboundHandler {
     private func finished() {
         guard !finishedOnce else { return }
         finishedOnce = true
-        expiryTask?.cancel()
-        expiryTask = nil
+        grant?.expiry?.cancel()
+        grant?.expiry = nil
         let elapsed = NIODeadline.now() - openedAt
         stats.closedDurationMilliseconds.add(Int(elapsed.nanoseconds / 1_000_000), ordering: .relaxed)
         stats.closedConnections.add(1, ordering: .relaxed)
