@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import LocalRedis
+import SSEProtocol
 import SSETestSupport
 import Testing
 
@@ -86,6 +87,20 @@ extension EndToEnd {
             #expect(auth.map(\.expiredStreams).reduce(0, +) == 1)
             #expect(auth.map(\.authorizedStreams).reduce(0, +) == 2)
             #expect(auth.allSatisfy { $0.refusals.values.allSatisfy { $0 == 0 } }, "\(auth.map(\.refusals))")
+            // Two stream requests through nginx, both answered 200: the page's, from the marker, and engine.js's
+            // resume from a later id (the last event it applied before the expiry).
+            // nginx logs a request when it ends: the resumed stream's once the browser has gone.
+            let streamRequests = {
+                cluster.nginx.accessLog.split(separator: "\n").filter { $0.contains("\"GET /sse?") }
+            }
+            try await waitUntil("both stream requests logged") { streamRequests().count >= 2 }
+            let streams = streamRequests()
+            let resumedFrom = streams.compactMap { line in
+                line.split(separator: "lastEventId=").dropFirst().first?.split(separator: "&").first
+                    .flatMap { try? EventID(parsing: $0) }
+            }
+            #expect(streams.count == 2 && streams.allSatisfy { $0.contains(" HTTP/1.1\" 200 ") }, "\(streams)")
+            #expect(resumedFrom.count == 2 && resumedFrom[0] < resumedFrom[1], "\(streams)")
         }
     }
 }
