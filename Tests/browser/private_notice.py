@@ -10,8 +10,11 @@ visitors, on the board.
 2. Visitor A posts: A's page shows "Your post #N was published" in #notice; B's page shows the post but no notice.
 3. Visitor B posts: B's page shows its own notice; A's notice still names A's post.
 4. A's page asking the gateway for B's topic (fetch, same origin, with its cookies) is refused with 403.
+5. With --renewal-within SECONDS (a cluster whose publisher has a short --token-lifetime): the gateway ends A's
+   stream at its token's expiry, engine.js gets a new sse_token cookie at POST /token within that time and
+   resumes, and a post by A then still reaches A's notice.
 
-Usage: private_notice.py --url http://127.0.0.1:8000/
+Usage: private_notice.py --url http://127.0.0.1:8000/ [--renewal-within SECONDS]
 Exit status 0 when every step held; otherwise 1 with the failed step on stderr. Steps are printed as they pass.
 ClusterTests/PrivateNoticeBrowserTests runs it against a cluster it started.
 """
@@ -65,7 +68,11 @@ def notice_number(driver):
     return int(match.group(1)) if match else None
 
 
-def run(base):
+def token_of(driver):
+    return {cookie["name"]: cookie["value"] for cookie in driver.get_cookies()}.get("sse_token")
+
+
+def run(base, renewal_within):
     driver_a, driver_b = chromium("--window-size=1000,900"), chromium("--window-size=1000,900")
     try:
         visitor_a = open_board(driver_a, base, "A")
@@ -98,6 +105,16 @@ def run(base):
         if status != expected:
             raise StepFailed(f"A asking for B's topic got {status!r}, expected {expected!r}")
         step("A's browser asking for B's topic is refused with 403")
+
+        if renewal_within > 0:
+            before = token_of(driver_a)
+            wait_for("a renewed sse_token cookie in A's browser", renewal_within, lambda: token_of(driver_a) != before)
+            wait_for("A's page to be live again", 10, lambda: page_state(driver_a)["state"] == "live")
+            third = f"after the renewal {time.time_ns()}"
+            post_with_form(driver_a, driver_a.current_window_handle, "Ada", third)
+            number = wait_for("A's notice for the post after the renewal", 5,
+                              lambda: (lambda n: n if n and n > number_b else None)(notice_number(driver_a)))
+            step(f"A's token was renewed at /token, its stream resumed, and its post #{number} was acknowledged")
     finally:
         driver_a.quit()
         driver_b.quit()
@@ -106,8 +123,10 @@ def run(base):
 def main():
     parser = argument_parser(__doc__)
     parser.add_argument("--url", required=True, help="the board through nginx, e.g. http://127.0.0.1:8000/")
+    parser.add_argument("--renewal-within", type=float, default=0,
+                        help="seconds within which A's token must be renewed (0: skip that step)")
     arguments = parser.parse_args()
-    return main_wrapper(run, with_slash(arguments.url))
+    return main_wrapper(run, with_slash(arguments.url), arguments.renewal_within)
 
 
 if __name__ == "__main__":
