@@ -271,6 +271,7 @@ let package = Package(
             name: "Publisher",
             dependencies: [
                 "RedisClient",
+                "SSEAuth",
                 "SSEProtocol",
                 "PercentDecoding",
                 "SSEHistory",
@@ -303,6 +304,7 @@ let package = Package(
             name: "PublisherTests",
             dependencies: [
                 "Publisher",
+                "SSEAuth",
                 "SSEProtocol",
                 "PercentDecoding",
                 "RedisClient",

@@ -29,18 +29,20 @@ public final class TestCluster: Sendable {
 
     /// Starts Redis, `nodeCount` gateways (each with `gatewayArguments`), the publisher when `withPublisher`, and
     /// nginx, and waits until every node is ready through nginx. Without a publisher, nginx's `/` points at a free
-    /// port nothing listens on. `nginxPort` and `staticFolders` are passed to ``NginxProcess/start``: a test
+    /// port nothing listens on; `publisherArguments` are the publisher's extra flags. `nginxPort` and `staticFolders` are passed to ``NginxProcess/start``: a test
     /// that serves its own pages names the public port first, so the gateways' allowed origins can contain it.
     public static func start(
         nodeCount: Int = 3, redis options: LocalRedisServer.Options = .init(), gatewayArguments: [String] = [],
-        withPublisher: Bool = false, nginxPort: Int? = nil, staticFolders: [String: String] = [:]
+        withPublisher: Bool = false, publisherArguments: [String] = [], nginxPort: Int? = nil,
+        staticFolders: [String: String] = [:]
     ) async throws -> TestCluster {
         let redis = try await LocalRedisServer.start(options)
         var nodes: [GatewayProcess] = []
         for _ in 0..<nodeCount {
             nodes.append(try await GatewayProcess.start(redis: redis, arguments: gatewayArguments))
         }
-        let publisher = withPublisher ? try await PublisherProcess.start(redis: redis) : nil
+        let publisher =
+            withPublisher ? try await PublisherProcess.start(redis: redis, arguments: publisherArguments) : nil
         let nginx = try await NginxProcess.start(
             gateways: nodes.map(\.port), publisherPort: try publisher?.port ?? freeLoopbackPort(), port: nginxPort,
             staticFolders: staticFolders)

@@ -31,7 +31,8 @@ extension EndToEnd {
         }
 
         private func exercise(_ run: LocalClusterScriptTests.Run) async throws {
-            let up = try await run("up")
+            // The cluster keeps only board and news public; this test's own topics (h2-…, crash, …) are public too.
+            let up = try await run("up", ["SSE_PUBLIC_TOPICS": "*"])
             try #require(up.status == 0, "up: \(up.output)")
             let nodes = try (1...2).map { number in
                 "\(number)=\(try #require(run.pid("gateway-\(number)"), "gateway-\(number) runs"))"

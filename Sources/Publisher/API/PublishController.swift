@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import SSEAuth
 import SSEHistory
 import SSEProtocol
 import ServerSupport
@@ -9,8 +10,9 @@ import ServerSupport
 ///
 /// Checks run in this order, each answered with one line of `text/plain`:
 /// 503 the API is disabled (no token configured), 401 no `Authorization` or not `Bearer` (with
-/// `WWW-Authenticate: Bearer`), 403 wrong token, 413 body over 64 KiB, 415 not JSON, 400 malformed JSON, 422 a body
-/// that is JSON but not a valid request, 503 Redis unavailable. Success is 202 with `{"id":"…","topic":"…"}`: the
+/// `WWW-Authenticate: Bearer`), 403 wrong token, 401 a JWT that does not verify (``authorize(_:)``), 413 body over
+/// 64 KiB, 415 not JSON, 400 malformed JSON, 422 a body that is JSON but not a valid request, 403 a topic the
+/// JWT's `publish` grants do not cover, 503 Redis unavailable. Success is 202 with `{"id":"…","topic":"…"}`: the
 /// event is in the topic's history and on its way to every gateway node.
 ///
 /// **Retries.** A 503 after a Redis timeout does not mean nothing was published: the call may still run once Redis
@@ -19,8 +21,11 @@ import ServerSupport
 /// the first id with the same 202 and `Idempotent-Replay: true`, and publishes nothing. The repeat's body is not
 /// compared with the first one's.
 struct PublishController: Sendable {
-    /// Nil when the API is disabled.
+    /// The administrator's static token (it may publish on every topic); nil when not configured.
     let token: BearerToken?
+    /// Checks scoped tokens (JWTs whose `publish` grants name the topics they may publish on); nil without
+    /// verification keys. With neither this nor ``token`` the API is disabled.
+    let verifier: TokenVerifier?
     let store: BoardStore
     let historyLength: Int
     /// How long a key keeps answering its first id, in seconds.
@@ -30,23 +35,7 @@ struct PublishController: Sendable {
     static let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"sse-publisher\""]
 
     func publish(_ request: Request) async throws -> Response {
-        guard let token else {
-            throw PublisherError(.serviceUnavailable, "publish API disabled: set SSE_PUBLISH_TOKEN")
-        }
-        switch BearerToken.presented(in: request.headers[.authorization]) {
-        case .missing:
-            throw PublisherError(
-                .unauthorized, "missing bearer token: send Authorization: Bearer <token>", headers: Self.challenge)
-        case .notBearer:
-            throw PublisherError(
-                .unauthorized, "Authorization must use the Bearer scheme: send Authorization: Bearer <token>",
-                headers: Self.challenge)
-        case .token(let presented):
-            guard token.matches(presented) else {
-                logger.notice("publish refused: wrong bearer token")
-                throw PublisherError(.forbidden, "bearer token is not valid for this service")
-            }
-        }
+        let publisher = try authorize(request)
         let key = try Self.idempotencyKey(in: request)
         let body = try await request.bodyBytes(limit: PublishRequest.maximumBodyBytes)
         try request.requireContentType("application/json")
@@ -59,6 +48,7 @@ struct PublishController: Sendable {
             case .invalid(let message): throw PublisherError(.unprocessableContent, message)
             }
         }
+        try Self.check(publisher, mayPublishOn: publish.topic)
         let maxLength = historyLength
         let window = idempotencyWindowSeconds
         let receipt = try await store.call("FCALL sse_publish") { connection in

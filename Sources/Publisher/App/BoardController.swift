@@ -47,11 +47,22 @@ struct BoardController: Sendable {
     let crossSite: CrossSitePolicy
     /// Posts per client address; a post over it gets 429 (``rateLimited(_:form:client:)``).
     let postRate: PostRateLimit
+    /// With a signing key: each visitor's id and token cookies, and their private topic (``VisitorTokens``).
+    let visitors: VisitorTokens?
+    /// `POST /token` requests per client address (``refreshToken(_:context:)``).
+    let tokenRate: PostRateLimit
     let logger: Logger
 
-    func page(_ request: Request) async throws -> Response {
+    /// Token refreshes one client address may ask for per minute (and at once).
+    static let tokenRefreshesPerMinute = 60.0
+
+    func page(_ request: Request, context: PublisherRequestContext) async throws -> Response {
         let snapshot = try await store.snapshot()
-        return .html(views.page(snapshot, form: .blank, settings: settings))
+        guard let visitors else { return .html(views.page(snapshot, form: .blank, settings: settings)) }
+        let visitor = visitors.visitor(of: request) ?? .random()
+        return .html(
+            views.page(snapshot, form: .blank, settings: settings.visiting(visitor)),
+            headers: try visitors.cookies(for: visitor, secure: visitors.isSecure(request, context: context)))
     }
 
     /// `{"id":"<newest board event id or null>","patch":{…}}`: the model as a patch, and the id it is current as
@@ -74,14 +85,15 @@ struct BoardController: Sendable {
             throw PublisherError.malformedForm(error)
         }
         let form = PostForm(fields: fields)
+        let visitor = visitors?.visitor(of: request)
         guard form.isValid else {
             logger.debug("post refused", metadata: ["board.errors": "\(form.errors.map(\.message))"])
-            return try await invalid(form, client: client)
+            return try await invalid(form, client: client, visitor: visitor)
         }
         // Only a post that would be stored spends the budget: a refused form costs no write.
         if let refusal = postRate.admit(request, context: context) {
             logger.debug("post rate-limited", metadata: ["board.refusal": "\(refusal.message)"])
-            return try await rateLimited(refusal, form: form, client: client)
+            return try await rateLimited(refusal, form: form, client: client, visitor: visitor)
         }
 
         let snapshot = try await store.add(author: form.authorOrAnonymous, text: form.text)
@@ -110,6 +122,7 @@ struct BoardController: Sendable {
                 "board.version": "\(snapshot.version)", "board.posts": "\(snapshot.postCount)",
                 "board.publish": "\(outcome)",
             ])
+        if let visitor { await tellPoster(visitor, post: post) }
 
         switch client {
         case .plainForm:
@@ -126,15 +139,17 @@ struct BoardController: Sendable {
     /// message in its error list, the error list alone for htmx (retargeted like a 422; a page posting with htmx
     /// adds `{"code":"429","swap":true}` to `responseHandling`), and one line of text for engine.js, which shows any
     /// answer but 2xx and 422 as a message in the list.
-    private func rateLimited(_ refusal: PostRateLimit.Refusal, form: PostForm, client: Client) async throws -> Response
-    {
+    private func rateLimited(
+        _ refusal: PostRateLimit.Refusal, form: PostForm, client: Client, visitor: Visitor?
+    ) async throws -> Response {
         var form = form
         form.errors = [PostForm.FieldError(field: "form", message: refusal.message)]
         var response: Response
         switch client {
         case .plainForm:
             let snapshot = try await store.snapshot()
-            response = .html(views.page(snapshot, form: form, settings: settings), status: .tooManyRequests)
+            response = .html(
+                views.page(snapshot, form: form, settings: settings.visiting(visitor)), status: .tooManyRequests)
         case .htmx:
             response = .html(
                 views.errors(form), status: .tooManyRequests,
@@ -146,11 +161,12 @@ struct BoardController: Sendable {
         return response
     }
 
-    private func invalid(_ form: PostForm, client: Client) async throws -> Response {
+    private func invalid(_ form: PostForm, client: Client, visitor: Visitor?) async throws -> Response {
         switch client {
         case .plainForm:
             let snapshot = try await store.snapshot()
-            return .html(views.page(snapshot, form: form, settings: settings), status: .unprocessableContent)
+            return .html(
+                views.page(snapshot, form: form, settings: settings.visiting(visitor)), status: .unprocessableContent)
         case .htmx:
             return .html(
                 views.errors(form), status: .unprocessableContent,

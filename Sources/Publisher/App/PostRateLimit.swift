@@ -13,12 +13,15 @@ import Synchronization
 final class PostRateLimit: Sendable {
     let limiter: ClientRateLimiter
     let trustedProxies: TrustedProxies
+    /// What is counted, plural, for the message (`posts`, `token requests`).
+    let what: String
     /// Posts refused so far, for `GET /metrics` (`sse_publisher_limit_refusals_total{limit="post_rate"}`).
     let refusals: Atomic<Int>
 
-    init(rate: TokenBucket.Rate, trustedProxies: TrustedProxies) {
+    init(rate: TokenBucket.Rate, trustedProxies: TrustedProxies, what: String = "posts") {
         limiter = ClientRateLimiter(rate: rate)
         self.trustedProxies = trustedProxies
+        self.what = what
         refusals = Atomic(0)
     }
 
@@ -42,7 +45,7 @@ final class PostRateLimit: Sendable {
         let shown = perMinute == perMinute.rounded() ? String(Int(perMinute)) : String(perMinute)
         let wait = refusal.retryAfter.retryAfterSeconds
         return Refusal(
-            message: "too many posts from \(address): at most \(shown) per minute; try again in \(wait) s",
+            message: "too many \(what) from \(address): at most \(shown) per minute; try again in \(wait) s",
             retryAfterSeconds: wait)
     }
 

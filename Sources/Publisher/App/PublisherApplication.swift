@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import RedisClient
 import SSEProtocol
+import ServerSupport
 
 /// The publisher's Hummingbird application and the Redis connections its handlers share, built from a
 /// configuration.
@@ -27,6 +28,7 @@ struct PublisherApplication {
     /// Validates `configuration`, loads the templates and `engine.js`, and wires the controllers.
     init(configuration: PublisherConfiguration, logger: Logger) async throws {
         try configuration.validate()
+        let tokens = try configuration.tokens()
         let resources = try PublisherResources.directory()
         let views = try await BoardViews.load(directory: resources + "/templates")
         let engine = EngineScript(text: try PublisherResources.engineScript())
@@ -48,9 +50,15 @@ struct PublisherApplication {
                 heartbeatSeconds: configuration.heartbeatSeconds, engineVersion: engine.fingerprint),
             crossSite: CrossSitePolicy(publicOrigins: configuration.publicOrigins),
             postRate: PostRateLimit(rate: configuration.postRate, trustedProxies: configuration.trustedProxies),
+            visitors: tokens.visitors,
+            tokenRate: PostRateLimit(
+                rate: .perMinute(
+                    BoardController.tokenRefreshesPerMinute, burst: Int(BoardController.tokenRefreshesPerMinute)),
+                trustedProxies: configuration.trustedProxies, what: "token requests"),
             logger: logger)
         let publish = PublishController(
-            token: configuration.enabledPublishToken.map(BearerToken.init), store: store,
+            token: configuration.enabledPublishToken.map(BearerToken.init), verifier: tokens.publishVerifier,
+            store: store,
             historyLength: configuration.historyLength,
             idempotencyWindowSeconds: configuration.idempotencyWindowSeconds, logger: logger)
         let responder = PublisherRouter.responder(
@@ -59,6 +67,13 @@ struct PublisherApplication {
                 health: HealthController(store: store), engine: engine),
             logger: logger)
 
+        let publishAPI =
+            switch (configuration.enabledPublishToken, tokens.publishVerifier) {
+            case (nil, nil): "disabled"
+            case (_?, nil): "static token"
+            case (nil, _?): "scoped tokens"
+            case (_?, _?): "static and scoped tokens"
+            }
         app = Application(
             responder: responder,
             // Connections idle this long are closed, so abandoned keep-alive connections cannot pile up.
@@ -73,7 +88,8 @@ struct PublisherApplication {
                     "listening",
                     metadata: [
                         "sse.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
-                        "sse.publish_api": "\(configuration.enabledPublishToken == nil ? "disabled" : "enabled")",
+                        "sse.publish_api": "\(publishAPI)",
+                        "sse.visitor_tokens": "\(tokens.visitors == nil ? "off" : "on")",
                     ])
             },
             logger: logger)

@@ -40,9 +40,10 @@ enum PublisherRouter {
         engine: EngineScript
     ) -> [Route] {
         [
-            Route(method: .get, path: "/", handler: board.page),
+            Route(method: .get, path: "/", withContext: board.page),
             Route(method: .get, path: "/model", handler: board.model),
             Route(method: .post, path: "/add_post", withContext: board.addPost),
+            Route(method: .post, path: VisitorTokens.refreshPath, withContext: board.refreshToken),
             Route(method: .get, path: "/engine.js", handler: { engine.serve($0) }),
             Route(method: .post, path: "/publish", handler: publish.publish),
             Route(method: .get, path: "/datastar-sdk-test", handler: datastar.get),

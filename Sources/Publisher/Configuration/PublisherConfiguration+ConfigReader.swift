@@ -24,9 +24,17 @@ extension PublisherConfiguration {
         trustedProxies = try TrustedProxies(parsing: reader.value(of: SharedSettings.trustedProxies))
         postRate = .perMinute(
             try reader.value(of: PublisherSettings.postRate), burst: try reader.value(of: PublisherSettings.postBurst))
+        tokenSigningKey = try reader.value(of: PublisherSettings.tokenSigningKey)
+        tokenKeys = try reader.value(of: PublisherSettings.tokenKeys)
+        tokenLifetimeSeconds = try reader.value(of: PublisherSettings.tokenLifetimeSeconds)
+        tokenCookie = try reader.value(of: PublisherSettings.tokenCookie)
+        tokenIssuer = try reader.value(of: PublisherSettings.tokenIssuer)
+        tokenAudience = try reader.value(of: PublisherSettings.tokenAudience)
         logLevel = try reader.value(of: SharedSettings.logLevel)
         do {
             try validate()
+            // The key files are read once here too, so a bad one stops the process at start with one line.
+            _ = try tokens()
         } catch {
             throw SettingError(message: error.description)
         }

@@ -48,6 +48,22 @@ public struct PublisherConfiguration: Sendable {
     /// and a script flooding the demo board is held to one post every 2 s. A rate of 0 lifts the limit.
     public var postRate = TokenBucket.Rate.perMinute(
         PublisherSettings.postRate.defaultValue, burst: PublisherSettings.postBurst.defaultValue)
+    /// The key visitor token cookies are signed with, `KID=ALG:PATH`; empty turns visitor tokens off (the page
+    /// then follows only public `board`). With a key, every visitor gets an id and a token granting `board` and
+    /// their own `visitor.<id>` (``VisitorTokens``); the gateway needs the matching verification key.
+    public var tokenSigningKey = PublisherSettings.tokenSigningKey.defaultValue
+    /// Verification keys (`KID=ALG:PATH`, as the gateway's) of the scoped tokens `POST /publish` accepts besides
+    /// the static ``publishToken``; none: only the static token.
+    public var tokenKeys = PublisherSettings.tokenKeys.defaultValue
+    /// How long a visitor token is valid (seconds); the cookie's `Max-Age` too. engine.js fetches a new one at
+    /// `POST /token` when the gateway ends a stream at the token's expiry.
+    public var tokenLifetimeSeconds = PublisherSettings.tokenLifetimeSeconds.defaultValue
+    /// The name of the token cookie; must be the gateway's `SSE_TOKEN_COOKIE`.
+    public var tokenCookie = PublisherSettings.tokenCookie.defaultValue
+    /// The `iss` written into visitor tokens and required of publish tokens; empty: none.
+    public var tokenIssuer = PublisherSettings.tokenIssuer.defaultValue
+    /// The `aud` written into visitor tokens and required of publish tokens; empty: none.
+    public var tokenAudience = PublisherSettings.tokenAudience.defaultValue
     /// Level of every logger; logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 
@@ -88,6 +104,15 @@ public struct PublisherConfiguration: Sendable {
                 "public origin \(origin.debugDescription) is invalid: expected scheme://host[:port] such as "
                     + "https://board.example")
         }
+        guard tokenLifetimeSeconds >= 1, tokenLifetimeSeconds <= 86400 * 366 else {
+            throw .init(
+                "token lifetime \(tokenLifetimeSeconds) is invalid: expected 1 to 31622400 seconds (a year)")
+        }
+        guard VisitorTokens.isCookieName(tokenCookie), tokenCookie != VisitorTokens.visitorCookie else {
+            throw .init(
+                "token cookie \(tokenCookie.debugDescription) is invalid: expected a cookie name other than "
+                    + VisitorTokens.visitorCookie)
+        }
         let url = publicSSEURL
         guard url.isEmpty || url.hasPrefix("http://") || url.hasPrefix("https://") || url.hasPrefix("/") else {
             throw .init(
@@ -125,6 +150,8 @@ extension PublisherConfiguration: CustomStringConvertible {
             + " idempotencyWindow=\(idempotencyWindowSeconds)s requestDeadline=\(requestDeadlineSeconds)s"
             + " trustedProxies=\(trustedProxies.networks.map(\.description).joined(separator: ","))"
             + " postRate=\(postRate.perSecond * 60)/min burst \(postRate.burst)"
+            + " tokenSigningKey=\(tokenSigningKey.isEmpty ? "unset" : "set") tokenKeys=\(tokenKeys.count)"
+            + " tokenLifetime=\(tokenLifetimeSeconds)s tokenCookie=\(tokenCookie)"
     }
 }
 

@@ -101,6 +101,16 @@ struct BoardPublisher: Sendable {
         return outcome
     }
 
+    /// One patch on another topic (a visitor's), reliably (`sse_publish`, so it is in that topic's history and a
+    /// page that reconnects still gets it), on the transaction connection but outside any transaction: it shows
+    /// no model state, so it needs no version check.
+    func publish(_ patch: Patch, on topic: Topic) async throws -> EventID {
+        let maxLength = historyLength
+        return try await transactions.run("a visitor's notice") { connection in
+            try await History(runner: connection).publish(topic, event: nil, data: patch.json(), maxLength: maxLength)
+        }
+    }
+
     /// The stored version, 0 when the key does not exist yet.
     static func version(in reply: RedisReply, key: String) throws -> Int64 {
         if reply.isNull { return 0 }

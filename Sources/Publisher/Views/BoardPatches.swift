@@ -31,6 +31,14 @@ enum BoardPatches {
         Patch(exec: "window.engine && engine.notify(\(scriptString("New post by \(post.author)")))")
     }
 
+    /// The element of a visitor's page that shows what only they are told (present with visitor tokens only).
+    static let noticeElement = "notice"
+
+    /// Told to the poster alone, on their private topic: their post is on the board. Has no user-supplied text.
+    static func posterNotice(for post: Post) -> Patch {
+        Patch(html: [.init(id: noticeElement, html: "Your post #\(post.version) was published")])
+    }
+
     /// `text` as a JavaScript string literal that is also safe inside HTML: a JSON string literal with `<`, `>`
     /// and `&` written as `\u003c`, `\u003e`, `\u0026`. Dialects may deliver code inside a `<script>` element,
     /// where a name such as `</script><img onerror=…>` would otherwise end the script and inject markup.

@@ -1,5 +1,6 @@
 import Foundation
 import Mustache
+import SSEProtocol
 
 /// Renders the board: the page, the post list, the post form and its error list, from Mustache templates in
 /// `Resources/templates`.
@@ -14,6 +15,19 @@ struct BoardViews: Sendable {
         var sseURL: String
         var heartbeatSeconds: Double
         var engineVersion: String
+        /// The visitor's private topic, which the page follows besides ``topic`` (with visitor tokens only).
+        var visitorTopic: String? = nil
+        /// Where engine.js gets a fresh token cookie (`data-token-url`); set with ``visitorTopic``.
+        var tokenURL: String? = nil
+
+        /// These settings for `visitor`'s page: their topic too, and the token URL.
+        func visiting(_ visitor: Visitor?) -> PageSettings {
+            guard let visitor else { return self }
+            var settings = self
+            settings.visitorTopic = visitor.topic.name
+            settings.tokenURL = VisitorTokens.refreshPath
+            return settings
+        }
     }
 
     let library: MustacheLibrary
@@ -29,18 +43,19 @@ struct BoardViews: Sendable {
 
     /// The whole page: the model at `snapshot`, the form (blank, or as posted with its errors).
     func page(_ snapshot: BoardSnapshot, form: PostForm, settings: PageSettings) -> String {
-        render(
-            "board",
-            [
-                "postCount": snapshot.postCount,
-                "posts": snapshot.posts.map(Self.postContext),
-                "form": Self.formContext(form, htmx: false),
-                "topic": settings.topic,
-                "sseURL": settings.sseURL,
-                "heartbeatSeconds": Self.number(settings.heartbeatSeconds),
-                "lastEventID": snapshot.lastEventID.map { "\($0)" } ?? "",
-                "engineVersion": settings.engineVersion,
-            ])
+        var context: [String: Any] = [
+            "postCount": snapshot.postCount,
+            "posts": snapshot.posts.map(Self.postContext),
+            "form": Self.formContext(form, htmx: false),
+            // engine.js reads data-topic as a list separated by spaces or commas.
+            "topic": ([settings.topic] + (settings.visitorTopic.map { [$0] } ?? [])).joined(separator: " "),
+            "sseURL": settings.sseURL,
+            "heartbeatSeconds": Self.number(settings.heartbeatSeconds),
+            "lastEventID": snapshot.lastEventID.map { "\($0)" } ?? "",
+            "engineVersion": settings.engineVersion,
+        ]
+        if let tokenURL = settings.tokenURL { context["visitor"] = ["tokenURL": tokenURL] }
+        return render("board", context)
     }
 
     /// The `<li>` items of the post list (the content of `#posts`).
