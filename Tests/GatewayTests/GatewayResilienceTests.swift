@@ -62,8 +62,11 @@ struct GatewayResilienceTests {
                         let query = subset.map { "topic=\($0)" }.joined(separator: "&")
                         let deadline = ContinuousClock.now + .seconds(90)
                         while ContinuousClock.now < deadline {
-                            let expected = published.withLock { $0.filter { subset.contains($0.topic) }.count }
-                            let done = publishing.isCancelled || published.withLock { $0.count } == 5000
+                            // Both under one lock: read apart, the last batch could land between them, and a
+                            // client would stop one batch short ("done", and all it expected before the batch).
+                            let (expected, done) = published.withLock { list in
+                                (list.filter { subset.contains($0.topic) }.count, list.count == 5000)
+                            }
                             let have = received.count + client.events.count
                             if done && have >= expected { break }
                             if client.events.count >= threshold || client.isClosed {
