@@ -36,6 +36,24 @@ public enum SharedSettings {
         guard TrustedProxies.Network(entry) != nil else { throw TrustedProxies.invalidEntry(entry) }
     }
 
+    /// Verification keys of access tokens (`KID=ALG:PATH`): the gateway checks stream tokens with them, the
+    /// publisher the scoped tokens of `POST /publish`. One setting, so both trust the same keys.
+    public static let tokenKeys = Setting.list(
+        "tokenKeys", flag: "token-key", environment: "SSE_TOKEN_KEYS", default: [],
+        summary: "Token verification keys, `KID=ALG:PATH` (HS256/384/512 secret, RS256/ES256/EdDSA public key PEM)")
+    /// The `iss` tokens must carry (the publisher also writes it into the visitor tokens it mints).
+    public static let tokenIssuer = Setting.text(
+        "tokenIssuer", flag: "token-issuer", environment: "SSE_TOKEN_ISSUER", default: "",
+        summary: "The `iss` of tokens (required when set; the publisher's visitor tokens carry it); empty: none")
+    /// The audience tokens must name (the publisher also writes it into the visitor tokens it mints).
+    public static let tokenAudience = Setting.text(
+        "tokenAudience", flag: "token-audience", environment: "SSE_TOKEN_AUDIENCE", default: "",
+        summary: "The `aud` of tokens (required when set; the publisher's visitor tokens carry it); empty: none")
+    /// The cookie a stream token comes in: the publisher sets it, the gateway reads it.
+    public static let tokenCookie = Setting.text(
+        "tokenCookie", flag: "token-cookie", environment: "SSE_TOKEN_COOKIE", default: "sse_token",
+        summary: "Name of the cookie a stream token comes in (the publisher sets it, the gateway reads it)")
+
     public static let logLevel = Setting<Logger.Level>(
         key: "logLevel", flag: "log-level", environmentVariable: "SSE_LOG_LEVEL", default: .info,
         documentedDefault: "`info`", summary: "trace, debug, info, notice, warning, error or critical"

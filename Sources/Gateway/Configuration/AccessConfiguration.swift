@@ -9,20 +9,20 @@ import ServerSupport
 public struct AccessConfiguration: Sendable {
     /// Verification keys, `KID=ALG:PATH` (`--token-key`, `SSE_TOKEN_KEYS`); the algorithm of each is fixed here,
     /// never taken from a token.
-    public var keys = GatewaySettings.tokenKeys.defaultValue
+    public var keys = SharedSettings.tokenKeys.defaultValue
     /// JWKS files of verification keys (`--token-jwks`, `SSE_TOKEN_JWKS`).
     public var jwksFiles = GatewaySettings.tokenJWKS.defaultValue
     /// The `iss` every token must carry; empty: not checked (`--token-issuer`, `SSE_TOKEN_ISSUER`).
-    public var issuer = GatewaySettings.tokenIssuer.defaultValue
+    public var issuer = SharedSettings.tokenIssuer.defaultValue
     /// The audience every token's `aud` must contain; empty: not checked (`--token-audience`, `SSE_TOKEN_AUDIENCE`).
-    public var audience = GatewaySettings.tokenAudience.defaultValue
+    public var audience = SharedSettings.tokenAudience.defaultValue
     /// Clock leeway for `exp`, `nbf` and `iat` (`--token-leeway`, `SSE_TOKEN_LEEWAY_SECONDS`).
     public var leeway = Duration.seconds(GatewaySettings.tokenLeewaySeconds.defaultValue)
     /// The claim holding the grants (`--token-claim`, `SSE_TOKEN_CLAIM`).
     public var claim = GatewaySettings.tokenClaim.defaultValue
     /// The cookie a token may come in (`--token-cookie`, `SSE_TOKEN_COOKIE`): read only from requests without
     /// `Origin` or from an origin listed in the allowed origins by name (``CORSPolicy/Verdict/cookiesTrusted``).
-    public var cookie = GatewaySettings.tokenCookie.defaultValue
+    public var cookie = SharedSettings.tokenCookie.defaultValue
     /// Whether `access_token` in the query is read (`--token-in-query`, `SSE_TOKEN_IN_QUERY`). Off by default: a
     /// URL reaches access logs, browser history and `Referer` headers.
     public var tokenInQuery = GatewaySettings.tokenInQuery.defaultValue
@@ -36,13 +36,13 @@ public struct AccessConfiguration: Sendable {
     public init() {}
 
     init(reader: ConfigReader) throws(SettingError) {
-        keys = try reader.value(of: GatewaySettings.tokenKeys)
+        keys = try reader.value(of: SharedSettings.tokenKeys)
         jwksFiles = try reader.value(of: GatewaySettings.tokenJWKS)
-        issuer = try reader.value(of: GatewaySettings.tokenIssuer)
-        audience = try reader.value(of: GatewaySettings.tokenAudience)
+        issuer = try reader.value(of: SharedSettings.tokenIssuer)
+        audience = try reader.value(of: SharedSettings.tokenAudience)
         leeway = .settingSeconds(try reader.value(of: GatewaySettings.tokenLeewaySeconds))
         claim = try reader.value(of: GatewaySettings.tokenClaim)
-        cookie = try reader.value(of: GatewaySettings.tokenCookie)
+        cookie = try reader.value(of: SharedSettings.tokenCookie)
         tokenInQuery = try reader.value(of: GatewaySettings.tokenInQuery)
         expirySpread = .settingSeconds(try reader.value(of: GatewaySettings.tokenExpirySpreadSeconds))
         publicTopics = try reader.value(of: GatewaySettings.publicTopics)

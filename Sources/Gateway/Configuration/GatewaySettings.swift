@@ -54,27 +54,15 @@ public enum GatewaySettings {
     public static let newStreamsBurst = Setting.integer(
         "newStreamsBurst", flag: "new-streams-burst", environment: "SSE_NEW_STREAMS_BURST", default: 500,
         expected: "a count", summary: "New streams one client address may open at once before the per-second rate")
-    public static let tokenKeys = Setting.list(
-        "tokenKeys", flag: "token-key", environment: "SSE_TOKEN_KEYS", default: [],
-        summary: "Token verification keys, `KID=ALG:PATH` (HS256/384/512 secret, RS256/ES256/EdDSA public key PEM)")
     public static let tokenJWKS = Setting.list(
         "tokenJWKS", flag: "token-jwks", environment: "SSE_TOKEN_JWKS", default: [],
         summary: "JWKS files of verification keys (each key with `kid` and `alg`)")
-    public static let tokenIssuer = Setting.text(
-        "tokenIssuer", flag: "token-issuer", environment: "SSE_TOKEN_ISSUER", default: "",
-        summary: "Required `iss` of tokens; empty: not checked")
-    public static let tokenAudience = Setting.text(
-        "tokenAudience", flag: "token-audience", environment: "SSE_TOKEN_AUDIENCE", default: "",
-        summary: "Required `aud` of tokens; empty: not checked")
     public static let tokenLeewaySeconds = Setting.seconds(
         "tokenLeewaySeconds", flag: "token-leeway", environment: "SSE_TOKEN_LEEWAY_SECONDS", default: 5,
         summary: "Clock leeway for `exp`, `nbf` and `iat`, in seconds")
     public static let tokenClaim = Setting.text(
         "tokenClaim", flag: "token-claim", environment: "SSE_TOKEN_CLAIM", default: "sse",
         summary: "The claim holding a token's grants (`subscribe`, `publish`)")
-    public static let tokenCookie = Setting.text(
-        "tokenCookie", flag: "token-cookie", environment: "SSE_TOKEN_COOKIE", default: "sse_token",
-        summary: "Name of the cookie a token may come in")
     public static let tokenInQuery = Setting.boolean(
         "tokenInQuery", flag: "token-in-query", environment: "SSE_TOKEN_IN_QUERY", default: false,
         summary: "Accept a token in the `access_token` query parameter (URLs reach logs)")
@@ -103,10 +91,10 @@ extension GatewayConfiguration {
         GatewaySettings.maxLoopBacklog.descriptor, GatewaySettings.threads.descriptor,
         SharedSettings.trustedProxies.descriptor, GatewaySettings.maxStreamsPerClient.descriptor,
         GatewaySettings.newStreamsPerSecond.descriptor, GatewaySettings.newStreamsBurst.descriptor,
-        GatewaySettings.tokenKeys.descriptor, GatewaySettings.tokenJWKS.descriptor,
-        GatewaySettings.tokenIssuer.descriptor, GatewaySettings.tokenAudience.descriptor,
+        SharedSettings.tokenKeys.descriptor, GatewaySettings.tokenJWKS.descriptor,
+        SharedSettings.tokenIssuer.descriptor, SharedSettings.tokenAudience.descriptor,
         GatewaySettings.tokenLeewaySeconds.descriptor, GatewaySettings.tokenClaim.descriptor,
-        GatewaySettings.tokenCookie.descriptor, GatewaySettings.tokenInQuery.descriptor,
+        SharedSettings.tokenCookie.descriptor, GatewaySettings.tokenInQuery.descriptor,
         GatewaySettings.tokenExpirySpreadSeconds.descriptor, GatewaySettings.publicTopics.descriptor,
         SharedSettings.logLevel.descriptor,
     ]

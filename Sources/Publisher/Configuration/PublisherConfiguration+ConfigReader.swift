@@ -25,11 +25,11 @@ extension PublisherConfiguration {
         postRate = .perMinute(
             try reader.value(of: PublisherSettings.postRate), burst: try reader.value(of: PublisherSettings.postBurst))
         tokenSigningKey = try reader.value(of: PublisherSettings.tokenSigningKey)
-        tokenKeys = try reader.value(of: PublisherSettings.tokenKeys)
+        tokenKeys = try reader.value(of: SharedSettings.tokenKeys)
         tokenLifetimeSeconds = try reader.value(of: PublisherSettings.tokenLifetimeSeconds)
-        tokenCookie = try reader.value(of: PublisherSettings.tokenCookie)
-        tokenIssuer = try reader.value(of: PublisherSettings.tokenIssuer)
-        tokenAudience = try reader.value(of: PublisherSettings.tokenAudience)
+        tokenCookie = try reader.value(of: SharedSettings.tokenCookie)
+        tokenIssuer = try reader.value(of: SharedSettings.tokenIssuer)
+        tokenAudience = try reader.value(of: SharedSettings.tokenAudience)
         logLevel = try reader.value(of: SharedSettings.logLevel)
         do {
             try validate()

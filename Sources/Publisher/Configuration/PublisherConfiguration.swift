@@ -54,16 +54,16 @@ public struct PublisherConfiguration: Sendable {
     public var tokenSigningKey = PublisherSettings.tokenSigningKey.defaultValue
     /// Verification keys (`KID=ALG:PATH`, as the gateway's) of the scoped tokens `POST /publish` accepts besides
     /// the static ``publishToken``; none: only the static token.
-    public var tokenKeys = PublisherSettings.tokenKeys.defaultValue
+    public var tokenKeys = SharedSettings.tokenKeys.defaultValue
     /// How long a visitor token is valid (seconds); the cookie's `Max-Age` too. engine.js fetches a new one at
     /// `POST /token` when the gateway ends a stream at the token's expiry.
     public var tokenLifetimeSeconds = PublisherSettings.tokenLifetimeSeconds.defaultValue
     /// The name of the token cookie; must be the gateway's `SSE_TOKEN_COOKIE`.
-    public var tokenCookie = PublisherSettings.tokenCookie.defaultValue
+    public var tokenCookie = SharedSettings.tokenCookie.defaultValue
     /// The `iss` written into visitor tokens and required of publish tokens; empty: none.
-    public var tokenIssuer = PublisherSettings.tokenIssuer.defaultValue
+    public var tokenIssuer = SharedSettings.tokenIssuer.defaultValue
     /// The `aud` written into visitor tokens and required of publish tokens; empty: none.
-    public var tokenAudience = PublisherSettings.tokenAudience.defaultValue
+    public var tokenAudience = SharedSettings.tokenAudience.defaultValue
     /// Level of every logger; logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 

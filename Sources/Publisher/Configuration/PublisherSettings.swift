@@ -35,22 +35,9 @@ public enum PublisherSettings {
     public static let tokenSigningKey = Setting.text(
         "tokenSigningKey", flag: "token-signing-key", environment: "SSE_TOKEN_SIGNING_KEY", default: "",
         summary: "Key the visitor token cookies are signed with, KID=ALG:PATH; empty: no visitor tokens")
-    /// The same setting as the gateway's: verification keys, here for scoped tokens on `POST /publish`.
-    public static let tokenKeys = Setting.list(
-        "tokenKeys", flag: "token-key", environment: "SSE_TOKEN_KEYS", default: [],
-        summary: "Verification keys, KID=ALG:PATH, of the tokens POST /publish accepts besides the static one")
     public static let tokenLifetimeSeconds = Setting.seconds(
         "tokenLifetimeSeconds", flag: "token-lifetime", environment: "SSE_TOKEN_LIFETIME_SECONDS", default: 900,
         summary: "Seconds a visitor token is valid")
-    public static let tokenCookie = Setting.text(
-        "tokenCookie", flag: "token-cookie", environment: "SSE_TOKEN_COOKIE", default: "sse_token",
-        summary: "Name of the visitor token cookie (the gateway's SSE_TOKEN_COOKIE)")
-    public static let tokenIssuer = Setting.text(
-        "tokenIssuer", flag: "token-issuer", environment: "SSE_TOKEN_ISSUER", default: "",
-        summary: "iss of the visitor tokens and required of publish tokens; empty: none")
-    public static let tokenAudience = Setting.text(
-        "tokenAudience", flag: "token-audience", environment: "SSE_TOKEN_AUDIENCE", default: "",
-        summary: "aud of the visitor tokens and required of publish tokens; empty: none")
 }
 
 extension PublisherConfiguration {
@@ -63,9 +50,9 @@ extension PublisherConfiguration {
         PublisherSettings.publicOrigins.descriptor, SharedSettings.idempotencyWindowSeconds.descriptor,
         PublisherSettings.requestDeadlineSeconds.descriptor, SharedSettings.trustedProxies.descriptor,
         PublisherSettings.postRate.descriptor, PublisherSettings.postBurst.descriptor,
-        PublisherSettings.tokenSigningKey.descriptor, PublisherSettings.tokenKeys.descriptor,
-        PublisherSettings.tokenLifetimeSeconds.descriptor, PublisherSettings.tokenCookie.descriptor,
-        PublisherSettings.tokenIssuer.descriptor, PublisherSettings.tokenAudience.descriptor,
+        PublisherSettings.tokenSigningKey.descriptor, SharedSettings.tokenKeys.descriptor,
+        PublisherSettings.tokenLifetimeSeconds.descriptor, SharedSettings.tokenCookie.descriptor,
+        SharedSettings.tokenIssuer.descriptor, SharedSettings.tokenAudience.descriptor,
         SharedSettings.logLevel.descriptor,
     ]
 }
