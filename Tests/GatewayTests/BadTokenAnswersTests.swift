@@ -17,7 +17,7 @@ struct BadTokenAnswersTests {
         var error: String? = "invalid_token"
     }
 
-    static let secret = PrivateTopicsTests.secret
+    static let secret = PrivateTopicsTests.key.secret
 
     static func hs(_ header: String, _ payload: String, key: [UInt8] = secret, bits: Int = 256) -> String {
         TestTokens.hmac(header: header, payload: payload, key: key, bits: bits)

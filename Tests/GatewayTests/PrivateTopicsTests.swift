@@ -10,22 +10,21 @@ import Testing
 /// query; replay stays inside the grant; a stream ends at its token's expiry and with its revocation.
 @Suite("Private topics (real redis-server and sse-gateway)")
 struct PrivateTopicsTests {
-    static let secret = Array("a-test-secret-of-at-least-32-bytes!!".utf8)
+    /// The suite's HS256 key (a random secret in a file of its own; TestTokenKey signs the tokens).
+    static let key: TestTokenKey = {
+        do { return try TestTokenKey() } catch { fatalError("\(error)") }
+    }()
 
-    /// A gateway with one HS256 key, `board` and `news.*` public, cookies trusted only for app.example.
+    /// A gateway with the suite's key, `board` and `news.*` public, cookies trusted only for app.example.
     static func withGateway(
         _ extra: [String] = [],
         _ body: (GatewayProcess, TestPublisher, LocalRedisServer) async throws -> Void
     ) async throws {
         try await withLocalRedis { redis in
-            let secretFile = Self.secretFile(for: redis)
-            try Data(secret + [10]).write(to: URL(fileURLWithPath: secretFile))
-            defer { try? FileManager.default.removeItem(atPath: secretFile) }
             let node = try await GatewayProcess.start(
                 redis: redis,
-                arguments: [
-                    "--token-key", "main=HS256:\(secretFile)", "--public-topic", "board",
-                    "--public-topic", "news.*", "--allowed-origins", "https://app.example,*",
+                arguments: key.gatewayArguments + [
+                    "--public-topic", "board", "--public-topic", "news.*", "--allowed-origins", "https://app.example,*",
                 ] + extra)
             let publisher = try await TestPublisher.connect(redis)
             defer { publisher.close() }
@@ -33,24 +32,11 @@ struct PrivateTopicsTests {
         }
     }
 
-    /// The HS256 secret's file of the gateway on `redis` (one per Redis, so parallel tests do not share it).
-    static func secretFile(for redis: LocalRedisServer) -> String {
-        NSTemporaryDirectory() + "private-topics-\(getpid())-\(redis.port).secret"
-    }
-
-    /// An HS256 token signed with ``secret``: `claims` is the payload's members besides `exp` and `iat`.
+    /// A token signed with ``key`` (``TestTokenKey/token(subscribe:subject:tokenID:expiresIn:issuedAgo:)``).
     static func token(
         subscribe: [String], subject: String? = nil, id: String? = nil, expiresIn: Int = 300, issuedAgo: Int = 0
     ) -> String {
-        var members = [
-            #""exp":\#(TestTokens.unixTime(expiresIn))"#, #""iat":\#(TestTokens.unixTime(-issuedAgo))"#,
-            #""sse":{"subscribe":[\#(subscribe.map { "\"\($0)\"" }.joined(separator: ","))]}"#,
-        ]
-        if let subject { members.append(#""sub":"\#(subject)""#) }
-        if let id { members.append(#""jti":"\#(id)""#) }
-        return TestTokens.hmac(
-            header: #"{"alg":"HS256","typ":"JWT","kid":"main"}"#, payload: "{" + members.joined(separator: ",") + "}",
-            key: secret)
+        key.token(subscribe: subscribe, subject: subject, tokenID: id, expiresIn: expiresIn, issuedAgo: issuedAgo)
     }
 
     static func bearer(_ token: String) -> [(String, String)] { [("Authorization", "Bearer \(token)")] }
@@ -288,7 +274,7 @@ struct PrivateTopicsTests {
             // A node started afterwards loads it from Redis and refuses the token too.
             let later = try await GatewayProcess.start(
                 redis: redis,
-                arguments: ["--token-key", "main=HS256:\(Self.secretFile(for: redis))", "--public-topic", "board"])
+                arguments: Self.key.gatewayArguments + ["--public-topic", "board"])
             // Ready only once it has read them (GatewayProcess.start waits for /readyz).
             let refused = try await HTTPProbe.get(
                 port: later.port, path: "/sse?topic=user.44", headers: Self.bearer(carol))

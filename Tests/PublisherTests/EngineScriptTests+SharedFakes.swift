@@ -93,6 +93,14 @@ extension EngineScriptTests {
           listened() { return Object.keys(this.listeners).sort(); }
         }
 
+        // Runs the world's tasks and node's promise jobs until both are quiet (bounded: 50 turns).
+        async function settle(world) {
+          for (let turn = 0; turn < 50; turn++) { world.run(); await new Promise((resolve) => setImmediate(resolve)); }
+          world.run();
+        }
+        const GW = 'http://gw.test/sse?';
+        function patch(topic, id, html) { return topic + '\n' + JSON.stringify({ html: { [id]: html } }); }
+
         function element(id, attributes) {
           return { id, attributes: attributes || {}, innerHTML: 'old', textContent: 'old',
             getAttribute(name) { return name in this.attributes ? this.attributes[name] : null; },

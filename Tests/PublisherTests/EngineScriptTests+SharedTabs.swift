@@ -5,13 +5,7 @@ extension EngineScriptTests {
     /// routing by tag, the id rule, `end` and `resync` routing, the localStorage lease, `SharedEventSource`, the
     /// watchdog. Every check throws on failure (exit status 1 with the message); the last line says all passed.
     static let sharedChecks = #"""
-        async function settle(world) {
-          for (let turn = 0; turn < 50; turn++) { world.run(); await new Promise((resolve) => setImmediate(resolve)); }
-          world.run();
-        }
 
-        const GW = 'http://gw.test/sse?';
-        function patch(topic, id, html) { return topic + '\n' + JSON.stringify({ html: { [id]: html } }); }
 
         (async () => {
           // 1. Election, one stream, the union of topics, routing by tag, the id rule for a late joiner.

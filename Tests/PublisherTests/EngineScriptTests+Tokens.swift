@@ -13,12 +13,6 @@ extension EngineScriptTests {
     /// credentials; `token-expired` closes it, POSTs to the token URL and reopens from the last id; `revoked` stops it
     /// for every tab. Shared by two tabs, and alone.
     static let tokenChecks = #"""
-        async function settle(world) {
-          for (let turn = 0; turn < 50; turn++) { world.run(); await new Promise((resolve) => setImmediate(resolve)); }
-          world.run();
-        }
-        const GW = 'http://gw.test/sse?';
-        function patch(topic, id, html) { return topic + '\n' + JSON.stringify({ html: { [id]: html } }); }
 
         (async () => {
           // Two tabs share the private stream; the leader's token expires.
