@@ -16,8 +16,9 @@ struct RevokeCommand: AsyncParsableCommand {
             `event: revoked` and a complete body, on every node, and covered tokens are refused on reconnect: a \
             token id until --until (Unix seconds; default a day from now, set it to the token's exp), a subject's \
             or a topic's tokens issued until now (their iat) for as long. The revocation is kept in Redis \
-            (sse:revocations) until then, so nodes that start or reconnect later know it. Prints the number of \
-            gateway nodes that received it.
+            (sse:revocations) until then, so nodes that start or reconnect later know it. Publishers with token keys \
+            refuse covered publish tokens too. Prints the number of subscribers that received it (gateway nodes \
+            and such publishers).
             """)
 
     @OptionGroup var redis: RedisOptions

@@ -40,6 +40,7 @@ struct InProcessPublisher: Sendable {
         let publisher = try await PublisherApplication(configuration: configuration, logger: logger)
         do {
             if installLibraries { try await publisher.store.install() }
+            publisher.start()
             let result = try await publisher.app.test(.router) { client in
                 try await body(InProcessPublisher(client: client))
             }

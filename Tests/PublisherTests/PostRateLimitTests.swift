@@ -77,7 +77,8 @@ struct PostRateLimitTests {
                 metrics.body
                     == "# HELP sse_publisher_limit_refusals_total Requests refused with 429 by a limit per client "
                     + "address.\n# TYPE sse_publisher_limit_refusals_total counter\n"
-                    + "sse_publisher_limit_refusals_total{limit=\"post_rate\"} 4\n")
+                    + "sse_publisher_limit_refusals_total{limit=\"post_rate\"} 4\n"
+                    + "sse_publisher_limit_refusals_total{limit=\"token_rate\"} 0\n")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LocalRedis
 import SSEAuth
 import SSETestSupport
 import Testing
@@ -77,6 +78,66 @@ struct ScopedPublishTokenTests {
             #expect(wrong.body == "bearer token is not valid for this service\n")
             try await stream.waitForEvents(2)
             #expect(stream.events.map(\.data) == ["hello news.eu", "hello news.eu"])
+        }
+    }
+
+    /// A revoked token id, or a revoked subject's older tokens, may not publish: the publisher hears `ssectl revoke`
+    /// on the control channel like a gateway node, and a publisher started later loads the revocations kept in
+    /// Redis before it honours any scoped token.
+    @Test func revokedTokensMayNotPublishAndALaterPublisherLoadsTheRevocationsFromRedis() async throws {
+        try await VisitorStack.with { stack in
+            let first = try stack.mint(publish: ["news.*"], subject: "svc-a", tokenID: "a-1")
+            let second = try stack.mint(publish: ["news.*"], subject: "svc-b", tokenID: "b-1")
+            let revoked = "access token has been revoked"
+
+            /// The status of a publish once the publisher has loaded the revocations (503 until then).
+            func status(_ token: String, on publisher: PublisherProcess) async throws -> HTTPProbe.Response {
+                var answer: HTTPProbe.Response?
+                try await waitUntil("the revocations to be loaded") {
+                    answer = try await publisher.send(
+                        "POST", "/publish",
+                        headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                        body: #"{"topic":"news.eu","data":"x"}"#)
+                    return answer?.status != 503
+                }
+                return try #require(answer)
+            }
+            #expect(try await status(first, on: stack.publisher).status == 202)
+
+            func revoke(_ arguments: [String]) async throws {
+                let result = try await runProgram(
+                    SSECtlProgram.executable, ["revoke", "--redis-url", stack.redis.url] + arguments)
+                #expect(result.status == 0, "\(result.output)")
+                // The gateway node and the publisher both heard it.
+                #expect(result.output == "2\n")
+            }
+            try await revoke(["--token", "a-1"])
+            try await waitUntil("the token id to be refused") {
+                try await Self.publish(stack, token: first, topic: "news.eu").status == 401
+            }
+            let refused = try await Self.publish(stack, token: first, topic: "news.eu")
+            #expect(refused.body == revoked + "\n")
+            #expect(refused.header("WWW-Authenticate") == Self.invalidChallenge(revoked))
+            #expect(try await Self.publish(stack, token: second, topic: "news.eu").status == 202)
+
+            // A subject: its tokens issued until now are refused; one issued later is not.
+            try await revoke(["--subject", "svc-b"])
+            try await waitUntil("the subject's token to be refused") {
+                try await Self.publish(stack, token: second, topic: "news.eu").status == 401
+            }
+            let newer = try stack.mint(publish: ["news.*"], subject: "svc-b", now: Date(timeIntervalSinceNow: 2))
+            #expect(try await Self.publish(stack, token: newer, topic: "news.eu").status == 202)
+            // The administrator's static token is not a JWT and is never revoked.
+            #expect(try await Self.publish(stack, token: BoardStack.token, topic: "news.eu").status == 202)
+
+            // A publisher started now heard neither message: it loads both from Redis before taking a scoped token.
+            let later = try await PublisherProcess.start(
+                redis: stack.redis, arguments: ["--token-key", "demo=HS256:\(stack.secretFile)"],
+                environment: ["SSE_PUBLISH_TOKEN": BoardStack.token])
+            let laterFirst = try await status(first, on: later)
+            #expect(laterFirst.status == 401 && laterFirst.body == revoked + "\n")
+            #expect(try await status(second, on: later).status == 401)
+            #expect(try await status(newer, on: later).status == 202)
         }
     }
 }

@@ -42,14 +42,15 @@ struct VisitorStack: Sendable {
     }
 
     /// A token signed with the stack's secret.
-    func mint(publish: [String] = [], subscribe: [String] = [], lifetime: Duration = .seconds(300), now: Date = Date())
-        throws -> String
-    {
+    func mint(
+        publish: [String] = [], subscribe: [String] = [], subject: String = "service", tokenID: String? = nil,
+        lifetime: Duration = .seconds(300), now: Date = Date()
+    ) throws -> String {
         try TokenMinter(signingKey: KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)).mint(
-            subject: "service",
+            subject: subject,
             grants: Grants(
                 subscribe: try TopicPatterns(validating: subscribe), publish: try TopicPatterns(validating: publish)),
-            lifetime: lifetime, tokenID: nil, issuer: nil, audience: nil, now: now)
+            lifetime: lifetime, tokenID: tokenID, issuer: nil, audience: nil, now: now)
     }
 }
 

@@ -110,6 +110,41 @@ struct VisitorTokenTests {
         }
     }
 
+    /// `POST /token` is limited per client address (60 a minute, all at once at most): a refresh past the burst gets
+    /// 429 with `Retry-After` and no cookie, and `GET /metrics` counts it under its own limit.
+    @Test func tokenRefreshesOverTheLimitGet429AndAreCounted() async throws {
+        try await VisitorStack.with { stack in
+            let publisher = stack.publisher
+            let (visitor, token) = try Self.cookies(of: try await HTTPProbe.get(port: publisher.port, path: "/"))
+            let cookie = ("Cookie", "sse_visitor=\(visitor); sse_token=\(token)")
+            // Refreshes until the first refusal: the burst of 60, plus at most one refill a second while it ran.
+            let start = ContinuousClock.now
+            var accepted = 0
+            var refused: HTTPProbe.Response?
+            while refused == nil, accepted < 200 {
+                let answer = try await publisher.send("POST", "/token", headers: [cookie])
+                if answer.status == 204 { accepted += 1 } else { refused = answer }
+            }
+            let elapsed = (ContinuousClock.now - start).components.seconds
+            #expect(accepted >= 60 && accepted <= 60 + Int(elapsed) + 1, "\(accepted) accepted in \(elapsed) s")
+            let refusal = try #require(refused)
+            #expect(refusal.status == 429)
+            #expect(SetCookies(refusal).values == [])
+            // One token comes back each second, so the wait is at most a second.
+            #expect(refusal.header("Retry-After") == "1")
+            #expect(refusal.body == "too many token requests from 127.0.0.1: at most 60 per minute; try again in 1 s\n")
+            let metrics = try await HTTPProbe.get(port: publisher.port, path: "/metrics")
+            let lines = metrics.body.split(separator: "\n").filter {
+                $0.hasPrefix("sse_publisher_limit_refusals_total{")
+            }
+            #expect(
+                lines == [
+                    #"sse_publisher_limit_refusals_total{limit="post_rate"} 0"#,
+                    #"sse_publisher_limit_refusals_total{limit="token_rate"} 1"#,
+                ])
+        }
+    }
+
     @Test func aVisitorReadsTheirOwnTopicOnlyAndOnlyThePosterIsTold() async throws {
         try await VisitorStack.with { stack in
             let (gateway, publisher) = (stack.gateway.port, stack.publisher)

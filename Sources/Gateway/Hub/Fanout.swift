@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SSEAuth
 import SSEProtocol
 import Synchronization
 

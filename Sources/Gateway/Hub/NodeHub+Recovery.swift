@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import SSEAuth
 import SSEHistory
 import SSEProtocol
 import Synchronization

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import RedisClient
+import SSEAuth
 import SSEHistory
 import SSEProtocol
 import Synchronization

@@ -12,7 +12,8 @@ import ServerSupport
 /// 503 the API is disabled (no token configured), 401 no `Authorization` or not `Bearer` (with
 /// `WWW-Authenticate: Bearer`), 403 wrong token, 401 a JWT that does not verify (``authorize(_:)``), 413 body over
 /// 64 KiB, 415 not JSON, 400 malformed JSON, 422 a body that is JSON but not a valid request, 403 a topic the
-/// JWT's `publish` grants do not cover, 503 Redis unavailable. Success is 202 with `{"id":"…","topic":"…"}`: the
+/// JWT's `publish` grants do not cover, 401 a revoked JWT (503 until the revocations kept in Redis are loaded,
+/// ``PublishRevocations``), 503 Redis unavailable. Success is 202 with `{"id":"…","topic":"…"}`: the
 /// event is in the topic's history and on its way to every gateway node.
 ///
 /// **Retries.** A 503 after a Redis timeout does not mean nothing was published: the call may still run once Redis
@@ -26,6 +27,8 @@ struct PublishController: Sendable {
     /// Checks scoped tokens (JWTs whose `publish` grants name the topics they may publish on); nil without
     /// verification keys. With neither this nor ``token`` the API is disabled.
     let verifier: TokenVerifier?
+    /// What scoped tokens are checked against after their grants; set whenever ``verifier`` is.
+    let revocations: PublishRevocations?
     let store: BoardStore
     let historyLength: Int
     /// How long a key keeps answering its first id, in seconds.
@@ -49,6 +52,9 @@ struct PublishController: Sendable {
             }
         }
         try Self.check(publisher, mayPublishOn: publish.topic)
+        if case .token(let access) = publisher, let revocations {
+            try revocations.check(access, publishingOn: publish.topic)
+        }
         let maxLength = historyLength
         let window = idempotencyWindowSeconds
         let receipt = try await store.call("FCALL sse_publish") { connection in

@@ -15,13 +15,16 @@ final class PostRateLimit: Sendable {
     let trustedProxies: TrustedProxies
     /// What is counted, plural, for the message (`posts`, `token requests`).
     let what: String
-    /// Posts refused so far, for `GET /metrics` (`sse_publisher_limit_refusals_total{limit="post_rate"}`).
+    /// The limit's name in `GET /metrics` (`sse_publisher_limit_refusals_total{limit="post_rate"}`).
+    let label: String
+    /// Requests refused so far.
     let refusals: Atomic<Int>
 
-    init(rate: TokenBucket.Rate, trustedProxies: TrustedProxies, what: String = "posts") {
+    init(rate: TokenBucket.Rate, trustedProxies: TrustedProxies, what: String = "posts", label: String = "post_rate") {
         limiter = ClientRateLimiter(rate: rate)
         self.trustedProxies = trustedProxies
         self.what = what
+        self.label = label
         refusals = Atomic(0)
     }
 
@@ -49,15 +52,22 @@ final class PostRateLimit: Sendable {
             retryAfterSeconds: wait)
     }
 
-    /// `GET /metrics`: the publisher's own counter in Prometheus text (the gateway's figures are on the nodes).
-    func metrics(_ request: Request) async throws -> Response {
-        let text =
-            "# HELP sse_publisher_limit_refusals_total Requests refused with 429 by a limit per client address.\n"
-            + "# TYPE sse_publisher_limit_refusals_total counter\n"
-            + "sse_publisher_limit_refusals_total{limit=\"post_rate\"} \(refusals.load(ordering: .relaxed))\n"
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
+    /// `GET /metrics`: the publisher's own counters in Prometheus text, one line per limit (the gateway's figures
+    /// are on the nodes).
+    static func metrics(_ limits: [PostRateLimit]) -> @Sendable (Request) async throws -> Response {
+        { _ in
+            var text =
+                "# HELP sse_publisher_limit_refusals_total Requests refused with 429 by a limit per client address.\n"
+                + "# TYPE sse_publisher_limit_refusals_total counter\n"
+            for limit in limits {
+                text +=
+                    "sse_publisher_limit_refusals_total{limit=\"\(limit.label)\"} "
+                    + "\(limit.refusals.load(ordering: .relaxed))\n"
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
     }
 }

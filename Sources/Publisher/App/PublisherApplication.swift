@@ -1,6 +1,9 @@
+import Foundation
 import Hummingbird
 import Logging
+import NIOPosix
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import ServerSupport
 
@@ -17,6 +20,9 @@ struct PublisherApplication {
     /// The board's model in Redis, as the handlers use it (the tests load the function libraries through it).
     let store: BoardStore
     let redisConfiguration: RedisConfiguration
+    /// The revocations scoped publish tokens are checked against; nil without token keys. Subscribed by
+    /// ``start()``.
+    let revocations: PublishRevocations?
     private let redis: RedisClient
     private let transactions: TransactionConnection
 
@@ -54,11 +60,18 @@ struct PublisherApplication {
             tokenRate: PostRateLimit(
                 rate: .perMinute(
                     BoardController.tokenRefreshesPerMinute, burst: Int(BoardController.tokenRefreshesPerMinute)),
-                trustedProxies: configuration.trustedProxies, what: "token requests"),
+                trustedProxies: configuration.trustedProxies, what: "token requests", label: "token_rate"),
             logger: logger)
+        let revocations = tokens.publishVerifier.map { _ in
+            PublishRevocations(logger: logger) { [store] in
+                try await store.call("ZRANGEBYSCORE sse:revocations") { connection in
+                    try await History(runner: connection).revocations(now: Date().timeIntervalSince1970)
+                }
+            }
+        }
         let publish = PublishController(
             token: configuration.enabledPublishToken.map(BearerToken.init), verifier: tokens.publishVerifier,
-            store: store,
+            revocations: revocations, store: store,
             historyLength: configuration.historyLength,
             idempotencyWindowSeconds: configuration.idempotencyWindowSeconds, logger: logger)
         let responder = PublisherRouter.responder(
@@ -94,13 +107,20 @@ struct PublisherApplication {
             },
             logger: logger)
         self.store = store
+        self.revocations = revocations
         self.redisConfiguration = redisConfiguration
         self.redis = redis
         self.transactions = transactions
     }
 
+    /// Starts what runs beside the handlers: the control-channel subscription behind ``revocations``.
+    func start() {
+        revocations?.start(configuration: redisConfiguration, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+    }
+
     /// Closes the Redis connections the handlers share (after the server has stopped).
     func close() async {
+        await revocations?.close()
         await transactions.close()
         await redis.close()
     }

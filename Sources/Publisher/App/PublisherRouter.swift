@@ -50,7 +50,7 @@ enum PublisherRouter {
             Route(method: .post, path: "/datastar-sdk-test", handler: datastar.post),
             Route(method: .get, path: "/healthz", handler: health.alive),
             Route(method: .get, path: "/readyz", handler: health.ready),
-            Route(method: .get, path: "/metrics", handler: board.postRate.metrics),
+            Route(method: .get, path: "/metrics", handler: PostRateLimit.metrics([board.postRate, board.tokenRate])),
         ]
     }
 

@@ -33,6 +33,7 @@ public struct PublisherService: Service {
             redis: watchRedis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
         let installer = Task { await LibraryWatch(store: watchStore, logger: logger).run() }
         defer { installer.cancel() }
+        publisher.start()
         try await publisher.app.run()
         installer.cancel()
         await publisher.close()

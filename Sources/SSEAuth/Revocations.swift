@@ -1,24 +1,25 @@
 import Foundation
-import SSEAuth
 import SSEProtocol
 import Synchronization
 
-/// The revocations a node knows of (from the control channel), consulted for every private stream request and
-/// matched against open streams when one arrives. Shared by the event loops (a request is checked on its own loop)
-/// and the node hub (which records them): a lock around a short list, pruned as entries pass their `until`.
-final class Revocations: Sendable {
+/// The revocations a process knows of (from the control channel and the set kept in Redis), consulted for every
+/// private stream request and matched against open streams when one arrives (the gateway), and for every publish
+/// with a scoped token (the publisher). Shared by the event loops (a request is checked on its own loop) and the
+/// node hub (which records them): a lock around tables by token id, subject and topic, pruned as entries pass
+/// their `until`.
+public final class Revocations: Sendable {
     /// One revocation with its times resolved.
-    struct Entry: Equatable, Sendable {
-        var target: ControlMessage.Revocation.Target
+    public struct Entry: Equatable, Sendable {
+        public var target: ControlMessage.Revocation.Target
         /// Tokens of a subject or topic issued at or before this are covered.
-        var at: Date
+        public var at: Date
         /// After this the entry is forgotten: the tokens it covers have expired by then.
-        var until: Date
-        var reason: String
+        public var until: Date
+        public var reason: String
 
         /// A token id stays refused until its `until`; a subject's or a topic's tokens issued at or before `at`
         /// (or without `iat`, which cannot show they are newer) are refused until `until`.
-        func covers(_ token: AccessToken, topics: [Topic]) -> Bool {
+        public func covers(_ token: AccessToken, topics: [Topic]) -> Bool {
             switch target {
             case .token(let id):
                 return token.tokenID == id
@@ -36,10 +37,10 @@ final class Revocations: Sendable {
     }
 
     /// How long a revocation without `until` is kept: longer than any sane stream token lives.
-    static let defaultLifetime: TimeInterval = 86_400
+    public static let defaultLifetime: TimeInterval = 86_400
     /// At most this many entries of each kind are kept (expired ones are dropped first, then the ones that expire
     /// soonest): a flood of control messages cannot grow the node without bound.
-    static let capacity = 100_000
+    public static let capacity = 100_000
 
     /// Entries by what they name, so a request looks up its token's id, subject and topics instead of scanning.
     private struct Table {
@@ -51,13 +52,15 @@ final class Revocations: Sendable {
 
     private let table = Mutex(Table())
 
+    public init() {}
+
     /// The count of entries (for tests and metrics).
-    var count: Int { table.withLock { $0.count } }
+    public var count: Int { table.withLock { $0.count } }
 
     /// Records a revocation received at `now`; returns the entry as kept (a second revocation of the same subject,
     /// token or topic widens the first: the later `at`, the later `until`).
     @discardableResult
-    func add(_ revocation: ControlMessage.Revocation, now: Date) -> Entry {
+    public func add(_ revocation: ControlMessage.Revocation, now: Date) -> Entry {
         let at = revocation.at.map { Date(timeIntervalSince1970: $0) } ?? now
         let until =
             revocation.until.map { Date(timeIntervalSince1970: $0) } ?? at.addingTimeInterval(Self.defaultLifetime)
@@ -81,12 +84,12 @@ final class Revocations: Sendable {
     }
 
     /// Whether a live revocation covers `token` asking for `topics`.
-    func isRevoked(_ token: AccessToken, topics: [Topic], now: Date) -> Bool {
+    public func isRevoked(_ token: AccessToken, topics: [Topic], now: Date) -> Bool {
         entry(covering: token, topics: topics, now: now) != nil
     }
 
     /// The live revocation covering `token` asking for `topics`, if any.
-    func entry(covering token: AccessToken, topics: [Topic], now: Date) -> Entry? {
+    public func entry(covering token: AccessToken, topics: [Topic], now: Date) -> Entry? {
         table.withLock { table in
             var candidates: [Entry] = []
             if let id = token.tokenID, let entry = table.tokens[id] { candidates.append(entry) }
