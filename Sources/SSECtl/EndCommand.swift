@@ -10,7 +10,8 @@ struct EndCommand: AsyncParsableCommand {
         discussion: """
             Each stream that follows TOPIC gets an `end` event ({"reason":…,"topics":[…]}) and a complete \
             (chunked) body: a fetch-based client stops instead of retrying; pages close their EventSource on `end`. \
-            Prints the number of gateway nodes that received the message.
+            Prints the number of subscribers of the control channel that received the message: the gateway \
+            nodes, plus each publisher with token keys (it listens there for revocations).
             """)
 
     @OptionGroup var redis: RedisOptions
