@@ -21,10 +21,10 @@ struct ScopedPublishTokenTests {
 
     @Test func aTokenPublishesOnlyOnTopicsItsGrantsCoverAndABadOneIsRefusedWithItsReason() async throws {
         try await VisitorStack.with { stack in
-            let news = try stack.mint(publish: ["news.*"])
+            let news = try await stack.mint(publish: ["news.*"])
             let stream = try await SSETestClient.open(
                 port: stack.gateway.port, path: "/sse?topic=news.eu",
-                headers: [("Authorization", "Bearer \(try stack.mint(subscribe: ["news.*"]))")])
+                headers: [("Authorization", "Bearer \(try await stack.mint(subscribe: ["news.*"]))")])
             defer { stream.close() }
             try await stream.waitUntilConnected()
 
@@ -44,7 +44,7 @@ struct ScopedPublishTokenTests {
                     refused.header("WWW-Authenticate") == #"Bearer realm="sse-publisher", error="insufficient_scope""#)
             }
             // A subscriber's token publishes nowhere.
-            let reader = try await Self.publish(stack, token: try stack.mint(subscribe: ["*"]), topic: "news.eu")
+            let reader = try await Self.publish(stack, token: try await stack.mint(subscribe: ["*"]), topic: "news.eu")
             #expect(reader.status == 403)
             #expect(reader.body == "topic \"news.eu\" is not granted for publishing by the token\n")
 
@@ -52,7 +52,7 @@ struct ScopedPublishTokenTests {
                 header: #"{"alg":"HS256","typ":"JWT","kid":"demo"}"#,
                 payload: #"{"exp":\#(TestTokens.unixTime(300)),"sse":{"publish":["*"]}}"#,
                 key: Array("another-secret-of-at-least-32-bytes-long".utf8))
-            let expired = try stack.mint(
+            let expired = try await stack.mint(
                 publish: ["*"], lifetime: .seconds(60), now: Date(timeIntervalSinceNow: -3600))
             let unsigned = TestTokens.unsigned(
                 payload: #"{"exp":\#(TestTokens.unixTime(300)),"sse":{"publish":["*"]}}"#)

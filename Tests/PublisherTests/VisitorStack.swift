@@ -36,16 +36,17 @@ struct VisitorStack: Sendable {
     }
 
     /// The gateway's view of a token: verified with the gateway's key.
-    func verify(_ token: String) throws -> AccessToken {
-        let verifier = try TokenVerifier(.init(keys: [KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)]))
+    func verify(_ token: String) async throws -> AccessToken {
+        let verifier = try await TokenVerifier(
+            .init(keys: [KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)]))
         return try verifier.verify(token, now: Date())
     }
 
     /// A token signed with the stack's secret.
     func mint(publish: [String] = [], subscribe: [String] = [], lifetime: Duration = .seconds(300), now: Date = Date())
-        throws -> String
+        async throws -> String
     {
-        try TokenMinter(signingKey: KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)).mint(
+        try await TokenMinter(signingKey: KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)).mint(
             subject: "service",
             grants: Grants(
                 subscribe: try TopicPatterns(validating: subscribe), publish: try TopicPatterns(validating: publish)),
