@@ -46,7 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
-        // jwt-kit's own cryptography (4.x, as jwt-kit 5.8 requires), used directly for synchronous sign/verify (and by the test support to sign hand-made, broken tokens).
+        // jwt-kit's own cryptography (4.x, as jwt-kit 5.8 requires): SSEAuth parses key files with it before handing the keys to jwt-kit (and the test support signs hand-made, broken tokens with it).
         .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"5.0.0"),
     ],
     targets: [
@@ -132,14 +132,15 @@ let package = Package(
             ]
         ),
         // Access tokens (JWTs): keys and their algorithms from configuration, verification, grants of topics,
-        // minting; shared by the gateway, the publisher and ssectl. No I/O but reading key files. Signatures go
-        // through swift-crypto synchronously (verification runs on an event loop; jwt-kit's public verification is
-        // async, through its `JWTKeyCollection` actor, and its signers are internal); the tests check interoperation
-        // with jwt-kit both ways.
+        // minting; shared by the gateway, the publisher and ssectl. No I/O but reading key files. Every signature
+        // is made and checked by jwt-kit: the `JWTAlgorithm` of each key is taken from a `JWTKeyCollection` once, at
+        // load (the actor's only async step), and then called synchronously (verification runs on an event loop).
+        // swift-crypto parses the PEM files, so their errors keep this package's messages.
         .target(
             name: "SSEAuth",
             dependencies: [
                 "SSEProtocol",
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]

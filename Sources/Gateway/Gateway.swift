@@ -34,7 +34,7 @@ public final class Gateway: Service, Sendable {
     public init(
         configuration: GatewayConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger,
         renderPrometheus: (@Sendable () -> String)? = nil
-    ) throws {
+    ) async throws {
         self.configuration = configuration
         self.group = group
         var logger = logger
@@ -46,7 +46,7 @@ public final class Gateway: Service, Sendable {
         self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
         self.cors = CORSPolicy(
             allowedOrigins: configuration.allowedOrigins, allowedHeaders: configuration.allowedHeaders)
-        self.authorizer = try configuration.access.authorizer()
+        self.authorizer = try await configuration.access.authorizer()
         self.fanout = Fanout(
             eventLoops: loops, hubLoop: subscriberGroup.next(), history: history, nodeID: configuration.nodeID,
             heartbeatInterval: configuration.heartbeatInterval,

@@ -1,50 +1,32 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import JWTKit
 
 /// Signs access tokens with one configured key: the publisher's visitor cookies and `ssectl token`.
 ///
 /// The key spec is the verifier's, except that a key pair's file must hold the PRIVATE key PEM (an HMAC key's
 /// file holds the same secret on both sides). The header carries the spec's `kid` and `alg`, so a verifier with
-/// several keys picks this one directly.
+/// several keys picks this one directly. Signing goes through the `JWTAlgorithm` jwt-kit builds for the key at
+/// load, called synchronously (the publisher mints inside its request handlers); the header and payload are
+/// encoded here, so a token's bytes do not depend on jwt-kit's JSON encoder.
 public struct TokenMinter: Sendable {
-    enum Material: Sendable {
-        case hmac(SymmetricKey)
-        case rsa(_RSA.Signing.PrivateKey)
-        case p256(P256.Signing.PrivateKey)
-        case ed25519(Curve25519.Signing.PrivateKey)
+    public let signingKey: KeySpec
+    /// jwt-kit's HMAC, RSASSA-PKCS1-v1_5 SHA-256, ECDSA P-256 (R || S) or Ed25519 signer, holding the key.
+    let signer: any JWTAlgorithm
+
+    /// Reads the key file and has jwt-kit build its signer; throws an ``AuthConfigurationError`` naming the spec
+    /// and file. Async only because jwt-kit's `JWTKeyCollection` is an actor; minting is synchronous.
+    public init(signingKey: KeySpec) async throws(AuthConfigurationError) {
+        let key = try LoadedKey(signing: signingKey)
+        self.signer = try await LoadedKey.algorithms([key])[0]
+        self.signingKey = signingKey
     }
 
-    public let signingKey: KeySpec
-    let material: Material
-
-    /// Reads the key file; throws an ``AuthConfigurationError`` naming the spec and file.
-    public init(signingKey: KeySpec) throws(AuthConfigurationError) {
-        let contents = try KeyFile.read(signingKey)
-        switch signingKey.algorithm {
-        case .hs256, .hs384, .hs512:
-            material = .hmac(try KeyFile.secret(contents, signingKey))
-        case .rs256:
-            let pem = try KeyFile.pem(contents, signingKey)
-            guard let key = try? _RSA.Signing.PrivateKey(unsafePEMRepresentation: pem) else {
-                throw KeyFile.wrongType(signingKey, "an RSA private key")
-            }
-            try KeyFile.checkRSASize(key.keySizeInBits, signingKey)
-            material = .rsa(key)
-        case .es256:
-            let pem = try KeyFile.pem(contents, signingKey)
-            guard let key = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
-                throw KeyFile.wrongType(signingKey, "a P-256 private key")
-            }
-            material = .p256(key)
-        case .edDSA:
-            let pem = try KeyFile.pem(contents, signingKey)
-            guard let key = try? Curve25519.Signing.PrivateKey(pemRepresentation: pem) else {
-                throw KeyFile.wrongType(signingKey, "an Ed25519 private key")
-            }
-            material = .ed25519(key)
-        }
-        self.signingKey = signingKey
+    /// Reads and checks the key file as ``init(signingKey:)`` does, with the same errors, without building
+    /// jwt-kit's signer: for settings validation, which cannot await.
+    public static func validate(signingKey: KeySpec) throws(AuthConfigurationError) {
+        _ = try LoadedKey(signing: signingKey)
     }
 
     /// A compact JWT: header `{"alg","kid","typ":"JWT"}`, payload with `iat` and `exp` (whole seconds, `exp` =
@@ -93,20 +75,38 @@ public struct TokenMinter: Sendable {
 
     /// The JWS signature over `input`: an HMAC, RSASSA-PKCS1-v1_5 with SHA-256, ECDSA P-256 as R || S, or Ed25519.
     func signature(for input: [UInt8]) throws -> [UInt8] {
-        switch (material, signingKey.algorithm) {
-        case (.hmac(let secret), .hs384):
-            return Array(HMAC<SHA384>.authenticationCode(for: input, using: secret))
-        case (.hmac(let secret), .hs512):
-            return Array(HMAC<SHA512>.authenticationCode(for: input, using: secret))
-        case (.hmac(let secret), _):
-            return Array(HMAC<SHA256>.authenticationCode(for: input, using: secret))
-        case (.rsa(let key), _):
-            let digest = SHA256.hash(data: input)
-            return Array(try key.signature(for: digest, padding: .insecurePKCS1v1_5).rawRepresentation)
-        case (.p256(let key), _):
-            return Array(try key.signature(for: SHA256.hash(data: input)).rawRepresentation)
-        case (.ed25519(let key), _):
-            return Array(try key.signature(for: input))
+        try signer.sign(input)
+    }
+}
+
+extension LoadedKey {
+    /// Reads the spec's file for minting: the secret for HS*, the private key PEM otherwise.
+    init(signing spec: KeySpec) throws(AuthConfigurationError) {
+        let contents = try KeyFile.read(spec)
+        let material: Material
+        switch spec.algorithm {
+        case .hs256, .hs384, .hs512:
+            material = .hmac(HMACKey(key: try KeyFile.secret(contents, spec)))
+        case .rs256:
+            let pem = try KeyFile.pem(contents, spec)
+            guard let key = try? _RSA.Signing.PrivateKey(unsafePEMRepresentation: pem) else {
+                throw KeyFile.wrongType(spec, "an RSA private key")
+            }
+            try KeyFile.checkRSASize(key.keySizeInBits, spec)
+            material = .rsa(try KeyFile.jwtKit(spec) { try Insecure.RSA.PrivateKey(backing: key) })
+        case .es256:
+            let pem = try KeyFile.pem(contents, spec)
+            guard let key = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
+                throw KeyFile.wrongType(spec, "a P-256 private key")
+            }
+            material = .ecdsa(try KeyFile.jwtKit(spec) { try ES256PrivateKey(backing: key) })
+        case .edDSA:
+            let pem = try KeyFile.pem(contents, spec)
+            guard let key = try? Curve25519.Signing.PrivateKey(pemRepresentation: pem) else {
+                throw KeyFile.wrongType(spec, "an Ed25519 private key")
+            }
+            material = .eddsa(EdDSA.PrivateKey(backing: key))
         }
+        self.init(keyID: spec.keyID, algorithm: spec.algorithm, material: material)
     }
 }

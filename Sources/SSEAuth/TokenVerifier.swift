@@ -46,15 +46,33 @@ public struct TokenVerifier: Sendable {
     /// ``Configuration/leeway`` in seconds.
     let leewaySeconds: Double
 
-    /// Loads every key (reads the files); throws an ``AuthConfigurationError`` naming the spec or file. A key id
-    /// configured twice is an error, so a token's `kid` always means one key.
-    public init(_ configuration: Configuration) throws(AuthConfigurationError) {
-        var keys: [VerificationKey] = []
-        for spec in configuration.keys { keys.append(try VerificationKey(loading: spec)) }
-        for file in configuration.jwksFiles { keys.append(contentsOf: try VerificationKey.loading(jwksFile: file)) }
-        var keysByID: [String: VerificationKey] = [:]
+    /// Loads every key (reads the files) and has jwt-kit build each one's algorithm; throws an
+    /// ``AuthConfigurationError`` naming the spec or file. A key id configured twice is an error, so a token's
+    /// `kid` always means one key. Async only because jwt-kit's `JWTKeyCollection` is an actor; ``verify(_:now:)``
+    /// is synchronous.
+    public init(_ configuration: Configuration) async throws(AuthConfigurationError) {
+        let keys = try await VerificationKey.building(Self.load(configuration))
+        self.configuration = configuration
+        self.keys = keys
+        self.keysByID = Dictionary(uniqueKeysWithValues: keys.map { ($0.keyID, $0) })
+        let (seconds, attoseconds) = configuration.leeway.components
+        self.leewaySeconds = Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// Reads and checks everything ``init(_:)`` does, with the same errors, without building jwt-kit's algorithms:
+    /// for settings validation, which cannot await.
+    public static func validate(_ configuration: Configuration) throws(AuthConfigurationError) {
+        _ = try load(configuration)
+    }
+
+    /// The keys of the specs and JWKS files, read and checked, in configuration order.
+    static func load(_ configuration: Configuration) throws(AuthConfigurationError) -> [LoadedKey] {
+        var keys: [LoadedKey] = []
+        for spec in configuration.keys { keys.append(try LoadedKey(verifying: spec)) }
+        for file in configuration.jwksFiles { keys.append(contentsOf: try LoadedKey.loading(jwksFile: file)) }
+        var keyIDs: Set<String> = []
         for key in keys {
-            guard keysByID.updateValue(key, forKey: key.keyID) == nil else {
+            guard keyIDs.insert(key.keyID).inserted else {
                 throw AuthConfigurationError("key id \(key.keyID) is configured twice: each key needs its own id")
             }
         }
@@ -62,11 +80,7 @@ public struct TokenVerifier: Sendable {
             throw AuthConfigurationError("the longest token must be a positive number of bytes")
         }
         guard configuration.leeway >= .zero else { throw AuthConfigurationError("the leeway must not be negative") }
-        self.configuration = configuration
-        self.keys = keys
-        self.keysByID = keysByID
-        let (seconds, attoseconds) = configuration.leeway.components
-        self.leewaySeconds = Double(seconds) + Double(attoseconds) / 1e18
+        return keys
     }
 
     /// Whether any key is configured; without one, every topic is public.

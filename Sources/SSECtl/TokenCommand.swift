@@ -4,7 +4,7 @@ import SSEAuth
 
 /// `ssectl token`: signs an access token for given grants and lifetime, for scripts, tests and operators (the
 /// publisher mints its visitors' tokens itself, with the same ``TokenMinter``).
-struct TokenCommand: ParsableCommand {
+struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Sign an access token for the given grants and print it.",
@@ -46,24 +46,28 @@ struct TokenCommand: ParsableCommand {
         }
         _ = try grants()
         // The key here too, so a bad key file is reported with this command's usage line (exit 64).
-        _ = try minter()
+        do {
+            try TokenMinter.validate(signingKey: try KeySpec(parsing: key))
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
-    func run() throws {
-        print(try token(now: Date()))
+    func run() async throws {
+        print(try await token(now: Date()))
     }
 
     /// The signed token, as `run` prints it.
-    func token(now: Date) throws -> String {
-        try minter().mint(
+    func token(now: Date) async throws -> String {
+        try await minter().mint(
             subject: subject, grants: try grants(), lifetime: .seconds(lifetime), tokenID: tokenID, issuer: issuer,
             audience: audience, claim: claim, now: now)
     }
 
-    /// Reads the key file; a bad spec or file is a usage error naming it.
-    func minter() throws -> TokenMinter {
+    /// Reads the key file and has jwt-kit build its signer; a bad spec or file is a usage error naming it.
+    func minter() async throws -> TokenMinter {
         do {
-            return try TokenMinter(signingKey: try KeySpec(parsing: key))
+            return try await TokenMinter(signingKey: try KeySpec(parsing: key))
         } catch {
             throw ValidationError("\(error)")
         }

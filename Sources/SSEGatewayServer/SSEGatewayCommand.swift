@@ -42,7 +42,7 @@ struct SSEGatewayCommand: AsyncParsableCommand {
         logger.info("starting", metadata: ["sse.node": "\(configuration.nodeID)", "sse.file_limit": "\(files)"])
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
-        let gateway = try Gateway(
+        let gateway = try await Gateway(
             configuration: configuration, group: group, logger: logger,
             renderPrometheus: {
                 var bytes: [UInt8] = []

@@ -19,18 +19,18 @@ import Testing
         return error.message
     }
 
-    @Test func theDefaultsAreNoKeysA900SecondLifetimeAndTheGatewaysCookieName() throws {
+    @Test func theDefaultsAreNoKeysA900SecondLifetimeAndTheGatewaysCookieName() async throws {
         let configuration = try Self.configuration([:]).get()
         #expect(configuration.tokenSigningKey == "")
         #expect(configuration.tokenKeys == [])
         #expect(configuration.tokenLifetimeSeconds == 900)
         #expect(configuration.tokenCookie == "sse_token")
         #expect(configuration.tokenIssuer == "" && configuration.tokenAudience == "")
-        let tokens = try configuration.tokens()
+        let tokens = try await configuration.tokens()
         #expect(tokens.visitors == nil && tokens.publishVerifier == nil)
     }
 
-    @Test func keysAreLoadedAtStartAndABadOneIsOneLineNamingTheSetting() throws {
+    @Test func keysAreLoadedAtStartAndABadOneIsOneLineNamingTheSetting() async throws {
         let file = NSTemporaryDirectory() + "publisher-token-settings-\(getpid()).secret"
         try Data("a-secret-for-the-settings-test-32-bytes+".utf8).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -38,7 +38,7 @@ import Testing
             "SSE_TOKEN_SIGNING_KEY": "demo=HS256:\(file)", "SSE_TOKEN_KEYS": "demo=HS256:\(file)",
             "SSE_TOKEN_LIFETIME_SECONDS": "60.5", "SSE_TOKEN_COOKIE": "board_token",
         ]).get()
-        let tokens = try loaded.tokens()
+        let tokens = try await loaded.tokens()
         #expect(tokens.visitors?.lifetimeSeconds == 61)
         #expect(tokens.visitors?.cookie == "board_token")
         #expect(tokens.publishVerifier?.keyIDs == ["demo"])

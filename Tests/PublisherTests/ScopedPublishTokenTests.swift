@@ -22,10 +22,10 @@ struct ScopedPublishTokenTests {
 
     @Test func aTokenPublishesOnlyOnTopicsItsGrantsCoverAndABadOneIsRefusedWithItsReason() async throws {
         try await VisitorStack.with { stack in
-            let news = try stack.mint(publish: ["news.*"])
+            let news = try await stack.mint(publish: ["news.*"])
             let stream = try await SSETestClient.open(
                 port: stack.gateway.port, path: "/sse?topic=news.eu",
-                headers: [("Authorization", "Bearer \(try stack.mint(subscribe: ["news.*"]))")])
+                headers: [("Authorization", "Bearer \(try await stack.mint(subscribe: ["news.*"]))")])
             defer { stream.close() }
             try await stream.waitUntilConnected()
 
@@ -45,7 +45,7 @@ struct ScopedPublishTokenTests {
                     refused.header("WWW-Authenticate") == #"Bearer realm="sse-publisher", error="insufficient_scope""#)
             }
             // A subscriber's token publishes nowhere.
-            let reader = try await Self.publish(stack, token: try stack.mint(subscribe: ["*"]), topic: "news.eu")
+            let reader = try await Self.publish(stack, token: try await stack.mint(subscribe: ["*"]), topic: "news.eu")
             #expect(reader.status == 403)
             #expect(reader.body == "topic \"news.eu\" is not granted for publishing by the token\n")
 
@@ -53,7 +53,7 @@ struct ScopedPublishTokenTests {
                 header: #"{"alg":"HS256","typ":"JWT","kid":"demo"}"#,
                 payload: #"{"exp":\#(TestTokens.unixTime(300)),"sse":{"publish":["*"]}}"#,
                 key: Array("another-secret-of-at-least-32-bytes-long".utf8))
-            let expired = try stack.mint(
+            let expired = try await stack.mint(
                 publish: ["*"], lifetime: .seconds(60), now: Date(timeIntervalSinceNow: -3600))
             let unsigned = TestTokens.unsigned(
                 payload: #"{"exp":\#(TestTokens.unixTime(300)),"sse":{"publish":["*"]}}"#)
@@ -86,8 +86,8 @@ struct ScopedPublishTokenTests {
     /// Redis before it honours any scoped token.
     @Test func revokedTokensMayNotPublishAndALaterPublisherLoadsTheRevocationsFromRedis() async throws {
         try await VisitorStack.with { stack in
-            let first = try stack.mint(publish: ["news.*"], subject: "svc-a", tokenID: "a-1")
-            let second = try stack.mint(publish: ["news.*"], subject: "svc-b", tokenID: "b-1")
+            let first = try await stack.mint(publish: ["news.*"], subject: "svc-a", tokenID: "a-1")
+            let second = try await stack.mint(publish: ["news.*"], subject: "svc-b", tokenID: "b-1")
             let revoked = "access token has been revoked"
 
             /// The status of a publish once the publisher has loaded the revocations (503 until then).
@@ -125,7 +125,7 @@ struct ScopedPublishTokenTests {
             try await waitUntil("the subject's token to be refused") {
                 try await Self.publish(stack, token: second, topic: "news.eu").status == 401
             }
-            let newer = try stack.mint(publish: ["news.*"], subject: "svc-b", now: Date(timeIntervalSinceNow: 2))
+            let newer = try await stack.mint(publish: ["news.*"], subject: "svc-b", now: Date(timeIntervalSinceNow: 2))
             #expect(try await Self.publish(stack, token: newer, topic: "news.eu").status == 202)
             // The administrator's static token is not a JWT and is never revoked.
             #expect(try await Self.publish(stack, token: BoardStack.token, topic: "news.eu").status == 202)

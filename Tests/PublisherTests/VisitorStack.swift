@@ -36,8 +36,9 @@ struct VisitorStack: Sendable {
     }
 
     /// The gateway's view of a token: verified with the gateway's key.
-    func verify(_ token: String) throws -> AccessToken {
-        let verifier = try TokenVerifier(.init(keys: [KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)]))
+    func verify(_ token: String) async throws -> AccessToken {
+        let verifier = try await TokenVerifier(
+            .init(keys: [KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)]))
         return try verifier.verify(token, now: Date())
     }
 
@@ -45,8 +46,8 @@ struct VisitorStack: Sendable {
     func mint(
         publish: [String] = [], subscribe: [String] = [], subject: String = "service", tokenID: String? = nil,
         lifetime: Duration = .seconds(300), now: Date = Date()
-    ) throws -> String {
-        try TokenMinter(signingKey: KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)).mint(
+    ) async throws -> String {
+        try await TokenMinter(signingKey: KeySpec(keyID: "demo", algorithm: .hs256, path: secretFile)).mint(
             subject: subject,
             grants: Grants(
                 subscribe: try TopicPatterns(validating: subscribe), publish: try TopicPatterns(validating: publish)),

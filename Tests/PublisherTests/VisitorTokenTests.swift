@@ -29,7 +29,7 @@ struct VisitorTokenTests {
             let page = try await HTTPProbe.get(port: stack.publisher.port, path: "/")
             #expect(page.status == 200)
             let (visitor, token) = try Self.cookies(of: page)
-            let access = try stack.verify(token)
+            let access = try await stack.verify(token)
             #expect(access.subject == visitor)
             #expect(access.grants.subscribe.descriptions == ["board", "visitor.\(visitor)"])
             #expect(access.grants.publish.descriptions == [])
@@ -47,7 +47,7 @@ struct VisitorTokenTests {
                 port: stack.publisher.port, path: "/", headers: [("Cookie", "sse_visitor=\(visitor); other=1")])
             let (sameVisitor, newToken) = try Self.cookies(of: again)
             #expect(sameVisitor == visitor)
-            #expect(try stack.verify(newToken).tokenID != firstID)
+            #expect(try await stack.verify(newToken).tokenID != firstID)
             // An edited id is no id: a new visitor.
             let edited = try await HTTPProbe.get(
                 port: stack.publisher.port, path: "/", headers: [("Cookie", "sse_visitor=\(visitor.uppercased())")])
@@ -79,7 +79,7 @@ struct VisitorTokenTests {
             #expect(renewed.header("Cache-Control") == "no-store")
             let (sameVisitor, newToken) = try Self.cookies(of: renewed)
             #expect(sameVisitor == visitor)
-            let (old, new) = (try stack.verify(token), try stack.verify(newToken))
+            let (old, new) = (try await stack.verify(token), try await stack.verify(newToken))
             #expect(new.subject == visitor && new.tokenID != old.tokenID)
             #expect(new.grants == old.grants)
 

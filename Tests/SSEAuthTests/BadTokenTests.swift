@@ -191,18 +191,18 @@ extension BadToken {
 
 @Suite("Refused access tokens")
 struct BadTokenTests {
-    static func verifier(_ keys: BadToken.Keys, in directory: KeyDirectory) throws -> TokenVerifier {
+    static func verifier(_ keys: BadToken.Keys, in directory: KeyDirectory) async throws -> TokenVerifier {
         var specs = [try directory.spec("rsa1", "RS256", "rsa.pub.pem")]
         if keys == .standard { specs.insert(try directory.spec("main", "HS256", "hs256"), at: 0) }
-        return try TokenVerifier(
+        return try await TokenVerifier(
             .init(keys: specs, issuer: Forge.issuer, audience: Forge.audience))
     }
 
     @Test("each bad token is refused with its rejection and its exact message", arguments: BadToken.all)
-    func badTokenIsRefused(_ bad: BadToken) throws {
-        try KeyDirectory.with { directory in
+    func badTokenIsRefused(_ bad: BadToken) async throws {
+        try await KeyDirectory.with { directory in
             try directory.writeFixture()
-            let verifier = try Self.verifier(bad.keys, in: directory)
+            let verifier = try await Self.verifier(bad.keys, in: directory)
             let token = bad.token()
             let error = #expect(throws: TokenRejection.self) { try verifier.verify(token, now: FixedTime.now) }
             #expect(error == bad.rejection)
@@ -213,10 +213,10 @@ struct BadTokenTests {
     }
 
     @Test("the standard token of the table passes, so each refusal is caused by its one change")
-    func standardTokenPasses() throws {
-        try KeyDirectory.with { directory in
+    func standardTokenPasses() async throws {
+        try await KeyDirectory.with { directory in
             try directory.writeFixture()
-            let token = try Self.verifier(.standard, in: directory).verify(Forge.signed(), now: FixedTime.now)
+            let token = try await Self.verifier(.standard, in: directory).verify(Forge.signed(), now: FixedTime.now)
             #expect(token.subject == "42")
             #expect(token.expiresAt == Date(timeIntervalSince1970: Double(FixedTime.seconds + 600)))
             #expect(token.grants == grants(subscribe: ["board", "user.42"]))

@@ -78,40 +78,44 @@ struct ConfigurationErrorTests {
     }
 
     @Test("a key file unusable for its algorithm is refused naming the key and the file", arguments: badFiles)
-    func badKeyFileIsRefused(_ row: (algorithm: String, contents: Contents, message: String)) throws {
-        try KeyDirectory.with { directory in
+    func badKeyFileIsRefused(_ row: (algorithm: String, contents: Contents, message: String)) async throws {
+        try await KeyDirectory.with { directory in
             let file = try directory.write("key", row.contents.bytes)
             let spec = try KeySpec(parsing: "k1=\(row.algorithm):\(file)")
-            let error = #expect(throws: AuthConfigurationError.self) { try TokenVerifier(.init(keys: [spec])) }
+            let error = await #expect(throws: AuthConfigurationError.self) {
+                try await TokenVerifier(.init(keys: [spec]))
+            }
             let expected = "key k1 (\(row.algorithm)): " + row.message.replacingOccurrences(of: "PATH", with: file)
             #expect(error?.description == expected)
         }
     }
 
     @Test("a missing key file and a directory are refused naming the file")
-    func missingFile() throws {
-        try KeyDirectory.with { directory in
+    func missingFile() async throws {
+        try await KeyDirectory.with { directory in
             let missing = directory.path + "/missing"
-            let error = #expect(throws: AuthConfigurationError.self) {
-                try TokenVerifier(.init(keys: [KeySpec(parsing: "main=HS256:\(missing)")]))
+            let error = await #expect(throws: AuthConfigurationError.self) {
+                try await TokenVerifier(.init(keys: [KeySpec(parsing: "main=HS256:\(missing)")]))
             }
             #expect(error?.description == "key main (HS256): \(missing) does not exist")
-            let folder = #expect(throws: AuthConfigurationError.self) {
-                try TokenVerifier(.init(keys: [KeySpec(parsing: "main=HS256:\(directory.path)")]))
+            let folder = await #expect(throws: AuthConfigurationError.self) {
+                try await TokenVerifier(.init(keys: [KeySpec(parsing: "main=HS256:\(directory.path)")]))
             }
             #expect(folder?.description == "key main (HS256): \(directory.path) cannot be read")
-            let jwks = #expect(throws: AuthConfigurationError.self) { try TokenVerifier(.init(jwksFiles: [missing])) }
+            let jwks = await #expect(throws: AuthConfigurationError.self) {
+                try await TokenVerifier(.init(jwksFiles: [missing]))
+            }
             #expect(jwks?.description == "JWKS file: \(missing) does not exist")
         }
     }
 
     @Test("an RSA key under 2048 bits is refused (made with openssl)")
-    func shortRSAKey() throws {
-        try KeyDirectory.with { directory in
+    func shortRSAKey() async throws {
+        try await KeyDirectory.with { directory in
             let file = directory.path + "/rsa1024.pem"
             try OpenSSL.run(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", file])
-            let error = #expect(throws: AuthConfigurationError.self) {
-                try TokenVerifier(.init(keys: [KeySpec(parsing: "r=RS256:\(file)")]))
+            let error = await #expect(throws: AuthConfigurationError.self) {
+                try await TokenVerifier(.init(keys: [KeySpec(parsing: "r=RS256:\(file)")]))
             }
             #expect(
                 error?.description == "key r (RS256): \(file) holds a 1024-bit RSA key, expected at least 2048 bits")
@@ -119,15 +123,15 @@ struct ConfigurationErrorTests {
     }
 
     @Test("a minter needs the private key of a key pair")
-    func minterNeedsPrivateKey() throws {
-        try KeyDirectory.with { directory in
+    func minterNeedsPrivateKey() async throws {
+        try await KeyDirectory.with { directory in
             try directory.writeFixture()
             for (algorithm, file, expected) in [
                 ("RS256", "rsa.pub.pem", "an RSA private key"), ("ES256", "ec.pub.pem", "a P-256 private key"),
                 ("EdDSA", "ed.pub.pem", "an Ed25519 private key"),
             ] {
-                let error = #expect(throws: AuthConfigurationError.self) {
-                    try TokenMinter(signingKey: directory.spec("k", algorithm, file))
+                let error = await #expect(throws: AuthConfigurationError.self) {
+                    try await TokenMinter(signingKey: directory.spec("k", algorithm, file))
                 }
                 #expect(
                     error?.description

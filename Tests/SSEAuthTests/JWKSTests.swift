@@ -31,17 +31,17 @@ struct JWKSTests {
     }
 
     @Test("tokens signed with each key of a JWKS file verify by its kid, with the algorithm the file gives")
-    func jwksKeysVerify() throws {
-        try KeyDirectory.with { directory in
+    func jwksKeysVerify() async throws {
+        try await KeyDirectory.with { directory in
             try directory.writeFixture()
             let jwks = try directory.write("keys.json", Self.document())
-            let verifier = try TokenVerifier(.init(jwksFiles: [jwks]))
+            let verifier = try await TokenVerifier(.init(jwksFiles: [jwks]))
             #expect(verifier.keyIDs == ["j-hs", "j-rsa", "j-ec", "j-ed"])
             for (keyID, algorithm, file) in [
                 ("j-hs", "HS256", "hs256"), ("j-rsa", "RS256", "rsa.pem"), ("j-ec", "ES256", "ec.pem"),
                 ("j-ed", "EdDSA", "ed.pem"),
             ] {
-                let minter = try TokenMinter(signingKey: directory.spec(keyID, algorithm, file))
+                let minter = try await TokenMinter(signingKey: directory.spec(keyID, algorithm, file))
                 let token = try minter.mint(
                     subject: keyID, grants: grants(subscribe: ["board"]), lifetime: .seconds(60), tokenID: nil,
                     issuer: nil, audience: nil, now: FixedTime.now)
@@ -59,14 +59,15 @@ struct JWKSTests {
     }
 
     @Test("a JWKS file and key specs together, and a kid in both is refused")
-    func jwksWithSpecs() throws {
-        try KeyDirectory.with { directory in
+    func jwksWithSpecs() async throws {
+        try await KeyDirectory.with { directory in
             try directory.writeFixture()
             let jwks = try directory.write("keys.json", Self.document())
-            let verifier = try TokenVerifier(.init(keys: [directory.spec("main", "HS256", "hs256")], jwksFiles: [jwks]))
+            let verifier = try await TokenVerifier(
+                .init(keys: [directory.spec("main", "HS256", "hs256")], jwksFiles: [jwks]))
             #expect(verifier.keyIDs == ["main", "j-hs", "j-rsa", "j-ec", "j-ed"])
-            let error = #expect(throws: AuthConfigurationError.self) {
-                try TokenVerifier(.init(keys: [directory.spec("j-ec", "HS256", "hs256")], jwksFiles: [jwks]))
+            let error = await #expect(throws: AuthConfigurationError.self) {
+                try await TokenVerifier(.init(keys: [directory.spec("j-ec", "HS256", "hs256")], jwksFiles: [jwks]))
             }
             #expect(error?.description == "key id j-ec is configured twice: each key needs its own id")
         }
@@ -111,10 +112,12 @@ struct JWKSTests {
 
     @Test(
         "a JWKS file that is not usable is refused naming the file, the key and what is wrong", arguments: badDocuments)
-    func badJWKSIsRefused(_ row: (json: String, message: String)) throws {
-        try KeyDirectory.with { directory in
+    func badJWKSIsRefused(_ row: (json: String, message: String)) async throws {
+        try await KeyDirectory.with { directory in
             let file = try directory.write("keys.json", row.json)
-            let error = #expect(throws: AuthConfigurationError.self) { try TokenVerifier(.init(jwksFiles: [file])) }
+            let error = await #expect(throws: AuthConfigurationError.self) {
+                try await TokenVerifier(.init(jwksFiles: [file]))
+            }
             #expect(error?.description == row.message.replacingOccurrences(of: "PATH", with: file))
         }
     }

@@ -8,8 +8,8 @@ import Testing
 @Suite("ssectl token")
 struct TokenCommandTests {
     @Test("ssectl token signs a token with the grants, subject, id, issuer and audience asked for")
-    func tokenVerifies() throws {
-        try KeyDirectory.with { directory in
+    func tokenVerifies() async throws {
+        try await KeyDirectory.with { directory in
             try directory.writeFixture()
             let key = "main=HS256:\(directory.path)/hs256"
             let parsed = try SSECtl.parseAsRoot([
@@ -17,8 +17,8 @@ struct TokenCommandTests {
                 "--subject", "42", "--lifetime", "120", "--id", "t-9", "--issuer", "iss", "--audience", "aud",
             ])
             let command = try #require(parsed as? TokenCommand)
-            let token = try command.token(now: FixedTime.now)
-            let verifier = try TokenVerifier(
+            let token = try await command.token(now: FixedTime.now)
+            let verifier = try await TokenVerifier(
                 .init(keys: [KeySpec(parsing: key)], issuer: "iss", audience: "aud"))
             let access = try verifier.verify(token, now: FixedTime.now)
             #expect(access.subject == "42")

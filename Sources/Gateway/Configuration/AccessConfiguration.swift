@@ -48,21 +48,36 @@ public struct AccessConfiguration: Sendable {
         publicTopics = try reader.value(of: GatewaySettings.publicTopics)
     }
 
-    /// Loads the keys (reading their files) and checks every value: the one place a mistake here is found, at
-    /// startup, as one line naming the setting.
-    func authorizer() throws(SettingError) -> StreamAuthorizer {
-        let specs: [KeySpec]
-        let patterns: [TopicPattern]
+    /// Loads the keys (reading their files, jwt-kit building their algorithms) and checks every value: the one
+    /// place a mistake here is found, at startup, as one line naming the setting.
+    func authorizer() async throws(SettingError) -> StreamAuthorizer {
+        let (configuration, patterns) = try validated()
         let verifier: TokenVerifier
         do {
-            specs = try keys.map { spec throws(AuthConfigurationError) in try KeySpec(parsing: spec) }
+            verifier = try await TokenVerifier(configuration)
+        } catch {
+            throw SettingError(message: "\(error)")
+        }
+        return StreamAuthorizer(
+            verifier: verifier.hasKeys ? verifier : nil, publicTopics: TopicPatterns(patterns), cookie: cookie,
+            tokenInQuery: tokenInQuery, expirySpread: expirySpread)
+    }
+
+    /// Checks every value and reads the key files, with the errors ``authorizer()`` gives, without building the
+    /// verifier (settings validation cannot await); returns the verifier's configuration and the public patterns.
+    @discardableResult
+    func validated() throws(SettingError) -> (TokenVerifier.Configuration, [TopicPattern]) {
+        let configuration: TokenVerifier.Configuration
+        let patterns: [TopicPattern]
+        do {
+            let specs = try keys.map { spec throws(AuthConfigurationError) in try KeySpec(parsing: spec) }
             patterns = try publicTopics.map { text throws(AuthConfigurationError) in
                 try TopicPattern(validating: text)
             }
-            verifier = try TokenVerifier(
-                .init(
-                    keys: specs, jwksFiles: jwksFiles, issuer: issuer.isEmpty ? nil : issuer,
-                    audience: audience.isEmpty ? nil : audience, leeway: leeway, claim: claim))
+            configuration = TokenVerifier.Configuration(
+                keys: specs, jwksFiles: jwksFiles, issuer: issuer.isEmpty ? nil : issuer,
+                audience: audience.isEmpty ? nil : audience, leeway: leeway, claim: claim)
+            try TokenVerifier.validate(configuration)
         } catch {
             throw SettingError(message: "\(error)")
         }
@@ -72,9 +87,7 @@ public struct AccessConfiguration: Sendable {
         guard leeway >= .zero, expirySpread >= .zero else {
             throw SettingError(message: "token leeway and expiry spread must not be negative")
         }
-        return StreamAuthorizer(
-            verifier: verifier.hasKeys ? verifier : nil, publicTopics: TopicPatterns(patterns), cookie: cookie,
-            tokenInQuery: tokenInQuery, expirySpread: expirySpread)
+        return (configuration, patterns)
     }
 
     /// A byte of an RFC 9110 token (a cookie name is one).

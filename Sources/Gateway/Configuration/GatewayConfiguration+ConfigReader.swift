@@ -54,6 +54,6 @@ extension GatewayConfiguration {
         guard maxLoopBacklogBytes > 0 else {
             throw SettingError(message: "max loop backlog \(maxLoopBacklogBytes) is invalid: expected bytes > 0")
         }
-        _ = try access.authorizer()
+        try access.validated()
     }
 }

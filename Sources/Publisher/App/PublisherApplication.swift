@@ -34,7 +34,7 @@ struct PublisherApplication {
     /// Validates `configuration`, loads the templates and `engine.js`, and wires the controllers.
     init(configuration: PublisherConfiguration, logger: Logger) async throws {
         try configuration.validate()
-        let tokens = try configuration.tokens()
+        let tokens = try await configuration.tokens()
         let resources = try PublisherResources.directory()
         let views = try await BoardViews.load(directory: resources + "/templates")
         let engine = EngineScript(text: try PublisherResources.engineScript())

@@ -33,8 +33,8 @@ extension PublisherConfiguration {
         logLevel = try reader.value(of: SharedSettings.logLevel)
         do {
             try validate()
-            // The key files are read once here too, so a bad one stops the process at start with one line.
-            _ = try tokens()
+            // The key files are read here too, so a bad one stops the process at start with one line.
+            try validateTokens()
         } catch {
             throw SettingError(message: error.description)
         }

@@ -1,5 +1,6 @@
 import Crypto
 import CryptoExtras
+import JWTKit
 
 /// Keys from a JWKS file on disk (RFC 7517), for deployments whose identity provider publishes one.
 ///
@@ -7,15 +8,15 @@ import CryptoExtras
 /// instead of being tried with whatever a token asks for. Supported: `oct` (HS256/384/512, `k`), `RSA` (RS256,
 /// `n`/`e`), `EC` (ES256, `crv` P-256, `x`/`y`) and `OKP` (EdDSA, `crv` Ed25519, `x`); private members are
 /// ignored. A key whose `use` is not `sig` is refused, so an encryption key is never taken for a signing one.
-extension VerificationKey {
-    static func loading(jwksFile path: String) throws(AuthConfigurationError) -> [VerificationKey] {
+extension LoadedKey {
+    static func loading(jwksFile path: String) throws(AuthConfigurationError) -> [LoadedKey] {
         let contents = try KeyFile.read(path, what: "JWKS file")
         guard let members = JSONValue.parse(contents)?.object, case .array(let entries)? = members["keys"] else {
             throw AuthConfigurationError("JWKS file \(path) is not a JSON object with a \"keys\" array")
         }
-        var keys: [VerificationKey] = []
+        var keys: [LoadedKey] = []
         for (index, entry) in entries.enumerated() {
-            keys.append(try VerificationKey(jwk: entry, number: index + 1, file: path))
+            keys.append(try LoadedKey(jwk: entry, number: index + 1, file: path))
         }
         return keys
     }
@@ -58,12 +59,14 @@ extension VerificationKey {
                     "(\(keyID)): the secret is \(secret.count) bytes, expected at least "
                         + "\(algorithm.minimumSecretLength)")
             }
-            material = .hmac(SymmetricKey(data: secret))
+            material = .hmac(HMACKey(from: secret))
         case .rs256:
             try expect("kty", "RSA")
             let modulus = try bytes("n")
             let exponent = try bytes("e")
-            guard let key = try? _RSA.Signing.PublicKey(n: modulus, e: exponent) else {
+            guard let backing = try? _RSA.Signing.PublicKey(n: modulus, e: exponent),
+                let key = try? Insecure.RSA.PublicKey(backing: backing)
+            else {
                 throw failure("(\(keyID)) has \"n\" and \"e\" that are not an RSA key of at least 2048 bits")
             }
             material = .rsa(key)
@@ -73,16 +76,17 @@ extension VerificationKey {
             let x = try bytes("x")
             let y = try bytes("y")
             guard x.count == 32, y.count == 32,
-                let key = try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y)
+                let backing = try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y),
+                let key = try? ES256PublicKey(backing: backing)
             else { throw failure("(\(keyID)) has \"x\" and \"y\" that are not a P-256 point") }
-            material = .p256(key)
+            material = .ecdsa(key)
         case .edDSA:
             try expect("kty", "OKP")
             try expect("crv", "Ed25519")
             guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: try bytes("x")) else {
                 throw failure("(\(keyID)) has an \"x\" that is not an Ed25519 public key")
             }
-            material = .ed25519(key)
+            material = .eddsa(EdDSA.PublicKey(backing: key))
         }
         self.init(keyID: keyID, algorithm: algorithm, material: material)
     }
