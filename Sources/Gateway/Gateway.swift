@@ -23,7 +23,7 @@ public final class Gateway: Service, Sendable {
     /// The Redis subscriber's thread: it does no fan-out, so the subscription is read however busy the client
     /// loops are (a loop that falls behind sheds instead, see ``GatewayConfiguration/maxLoopBacklogBytes``).
     private let subscriberGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private let redisConfiguration: RedisConfiguration
+    private let redisConnector: RedisConnector
     private let redis: RedisClient
     private let metrics: MetricsBridge
     private let renderPrometheus: (@Sendable () -> String)?
@@ -40,8 +40,9 @@ public final class Gateway: Service, Sendable {
         var logger = logger
         logger[metadataKey: "sse.node"] = "\(configuration.nodeID)"
         self.logger = logger
-        self.redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
-        self.redis = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger)
+        let topology = try RedisTopology(url: configuration.redisURL).requireNotCluster(setting: "SSE_REDIS_URL")
+        self.redisConnector = RedisConnector(topology: topology, logger: logger)
+        self.redis = RedisClient(connector: redisConnector, eventLoopGroup: group, logger: logger)
         let loops = Array(group.makeIterator())
         self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
         self.cors = CORSPolicy(
@@ -75,7 +76,7 @@ public final class Gateway: Service, Sendable {
         let node = fanout.node
         // Events arrive on the hub loop, where the node hub lives.
         let subscriber = RedisSubscriber(
-            configuration: redisConfiguration, eventLoop: node.eventLoop, logger: logger,
+            connector: redisConnector, eventLoop: node.eventLoop, logger: logger,
             onEvent: { event in node.value.handle(event) })
         fanout.start(subscription: subscriber)
         subscriber.start()
@@ -93,7 +94,7 @@ public final class Gateway: Service, Sendable {
         logger.info(
             "gateway listening",
             metadata: [
-                "sse.address": "\(configuration.host):\(port ?? 0)", "redis.url": "\(redisConfiguration.displayURL)",
+                "sse.address": "\(configuration.host):\(port ?? 0)", "redis.url": "\(redisConnector.displayURL)",
             ])
 
         try await withGracefulShutdownHandler {
@@ -106,6 +107,7 @@ public final class Gateway: Service, Sendable {
         fanout.stop()
         await subscriber.close()
         await redis.close()
+        await redisConnector.close()
         try? await subscriberGroup.shutdownGracefully()
         logger.info("gateway stopped")
     }

@@ -22,13 +22,17 @@ public enum RedisError: Error, Sendable, Hashable {
     case unexpectedReply(command: String, reply: String)
     /// The command was not answered within the command timeout.
     case commandTimeout(address: String, command: String, milliseconds: Int64)
+    /// No sentinel named a usable master: carries the master name and what each sentinel tried said.
+    case sentinelFailed(masterName: String, reason: String)
+    /// The URL names a topology this process cannot use (yet); the text says which and where it came from.
+    case unsupportedTopology(String)
 }
 
 extension RedisError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidURL(let url, let reason):
-            return "invalid Redis URL \"\(url)\": \(reason)"
+            return "invalid Redis URL \"\(URLParts.masked(url))\": \(reason)"
         case .connectionRefused(let address):
             return "cannot connect to Redis at \(address): connection refused"
         case .connectTimeout(let address, let milliseconds):
@@ -49,6 +53,10 @@ extension RedisError: CustomStringConvertible {
             return "unexpected reply to \(command): \(reply)"
         case .commandTimeout(let address, let command, let milliseconds):
             return "Redis at \(address) did not answer \(command) within \(milliseconds) ms"
+        case .sentinelFailed(let masterName, let reason):
+            return "cannot find the Redis master \"\(masterName)\" through the sentinels: \(reason)"
+        case .unsupportedTopology(let message):
+            return message
         }
     }
 }

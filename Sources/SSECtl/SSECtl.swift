@@ -41,7 +41,8 @@ struct RedisOptions: ParsableArguments {
 
     func client() throws -> RedisClient {
         let url = try settings.reader().value(of: SharedSettings.redisURL)
-        return RedisClient(configuration: try RedisConfiguration(url: url))
+        let topology = try RedisTopology(url: url).requireNotCluster(setting: "--redis-url")
+        return RedisClient(connector: RedisConnector(topology: topology))
     }
 
     func maxLength() throws -> Int {

@@ -22,10 +22,17 @@ public final class GatewayProcess: ServerProcess {
     public static func start(
         redis: LocalRedisServer, arguments: [String] = [], waitForReady: Bool = true, fileLimit: Int? = nil
     ) async throws -> GatewayProcess {
+        try await start(redisURL: redis.url, arguments: arguments, waitForReady: waitForReady, fileLimit: fileLimit)
+    }
+
+    /// Starts a node on any Redis URL (a Sentinel group's, say).
+    public static func start(
+        redisURL: String, arguments: [String] = [], waitForReady: Bool = true, fileLimit: Int? = nil
+    ) async throws -> GatewayProcess {
         let (child, port, logPath) = try await ChildProcess.startServer(
             name: "sse-gateway",
             arguments: { port in
-                ["--port", String(port), "--redis-url", redis.url, "--node-id", "test-\(port)", "--log-level", "debug"]
+                ["--port", String(port), "--redis-url", redisURL, "--node-id", "test-\(port)", "--log-level", "debug"]
                     + arguments
             }, logName: "sse-gateway", readyPath: waitForReady ? "/readyz" : "/healthz",
             launcher: fileLimit.map { ["/usr/bin/prlimit", "--nofile=\($0):\($0)"] } ?? [])

@@ -21,10 +21,17 @@ public final class PublisherProcess: ServerProcess {
         redis: LocalRedisServer, arguments: [String] = [], environment: [String: String] = [:],
         waitForReady: Bool = true
     ) async throws -> PublisherProcess {
+        try await start(redisURL: redis.url, arguments: arguments, environment: environment, waitForReady: waitForReady)
+    }
+
+    /// Starts a publisher on any Redis URL (a Sentinel group's, say).
+    public static func start(
+        redisURL: String, arguments: [String] = [], environment: [String: String] = [:], waitForReady: Bool = true
+    ) async throws -> PublisherProcess {
         let (child, port, logPath) = try await ChildProcess.startServer(
             name: "sse-publisher",
             arguments: { port in
-                ["--port", String(port), "--redis-url", redis.url, "--log-level", "debug"] + arguments
+                ["--port", String(port), "--redis-url", redisURL, "--log-level", "debug"] + arguments
             }, environment: environment, logName: "sse-publisher", readyPath: waitForReady ? "/readyz" : "/healthz")
         return PublisherProcess(port: port, logPath: logPath, child: child)
     }

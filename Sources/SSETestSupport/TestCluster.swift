@@ -14,14 +14,21 @@ import LocalRedis
 /// figures through `/nodes/<n>/sse-metrics`. Processes are stopped (by pid) when the cluster goes away.
 public final class TestCluster: Sendable {
     public let redis: LocalRedisServer
+    /// The Sentinel group the processes run on, when started with ``start(sentinels:nodeCount:gatewayArguments:withPublisher:publisherArguments:)``
+    /// (`redis` is then the group's first master, which a failover demotes).
+    public let sentinels: LocalSentinelGroup?
     /// Node 1 is `nodes[0]`, reachable through nginx as `/nodes/1/…`.
     public let nodes: [GatewayProcess]
     public let nginx: NginxProcess
     /// The publisher behind nginx's `/`, when the cluster was started with one.
     public let publisher: PublisherProcess?
 
-    private init(redis: LocalRedisServer, nodes: [GatewayProcess], nginx: NginxProcess, publisher: PublisherProcess?) {
+    private init(
+        redis: LocalRedisServer, sentinels: LocalSentinelGroup? = nil, nodes: [GatewayProcess], nginx: NginxProcess,
+        publisher: PublisherProcess?
+    ) {
         self.redis = redis
+        self.sentinels = sentinels
         self.nodes = nodes
         self.nginx = nginx
         self.publisher = publisher
@@ -37,16 +44,38 @@ public final class TestCluster: Sendable {
         staticFolders: [String: String] = [:]
     ) async throws -> TestCluster {
         let redis = try await LocalRedisServer.start(options)
+        return try await launch(
+            redis: redis, url: redis.url, sentinels: nil, nodeCount: nodeCount, gatewayArguments: gatewayArguments,
+            withPublisher: withPublisher, publisherArguments: publisherArguments, nginxPort: nginxPort,
+            staticFolders: staticFolders)
+    }
+
+    /// The same on a running Sentinel group: every process gets the group's `redis-sentinel://` URL.
+    public static func start(
+        sentinels: LocalSentinelGroup, nodeCount: Int = 2, gatewayArguments: [String] = [],
+        withPublisher: Bool = false, publisherArguments: [String] = []
+    ) async throws -> TestCluster {
+        try await launch(
+            redis: sentinels.servers[0], url: sentinels.url, sentinels: sentinels, nodeCount: nodeCount,
+            gatewayArguments: gatewayArguments, withPublisher: withPublisher, publisherArguments: publisherArguments,
+            nginxPort: nil, staticFolders: [:])
+    }
+
+    private static func launch(
+        redis: LocalRedisServer, url: String, sentinels: LocalSentinelGroup?, nodeCount: Int,
+        gatewayArguments: [String], withPublisher: Bool, publisherArguments: [String], nginxPort: Int?,
+        staticFolders: [String: String]
+    ) async throws -> TestCluster {
         var nodes: [GatewayProcess] = []
         for _ in 0..<nodeCount {
-            nodes.append(try await GatewayProcess.start(redis: redis, arguments: gatewayArguments))
+            nodes.append(try await GatewayProcess.start(redisURL: url, arguments: gatewayArguments))
         }
         let publisher =
-            withPublisher ? try await PublisherProcess.start(redis: redis, arguments: publisherArguments) : nil
+            withPublisher ? try await PublisherProcess.start(redisURL: url, arguments: publisherArguments) : nil
         let nginx = try await NginxProcess.start(
             gateways: nodes.map(\.port), publisherPort: try publisher?.port ?? freeLoopbackPort(), port: nginxPort,
             staticFolders: staticFolders)
-        let cluster = TestCluster(redis: redis, nodes: nodes, nginx: nginx, publisher: publisher)
+        let cluster = TestCluster(redis: redis, sentinels: sentinels, nodes: nodes, nginx: nginx, publisher: publisher)
         for number in 1...nodeCount {
             try await waitUntil("node \(number) ready through nginx") {
                 (try? await HTTPProbe.get(port: nginx.port, path: "/nodes/\(number)/readyz"))?.status == 200
@@ -110,6 +139,6 @@ public final class TestCluster: Sendable {
         nginx.kill()
         publisher?.kill()
         for node in nodes { node.kill() }
-        redis.kill()
+        if let sentinels { sentinels.stop() } else { redis.kill() }
     }
 }

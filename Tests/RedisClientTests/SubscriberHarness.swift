@@ -50,11 +50,11 @@ final class SubscriberHarness {
         var logger = quiet
         if let jitter {
             state = RedisSubscriberState(
-                configuration: Self.configuration, eventLoop: loop, options: options, logger: logger,
+                address: Self.configuration.address, eventLoop: loop, options: options, logger: logger,
                 onEvent: { log.append($0) }, connect: connect, jitter: jitter)
         } else {
             state = RedisSubscriberState(
-                configuration: Self.configuration, eventLoop: loop, options: options, logger: logger,
+                address: Self.configuration.address, eventLoop: loop, options: options, logger: logger,
                 onEvent: { log.append($0) }, connect: connect)
         }
     }

@@ -36,9 +36,10 @@ final class PublishRevocations: Sendable {
         self.history = history
     }
 
-    /// Subscribes to the control channel on `configuration`'s Redis; events arrive on `eventLoop`.
-    func start(configuration: RedisConfiguration, eventLoop: any EventLoop) {
-        let subscriber = RedisSubscriber(configuration: configuration, eventLoop: eventLoop, logger: logger) {
+    /// Subscribes to the control channel on the Redis `connector` points at (on a Sentinel group, the master of the
+    /// moment); events arrive on `eventLoop`.
+    func start(connector: RedisConnector, eventLoop: any EventLoop) {
+        let subscriber = RedisSubscriber(connector: connector, eventLoop: eventLoop, logger: logger) {
             [self] event in self.handle(event)
         }
         self.subscriber.withLock { $0 = subscriber }

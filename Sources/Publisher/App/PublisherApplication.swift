@@ -19,7 +19,8 @@ struct PublisherApplication {
     let app: Application<RouterResponder<PublisherRequestContext>>
     /// The board's model in Redis, as the handlers use it (the tests load the function libraries through it).
     let store: BoardStore
-    let redisConfiguration: RedisConfiguration
+    /// Where the Redis connections go (one server or a Sentinel group's master); shared by every connection.
+    let redisConnector: RedisConnector
     /// The revocations scoped publish tokens are checked against; nil without token keys. Subscribed by
     /// ``start()``.
     let revocations: PublishRevocations?
@@ -38,11 +39,12 @@ struct PublisherApplication {
         let resources = try PublisherResources.directory()
         let views = try await BoardViews.load(directory: resources + "/templates")
         let engine = EngineScript(text: try PublisherResources.engineScript())
-        let redisConfiguration = try RedisConfiguration(
-            url: configuration.redisURL, connectTimeout: configuration.redisTimeout)
-        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let topology = try RedisTopology(url: configuration.redisURL, connectTimeout: configuration.redisTimeout)
+            .requireNotCluster(setting: "SSE_REDIS_URL")
+        let redisConnector = RedisConnector(topology: topology, logger: logger)
+        let redis = RedisClient(connector: redisConnector, logger: logger)
         let transactions = TransactionConnection(
-            configuration: redisConfiguration, timeout: configuration.redisTimeout, logger: logger)
+            connector: redisConnector, timeout: configuration.redisTimeout, logger: logger)
         let store = BoardStore(
             redis: redis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
 
@@ -107,15 +109,15 @@ struct PublisherApplication {
             },
             logger: logger)
         self.store = store
+        self.redisConnector = redisConnector
         self.revocations = revocations
-        self.redisConfiguration = redisConfiguration
         self.redis = redis
         self.transactions = transactions
     }
 
     /// Starts what runs beside the handlers: the control-channel subscription behind ``revocations``.
     func start() {
-        revocations?.start(configuration: redisConfiguration, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        revocations?.start(connector: redisConnector, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
     }
 
     /// Closes the Redis connections the handlers share (after the server has stopped).

@@ -22,13 +22,13 @@ public struct PublisherService: Service {
 
     public func run() async throws {
         let publisher = try await PublisherApplication(configuration: configuration, logger: logger)
-        let redisConfiguration = publisher.redisConfiguration
+        let redisConnector = publisher.redisConnector
         let logger = self.logger
 
-        logger.info("starting", metadata: ["sse.redis": "\(redisConfiguration.displayURL)"])
+        logger.info("starting", metadata: ["sse.redis": "\(redisConnector.displayURL)"])
         // The watch has a connection of its own: its check timing out on a hung Redis closes only that one, not
         // the connection requests are waiting on.
-        let watchRedis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let watchRedis = RedisClient(connector: redisConnector, logger: logger)
         let watchStore = BoardStore(
             redis: watchRedis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
         let installer = Task { await LibraryWatch(store: watchStore, logger: logger).run() }
@@ -38,6 +38,7 @@ public struct PublisherService: Service {
         installer.cancel()
         await publisher.close()
         await watchRedis.close()
+        await redisConnector.close()
         logger.info("stopped")
     }
 

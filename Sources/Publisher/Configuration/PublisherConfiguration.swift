@@ -143,7 +143,7 @@ public struct PublisherConfiguration: Sendable {
 extension PublisherConfiguration: CustomStringConvertible {
     /// The settings for logs, with the publish token shown only as set or not.
     public var description: String {
-        "host=\(host) port=\(port) redis=\(redisURL.contains("@") ? "(with credentials)" : redisURL) "
+        "host=\(host) port=\(port) redis=\(redisURL.contains("@") || redisURL.contains("password=") ? "(with credentials)" : redisURL) "
             + "publishToken=\(enabledPublishToken == nil ? "unset" : "set") sseURL=\(publicSSEURL.debugDescription) "
             + "heartbeat=\(heartbeatSeconds)s historyLength=\(historyLength) boardLength=\(boardLength) "
             + "redisTimeout=\(redisTimeoutSeconds)s publicOrigins=\(publicOrigins.joined(separator: ","))"

@@ -44,6 +44,10 @@ final class RedisChannelHandler: ChannelInboundHandler {
     private let logger: Logger
     /// Set on subscriber connections: receives pub/sub pushes (`message`, `subscribe`, `pong`, …).
     private let onPush: ((RedisReply) -> Void)?
+    /// Set on connections to a Sentinel group's master: a `READONLY` error reply means the server was demoted, so
+    /// once the command (or pipeline) it answered is complete the connection closes, and its owner reconnects
+    /// through discovery instead of sending more writes to a replica.
+    var closesOnReadOnly = false
 
     init(address: String, logger: Logger, onPush: ((RedisReply) -> Void)?) {
         self.address = address
@@ -143,13 +147,28 @@ final class RedisChannelHandler: ChannelInboundHandler {
         case .single(let promise):
             pending.removeFirst()
             promise.succeed(reply)
+            if closesOnReadOnly, Self.isReadOnly(reply) { closeAsDemoted(context: context) }
         case .batch(let batch):
             batch.replies.append(reply)
             if batch.replies.count == batch.expected {
                 pending.removeFirst()
                 batch.promise.succeed(batch.replies)
+                if closesOnReadOnly, batch.replies.contains(where: Self.isReadOnly) { closeAsDemoted(context: context) }
             }
         }
+    }
+
+    private static func isReadOnly(_ reply: RedisReply) -> Bool {
+        if case .error(let message) = reply { return message.hasPrefix("READONLY") }
+        return false
+    }
+
+    private func closeAsDemoted(context: ChannelHandlerContext) {
+        guard !closed else { return }
+        logger.warning(
+            "Redis answered READONLY: the master was demoted; closing to reconnect through the sentinels",
+            metadata: ["redis.address": "\(address)"])
+        close(context: context, reason: .connectionClosed(address: address))
     }
 
     /// Pub/sub pushes under RESP2 are arrays whose first element names the kind.

@@ -26,17 +26,27 @@ public final class RedisClient: RedisCommandRunner {
         case closed
     }
 
-    public let configuration: RedisConfiguration
+    /// Where connections go: one server, or the master of a Sentinel group (found again on every reconnect).
+    public let connector: RedisConnector
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let state = Mutex<State>(.idle)
 
-    public init(
+    public convenience init(
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "redis.client")
     ) {
-        self.configuration = configuration
+        self.init(
+            connector: RedisConnector(configuration: configuration), eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    public init(
+        connector: RedisConnector,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis.client")
+    ) {
+        self.connector = connector
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
@@ -55,10 +65,9 @@ public final class RedisClient: RedisCommandRunner {
                 return future
             case .closed:
                 return eventLoopGroup.any().makeFailedFuture(
-                    RedisError.connectionClosed(address: configuration.address))
+                    RedisError.connectionClosed(address: connector.address))
             case .idle, .connected:
-                let future = RedisConnection.connectFuture(
-                    configuration: configuration, eventLoop: eventLoopGroup.any(), logger: logger)
+                let future = connector.connectFuture(eventLoop: eventLoopGroup.any(), logger: logger)
                 state = .connecting(future)
                 future.whenComplete { [self] result in
                     self.state.withLock { state in

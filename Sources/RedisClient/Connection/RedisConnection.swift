@@ -78,6 +78,11 @@ public final class RedisConnection: Sendable {
         onLoop { $0.close(reason: reason) }
     }
 
+    /// Makes a `READONLY` error reply close the connection (see ``RedisChannelHandler/closesOnReadOnly``).
+    func closeOnReadOnlyReplies() {
+        onLoop { $0.closesOnReadOnly = true }
+    }
+
     private func onLoop(_ body: @escaping @Sendable (RedisChannelHandler) -> Void) {
         if eventLoop.inEventLoop {
             body(handler.value)

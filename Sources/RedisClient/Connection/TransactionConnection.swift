@@ -18,13 +18,18 @@ public final class TransactionConnection: Sendable {
         var connection: RedisConnection?
     }
 
-    private let configuration: RedisConfiguration
+    private let connector: RedisConnector
     private let timeout: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
-    public init(configuration: RedisConfiguration, timeout: Duration, logger: Logger) {
-        self.configuration = configuration
+    public convenience init(configuration: RedisConfiguration, timeout: Duration, logger: Logger) {
+        self.init(connector: RedisConnector(configuration: configuration), timeout: timeout, logger: logger)
+    }
+
+    /// Connects through `connector` on every (re)connect: on a Sentinel group, to the master of the moment.
+    public init(connector: RedisConnector, timeout: Duration, logger: Logger) {
+        self.connector = connector
         self.timeout = timeout
         self.logger = logger
     }
@@ -33,7 +38,7 @@ public final class TransactionConnection: Sendable {
     public func run<Value>(_ what: String, _ body: (RedisConnection) async throws -> Value) async throws -> Value {
         guard await acquire() else {
             throw RedisError.commandTimeout(
-                address: configuration.address, command: "\(what) (waiting for the transaction connection)",
+                address: connector.address, command: "\(what) (waiting for the transaction connection)",
                 milliseconds: RedisConnection.milliseconds(timeout))
         }
         defer { release() }
@@ -61,7 +66,7 @@ public final class TransactionConnection: Sendable {
 
     private func currentConnection() async throws -> RedisConnection {
         if let connection = state.withLock({ $0.connection }), connection.isActive { return connection }
-        let connection = try await RedisConnection.connect(configuration: configuration, logger: logger)
+        let connection = try await connector.connect(logger: logger)
         state.withLock { $0.connection = connection }
         return connection
     }

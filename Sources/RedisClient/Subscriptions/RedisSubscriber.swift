@@ -31,25 +31,53 @@ public final class RedisSubscriber: Sendable {
         public init() {}
     }
 
-    public let configuration: RedisConfiguration
+    /// What logs and errors name: the server's address, or the Sentinel master and its sentinels.
+    public let address: String
     public let eventLoop: any EventLoop
     let state: NIOLoopBoundBox<RedisSubscriberState>
 
-    public init(
+    /// A subscriber on one server.
+    public convenience init(
         configuration: RedisConfiguration,
         eventLoop: any EventLoop,
         options: Options = Options(),
         logger: Logger = Logger(label: "redis.subscriber"),
         onEvent: @escaping @Sendable (Event) -> Void
     ) {
-        self.configuration = configuration
+        self.init(
+            connector: RedisConnector(configuration: configuration), eventLoop: eventLoop, options: options,
+            logger: logger, onEvent: onEvent)
+    }
+
+    /// A subscriber that connects, and reconnects, wherever `connector` points: on a Sentinel group, the master of
+    /// the moment (a `+switch-master` closes the connection, so it resubscribes on the new master at once).
+    public convenience init(
+        connector: RedisConnector,
+        eventLoop: any EventLoop,
+        options: Options = Options(),
+        logger: Logger = Logger(label: "redis.subscriber"),
+        onEvent: @escaping @Sendable (Event) -> Void
+    ) {
+        self.init(
+            address: connector.address, eventLoop: eventLoop, options: options, logger: logger,
+            connect: { onPush in connector.connectFuture(eventLoop: eventLoop, logger: logger, onPush: onPush) },
+            onEvent: onEvent)
+    }
+
+    /// A subscriber whose connections come from `connect` (the Sentinel watch connects to sentinels in turn).
+    init(
+        address: String, eventLoop: any EventLoop, options: Options, logger: Logger,
+        connect:
+            @escaping @Sendable (_ onPush: @escaping @Sendable (RedisReply) -> Void) -> EventLoopFuture<
+                RedisConnection
+            >,
+        onEvent: @escaping @Sendable (Event) -> Void
+    ) {
+        self.address = address
         self.eventLoop = eventLoop
         let state = RedisSubscriberState(
-            configuration: configuration, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent,
-            connect: { onPush in
-                RedisConnection.connectFuture(
-                    configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
-            })
+            address: address, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent,
+            connect: { onPush in connect(onPush) })
         self.state = NIOLoopBoundBox.makeBoxSendingValue(state, eventLoop: eventLoop)
     }
 

@@ -40,7 +40,8 @@ final class RedisSubscriberState {
         }
     }
 
-    let configuration: RedisConfiguration
+    /// What logs and errors name: the server's address, or the Sentinel master and its sentinels.
+    let address: String
     let eventLoop: any EventLoop
     let options: RedisSubscriber.Options
     let logger: Logger
@@ -63,12 +64,12 @@ final class RedisSubscriberState {
     private var healthCheck: RepeatedTask?
 
     init(
-        configuration: RedisConfiguration, eventLoop: any EventLoop, options: RedisSubscriber.Options, logger: Logger,
+        address: String, eventLoop: any EventLoop, options: RedisSubscriber.Options, logger: Logger,
         onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void,
         connect: @escaping Connect,
         jitter: @escaping (ClosedRange<Int64>) -> Int64 = { Int64.random(in: $0) }
     ) {
-        self.configuration = configuration
+        self.address = address
         self.eventLoop = eventLoop
         self.options = options
         self.logger = logger
@@ -92,7 +93,7 @@ final class RedisSubscriberState {
 
     func request(_ kind: SubscriptionKind, _ names: [String], promise: EventLoopPromise<Void>) {
         if case .closed = phase {
-            promise.fail(RedisError.connectionClosed(address: configuration.address))
+            promise.fail(RedisError.connectionClosed(address: address))
             return
         }
         let unique = Set(names)
@@ -166,7 +167,7 @@ final class RedisSubscriberState {
         phase = .connected(connection, restoring: restoring)
         logger.info(
             everConnected ? "Redis subscriber reconnected" : "Redis subscriber connected",
-            metadata: ["redis.address": "\(configuration.address)", "redis.subscriptions": "\(restoring.count)"])
+            metadata: ["redis.address": "\(address)", "redis.subscriptions": "\(restoring.count)"])
         connection.closeFuture.hop(to: eventLoop).assumeIsolated().whenComplete { [self] _ in
             connectionClosed(connection)
         }
@@ -188,7 +189,7 @@ final class RedisSubscriberState {
         logger.warning(
             "Redis subscriber cannot connect",
             metadata: [
-                "redis.address": "\(configuration.address)", "error": "\(error)", "attempt": "\(failedAttempts)",
+                "redis.address": "\(address)", "error": "\(error)", "attempt": "\(failedAttempts)",
             ])
         if !reportedOutage {
             reportedOutage = true
@@ -199,8 +200,8 @@ final class RedisSubscriberState {
 
     private func connectionClosed(_ connection: RedisConnection) {
         guard case .connected(let current, _) = phase, current === connection else { return }
-        let error = RedisError.connectionClosed(address: configuration.address)
-        logger.warning("Redis subscriber lost its connection", metadata: ["redis.address": "\(configuration.address)"])
+        let error = RedisError.connectionClosed(address: address)
+        logger.warning("Redis subscriber lost its connection", metadata: ["redis.address": "\(address)"])
         reportedOutage = true
         // The unsubscribes in flight are done: the connection that held them is gone.
         completeRequests { !$0.kind.adds }
@@ -222,7 +223,7 @@ final class RedisSubscriberState {
         healthCheck = nil
         let previous = phase
         phase = .closed
-        let error = RedisError.connectionClosed(address: configuration.address)
+        let error = RedisError.connectionClosed(address: address)
         for request in requests { request.promise.fail(error) }
         requests.removeAll()
         switch previous {
@@ -242,7 +243,7 @@ final class RedisSubscriberState {
         if eventLoop.now - lastActivity > interval * 2 {
             logger.warning(
                 "Redis subscriber connection silent, replacing it",
-                metadata: ["redis.address": "\(configuration.address)"])
+                metadata: ["redis.address": "\(address)"])
             connection.closeNow()
         } else {
             connection.sendWithoutReply(RedisCommand("PING"))
