@@ -45,7 +45,7 @@ extension LocalRedisCluster {
     }
 
     /// Waits until every running node reports `cluster_state:ok` with all 16384 slots assigned and the same primary
-    /// for every slot.
+    /// for every slot, and every replica has synced with its primary.
     public func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
         try await waitUntil(
             "every cluster node to report cluster_state:ok and one slot map", timeout: timeout,
@@ -58,6 +58,12 @@ extension LocalRedisCluster {
                     let reply = try? await command(node.port, ["CLUSTER", "SHARDS"]),
                     let map = try? ClusterSlotMap(clusterShards: reply), map.coversEverySlot
                 else { return false }
+                // A replica counts once its initial sync is done (before that it could not take over).
+                if let role = try? await command(node.port, ["ROLE"]).array, role.first?.string == "slave",
+                    role.count > 3, role[3].string != "connected"
+                {
+                    return false
+                }
                 maps.append(stride(from: 0, to: HashSlot.count, by: 64).map { map.primary(for: HashSlot($0)) })
             }
             return !maps.isEmpty && maps.allSatisfy { $0 == maps[0] }

@@ -110,6 +110,9 @@ public final class LocalRedisCluster: Sendable {
                 "--protected-mode", "no", "--daemonize", "no", "--dir", directory,
                 "--logfile", "\(directory)/redis-\(port).log", "--save", "", "--appendonly", "no",
                 "--dbfilename", "dump-\(port).rdb",
+                // A replica must have synced before it may be promoted; the default waits 5 s for more
+                // replicas before a diskless sync, longer than a test waits before killing a primary.
+                "--repl-diskless-sync-delay", "0", "--cluster-replica-validity-factor", "0",
                 "--cluster-enabled", "yes", "--cluster-config-file", "\(directory)/nodes-\(port).conf",
                 "--cluster-node-timeout",
                 String(
