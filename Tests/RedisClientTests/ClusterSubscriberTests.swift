@@ -124,6 +124,37 @@ struct ClusterSubscriberTests {
         }
     }
 
+    @Test func aDemotedPrimarysChannelsAreDroppedByRedisThenResubscribedOnTheNewPrimary() async throws {
+        try await withCluster { cluster, client in
+            let log = ClusterEventLog()
+            let subscriber = Self.subscriber(client, log)
+            defer { Task { await subscriber.close() } }
+            let channels = channelsOnEveryShard(try await client.slotMap(), prefix: "demoted")
+            try await subscriber.subscribe(channels)
+            let victim = channels[2]
+            let shard = try await client.slotMap().shard(for: HashSlot(key: victim))!
+            let oldPrimary = shard.primary.endpoint.port
+            let replica = shard.replicas[0].endpoint.port
+
+            try await cluster.failover(replicaPort: replica)
+            try await waitUntil("the channel resubscribed on the new primary", timeout: .seconds(20)) {
+                log.contains(.resubscribed(channels: [victim]))
+            }
+            let changes = log.changes.filter {
+                if case .shardConnected = $0 { return false } else { return true }
+            }
+            #expect(
+                changes == [
+                    .unsubscribedByServer(address: "127.0.0.1:\(oldPrimary)", channels: [victim]),
+                    .resubscribed(channels: [victim]),
+                ])
+            #expect(await subscriber.assignment()["127.0.0.1:\(replica)"] == [victim])
+            #expect(try await Self.publish(client, victim, "after hand-over") == .integer(1))
+            try await waitUntil("the message after the hand-over", timeout: .seconds(10)) { !log.messages.isEmpty }
+            #expect(log.messages == ["\(victim)=after hand-over"])
+        }
+    }
+
     @Test func aFunctionPublishesItsOwnSlotsChannelThroughTheClusterClient() async throws {
         try await withCluster { cluster, client in
             let log = ClusterEventLog()
