@@ -144,11 +144,15 @@ struct ClusterSubscriberTests {
                 if case .shardConnected = $0 { return false } else { return true }
             }
             #expect(
-                changes == [
+                Array(changes.prefix(2)) == [
                     .unsubscribedByServer(address: "127.0.0.1:\(oldPrimary)", channels: [victim]),
                     .resubscribed(channels: [victim]),
                 ])
-            #expect(await subscriber.assignment()["127.0.0.1:\(replica)"] == [victim])
+            // A map read from a node that has not heard of the hand-over yet may move the channel back for a moment
+            // (Redis answers MOVED and it returns); the assignment settles on the new primary.
+            try await waitUntil("the channel held on the new primary", timeout: .seconds(10)) {
+                await subscriber.assignment()["127.0.0.1:\(replica)"] == [victim]
+            }
             #expect(try await Self.publish(client, victim, "after hand-over") == .integer(1))
             try await waitUntil("the message after the hand-over", timeout: .seconds(10)) { !log.messages.isEmpty }
             #expect(log.messages == ["\(victim)=after hand-over"])
