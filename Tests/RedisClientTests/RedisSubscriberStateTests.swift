@@ -120,8 +120,8 @@ struct RedisSubscriberStateTests {
         }
     }
 
-    /// `smessage` (sharded pub/sub, never requested here) is no push the connection knows: a reply nobody asked
-    /// for, so the connection closes as out of step and the subscriber replaces it.
+    /// `zmessage` is no push the connection knows: a reply nobody asked for, so the connection closes as out of
+    /// step and the subscriber replaces it.
     @Test func aPushOfAnUnknownKindClosesTheConnectionAndTheSubscriberReconnects() throws {
         try SubscriberHarness.run(jitter: { $0.upperBound }) { harness in
             try Self.connected(harness)
@@ -129,7 +129,7 @@ struct RedisSubscriberStateTests {
             try harness.confirm("subscribe", ["a"])
             _ = try harness.written()
 
-            try harness.receive(RESP.array("smessage", "a", "x"))
+            try harness.receive(RESP.array("zmessage", "a", "x"))
             #expect(!harness.current.isActive)
             #expect(harness.log.all == [.connected, .disconnected(SubscriberHarness.closed)])
             harness.advance(toMilliseconds: 100)

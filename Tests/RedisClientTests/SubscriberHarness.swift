@@ -29,11 +29,14 @@ final class SubscriberHarness {
     private(set) var attemptTimes: [Int64] = []
     /// Every connection accepted so far; the last one is the current connection.
     private(set) var connections: [EmbeddedChannel] = []
+    /// Sharded mode: the channels Redis dropped unasked, per report.
+    private(set) var droppedByServer: [[String]] = []
 
     /// - Parameter jitter: picks the random half of a backoff delay; nil keeps the production random choice.
     init(
         initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .milliseconds(800),
-        healthCheckInterval: Duration = .seconds(10), jitter: ((ClosedRange<Int64>) -> Int64)? = nil
+        healthCheckInterval: Duration = .seconds(10), jitter: ((ClosedRange<Int64>) -> Int64)? = nil,
+        sharded: Bool = false
     ) {
         var options = RedisSubscriber.Options()
         options.initialBackoff = initialBackoff
@@ -48,7 +51,13 @@ final class SubscriberHarness {
         }
         // Outages are what these tests are made of; their warnings would only bury a failure's output.
         var logger = quiet
-        if let jitter {
+        if sharded {
+            state = RedisSubscriberState(
+                address: Self.configuration.address, eventLoop: loop, options: options, logger: logger,
+                onEvent: { log.append($0) }, connect: connect, jitter: jitter ?? { Int64.random(in: $0) },
+                sharded: true,
+                onServerUnsubscribe: { [unowned self] in droppedByServer.append($0) })
+        } else if let jitter {
             state = RedisSubscriberState(
                 address: Self.configuration.address, eventLoop: loop, options: options, logger: logger,
                 onEvent: { log.append($0) }, connect: connect, jitter: jitter)
@@ -69,11 +78,11 @@ final class SubscriberHarness {
     static func run(
         initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .milliseconds(800),
         healthCheckInterval: Duration = .seconds(10), jitter: ((ClosedRange<Int64>) -> Int64)? = nil,
-        _ body: (SubscriberHarness) throws -> Void
+        sharded: Bool = false, _ body: (SubscriberHarness) throws -> Void
     ) throws {
         let harness = SubscriberHarness(
             initialBackoff: initialBackoff, maximumBackoff: maximumBackoff, healthCheckInterval: healthCheckInterval,
-            jitter: jitter)
+            jitter: jitter, sharded: sharded)
         defer { harness.tearDown() }
         try body(harness)
     }

@@ -132,7 +132,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
         // On a subscriber connection a `+PONG` that nobody waits for answers the health PING sent while no channel
         // is subscribed (Redis only answers with a `pong` push in subscribed mode); the handshake's own PING does
         // wait for it.
-        if let onPush, Self.isPush(reply) || (pending.isEmpty && reply == .status("PONG")) {
+        // An error nobody waits for answers a subscription command: `SSUBSCRIBE` to a node that does not serve the
+        // slot (`MOVED`) or a cluster that is down; the subscriber decides what it means.
+        if let onPush, Self.isPush(reply) || (pending.isEmpty && (reply == .status("PONG") || reply.isError)) {
             onPush(reply)
             return
         }
@@ -179,11 +181,17 @@ final class RedisChannelHandler: ChannelInboundHandler {
         switch kind.readableBytes {
         case 4: return kind.readableBytesView.elementsEqual("pong".utf8)
         case 7: return kind.readableBytesView.elementsEqual("message".utf8)
-        case 8: return kind.readableBytesView.elementsEqual("pmessage".utf8)
+        case 8:
+            return kind.readableBytesView.elementsEqual("pmessage".utf8)
+                || kind.readableBytesView.elementsEqual("smessage".utf8)
         case 9: return kind.readableBytesView.elementsEqual("subscribe".utf8)
-        case 10: return kind.readableBytesView.elementsEqual("psubscribe".utf8)
+        case 10:
+            return kind.readableBytesView.elementsEqual("psubscribe".utf8)
+                || kind.readableBytesView.elementsEqual("ssubscribe".utf8)
         case 11: return kind.readableBytesView.elementsEqual("unsubscribe".utf8)
-        case 12: return kind.readableBytesView.elementsEqual("punsubscribe".utf8)
+        case 12:
+            return kind.readableBytesView.elementsEqual("punsubscribe".utf8)
+                || kind.readableBytesView.elementsEqual("sunsubscribe".utf8)
         default: return false
         }
     }
@@ -218,6 +226,13 @@ final class RedisChannelHandler: ChannelInboundHandler {
         }
     }
 
+}
+
+extension RedisReply {
+    fileprivate var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
 }
 
 extension RedisChannelHandler.Pending {

@@ -148,12 +148,14 @@ extension RedisSubscriber.Options {
     }
 }
 
-/// The four subscription commands.
+/// The subscription commands: classic channels, patterns, and (Redis 7, Cluster) shard channels.
 public enum SubscriptionKind: String, Sendable {
     case subscribe = "SUBSCRIBE"
     case unsubscribe = "UNSUBSCRIBE"
     case psubscribe = "PSUBSCRIBE"
     case punsubscribe = "PUNSUBSCRIBE"
+    case ssubscribe = "SSUBSCRIBE"
+    case sunsubscribe = "SUNSUBSCRIBE"
 
     /// The kind named by a confirmation push (`subscribe`, `unsubscribe`, …).
     init?(push: ByteBuffer) {
@@ -162,10 +164,14 @@ public enum SubscriptionKind: String, Sendable {
         case "unsubscribe": self = .unsubscribe
         case "psubscribe": self = .psubscribe
         case "punsubscribe": self = .punsubscribe
+        case "ssubscribe": self = .ssubscribe
+        case "sunsubscribe": self = .sunsubscribe
         default: return nil
         }
     }
 
     var isPattern: Bool { self == .psubscribe || self == .punsubscribe }
-    var adds: Bool { self == .subscribe || self == .psubscribe }
+    var adds: Bool { self == .subscribe || self == .psubscribe || self == .ssubscribe }
+    /// Shard channels: one command may only name channels of one slot.
+    var isSharded: Bool { self == .ssubscribe || self == .sunsubscribe }
 }

@@ -49,6 +49,12 @@ final class RedisSubscriberState {
     private let openConnection: Connect
     /// Picks the random half of a backoff delay in milliseconds; tests pin it to check exact schedules.
     private let jitter: (ClosedRange<Int64>) -> Int64
+    /// A shard link of ``RedisClusterSubscriber``: `channels` are shard channels (`SSUBSCRIBE`, one command per
+    /// slot), and Redis may drop them unasked (a slot moved, the primary was demoted).
+    let sharded: Bool
+    /// Sharded only: channels Redis dropped unasked (an unsolicited `sunsubscribe`, or `MOVED` for a restore);
+    /// they are no longer in `channels`.
+    private let onServerUnsubscribe: (([String]) -> Void)?
 
     private(set) var channels: Set<String> = []
     private(set) var patterns: Set<String> = []
@@ -67,9 +73,12 @@ final class RedisSubscriberState {
         address: String, eventLoop: any EventLoop, options: RedisSubscriber.Options, logger: Logger,
         onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void,
         connect: @escaping Connect,
-        jitter: @escaping (ClosedRange<Int64>) -> Int64 = { Int64.random(in: $0) }
+        jitter: @escaping (ClosedRange<Int64>) -> Int64 = { Int64.random(in: $0) },
+        sharded: Bool = false, onServerUnsubscribe: (([String]) -> Void)? = nil
     ) {
         self.address = address
+        self.sharded = sharded
+        self.onServerUnsubscribe = onServerUnsubscribe
         self.eventLoop = eventLoop
         self.options = options
         self.logger = logger
@@ -102,8 +111,8 @@ final class RedisSubscriberState {
             return
         }
         switch kind {
-        case .subscribe: channels.formUnion(unique)
-        case .unsubscribe: channels.subtract(unique)
+        case .subscribe, .ssubscribe: channels.formUnion(unique)
+        case .unsubscribe, .sunsubscribe: channels.subtract(unique)
         case .psubscribe: patterns.formUnion(unique)
         case .punsubscribe: patterns.subtract(unique)
         }
@@ -121,7 +130,18 @@ final class RedisSubscriberState {
         // next request waiting for it before Redis has read that request.
         var seen = Set<String>()
         let arguments = unique.count == names.count ? names : names.filter { seen.insert($0).inserted }
-        connection.sendWithoutReply(RedisCommand(kind.rawValue, arguments: arguments))
+        if kind.isSharded {
+            for group in Self.bySlot(arguments) {
+                connection.sendWithoutReply(RedisCommand(kind.rawValue, arguments: group))
+            }
+        } else {
+            connection.sendWithoutReply(RedisCommand(kind.rawValue, arguments: arguments))
+        }
+    }
+
+    /// Shard channels grouped by slot, slots ascending, names in their given order within a slot.
+    static func bySlot(_ names: [String]) -> [[String]] {
+        Dictionary(grouping: names) { HashSlot(key: $0) }.sorted { $0.key < $1.key }.map(\.value)
     }
 
     // MARK: Connection lifecycle
@@ -149,7 +169,12 @@ final class RedisSubscriberState {
         reportedOutage = false
         lastActivity = eventLoop.now
         var restoring = Set<Confirmation>()
-        if !channels.isEmpty {
+        if !channels.isEmpty && sharded {
+            for group in Self.bySlot(channels.sorted()) {
+                connection.sendWithoutReply(RedisCommand("SSUBSCRIBE", arguments: group))
+            }
+            restoring.formUnion(channels.map { Confirmation(kind: .ssubscribe, name: $0) })
+        } else if !channels.isEmpty {
             connection.sendWithoutReply(RedisCommand("SUBSCRIBE", arguments: channels.sorted()))
             restoring.formUnion(channels.map { Confirmation(kind: .subscribe, name: $0) })
         }
@@ -266,9 +291,13 @@ final class RedisSubscriberState {
 
     func handlePush(_ reply: RedisReply) {
         lastActivity = eventLoop.now
+        if case .error(let message) = reply {
+            refused(message)
+            return
+        }
         guard case .array(let parts) = reply, case .bulk(let kind)? = parts.first else { return }
         switch (kind.readableBytes, parts.count) {
-        case (7, 3):  // message, channel, payload
+        case (7, 3), (8, 3):  // message or smessage, channel, payload
             guard case .bulk(let channel) = parts[1], case .bulk(let payload) = parts[2] else { return }
             onEvent(.message(channel: String(buffer: channel), payload: payload))
         case (8, 4):  // pmessage, pattern, channel, payload
@@ -288,6 +317,14 @@ final class RedisSubscriberState {
     }
 
     private func confirm(_ kind: SubscriptionKind, _ name: String) {
+        if sharded, kind == .sunsubscribe, channels.contains(name),
+            !requests.contains(where: { $0.kind == .sunsubscribe && $0.waiting.contains(name) })
+        {
+            // Unasked: the slot left this primary.
+            channels.remove(name)
+            onServerUnsubscribe?([name])
+            return
+        }
         var restores = false
         if case .connected(let connection, var restoring) = phase, !restoring.isEmpty {
             if restoring.remove(Confirmation(kind: kind, name: name)) != nil {
@@ -305,5 +342,37 @@ final class RedisSubscriberState {
             if !restores { break }
         }
         if answered { completeRequests { $0.waiting.isEmpty } }
+    }
+
+    /// An error reply to a subscription command. On a shard link, `MOVED` for a slot means this primary no longer
+    /// serves it: its channels are dropped, requests waiting for them fail with the error (their caller routes them
+    /// again) and the rest are reported through `onServerUnsubscribe`. Any other error closes the connection, so
+    /// the reconnect restores the whole set.
+    private func refused(_ message: String) {
+        guard case .connected(let connection, var restoring) = phase else { return }
+        guard sharded, let redirect = ClusterRedirect(errorMessage: message) else {
+            logger.warning(
+                "Redis refused a subscription command, reconnecting",
+                metadata: ["redis.address": "\(address)", "error": "\(message)"])
+            connection.closeNow()
+            return
+        }
+        let dropped = channels.filter { HashSlot(key: $0) == redirect.slot }
+        channels.subtract(dropped)
+        let error = RedisError.server(message: message)
+        var failed: [Request] = []
+        requests.removeAll { request in
+            guard request.kind == .ssubscribe, !request.waiting.isDisjoint(with: dropped) else { return false }
+            failed.append(request)
+            return true
+        }
+        let requested = failed.reduce(into: Set<String>()) { $0.formUnion($1.waiting) }
+        let before = restoring.count
+        restoring = restoring.filter { !dropped.contains($0.name) }
+        phase = .connected(connection, restoring: restoring)
+        for request in failed { request.promise.fail(error) }
+        let unasked = dropped.subtracting(requested)
+        if !unasked.isEmpty { onServerUnsubscribe?(unasked.sorted()) }
+        if before > 0 && restoring.isEmpty { restored() }
     }
 }
