@@ -121,46 +121,15 @@ extension RedisConfiguration {
                 password = try percentDecoded(credentials, url: url)
             }
         }
-        var host: Substring
-        var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw fail("unclosed \"[\" in IPv6 host") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") {
-                portText = after.dropFirst()
-            } else if !after.isEmpty {
-                throw fail("unexpected \"\(after)\" after IPv6 host")
-            }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
-        } else {
-            host = rest
-        }
-        guard !host.isEmpty else { throw fail("missing host") }
-        var port = 6379
-        if let portText {
-            guard let value = Int(portText), (1...65535).contains(value) else {
-                throw fail("port \"\(portText)\" is not a number from 1 to 65535")
-            }
-            port = value
-        }
+        let address = try URLParts.hostPort(rest, defaultPort: 6379, inList: false, fail: fail)
         return RedisConfiguration(
-            endpoint: .tcp(host: String(host), port: port), username: username, password: password,
+            endpoint: .tcp(host: address.host, port: address.port), username: username, password: password,
             database: database)
     }
 
     /// A user name, password or query value with its percent-escapes decoded (`+` is itself, as everywhere in a URL
     /// outside a form-encoded query).
     private static func percentDecoded(_ text: Substring, url: String) throws(RedisError) -> String {
-        do {
-            return try PercentDecoder.decode(text.utf8, plus: .literal)
-        } catch {
-            switch error {
-            case .malformedEscape: throw .invalidURL(url, reason: "bad percent-escape in credentials")
-            case .notUTF8: throw .invalidURL(url, reason: "percent-escapes in credentials are not UTF-8")
-            }
-        }
+        try URLParts.decoded(text, url: url)
     }
 }

@@ -42,12 +42,14 @@ struct URLParts {
         guard !rest.isEmpty else { throw fail("missing host") }
         for entry in rest.split(separator: ",", omittingEmptySubsequences: false) {
             guard !entry.isEmpty else { throw fail("empty entry in the host list \"\(rest)\"") }
-            hosts.append(try Self.hostPort(entry, defaultPort: defaultPort, fail: fail))
+            hosts.append(try Self.hostPort(entry, defaultPort: defaultPort, inList: true, fail: fail))
         }
     }
 
-    private static func hostPort(
-        _ entry: Substring, defaultPort: Int, fail: (String) -> RedisError
+    /// `host[:port]` or `[ipv6][:port]`; `inList` names the entry in the message when a host is missing (one of a
+    /// comma-separated list).
+    static func hostPort(
+        _ entry: Substring, defaultPort: Int, inList: Bool, fail: (String) -> RedisError
     ) throws(RedisError) -> RedisHostPort {
         var host: Substring
         var portText: Substring?
@@ -66,7 +68,7 @@ struct URLParts {
         } else {
             host = entry
         }
-        guard !host.isEmpty else { throw fail("missing host in \"\(entry)\"") }
+        guard !host.isEmpty else { throw fail(inList ? "missing host in \"\(entry)\"" : "missing host") }
         var port = defaultPort
         if let portText {
             guard let value = Int(portText), (1...65535).contains(value) else {
