@@ -78,6 +78,67 @@ extension EndToEnd {
             }
         }
 
+        /// `SSE_REDIS_TOPOLOGY=sentinel` (issue 15, point 7): a master, a replica and three sentinels on loopback, the
+        /// node and the publisher on the redis-sentinel:// URL; after `SENTINEL FAILOVER` a publish through nginx
+        /// lands on the new master and reaches a stream; `down` stops every process `up` started.
+        @Test func theSentinelTopologyRunsAGroupThatTheServicesFollowThroughAFailover() async throws {
+            var run = try Run.fresh("local-cluster-sentinel", nodes: 1)
+            defer { try? FileManager.default.removeItem(atPath: run.directory) }
+            // The master, the replica and the three sentinels take five ports in a row.
+            let redisPort = try freeConsecutivePorts(5)
+            run.environment["SSE_REDIS_PORT"] = "\(redisPort)"
+            run.environment["SSE_REDIS_TOPOLOGY"] = "sentinel"
+            let names = ["redis", "redis-replica", "sentinel-1", "sentinel-2", "sentinel-3", "gateway-1", "publisher"]
+            do {
+                let up = try await run("up")
+                #expect(up.status == 0, "up: \(up.output)")
+                let pids = (names + ["nginx"]).map { run.pid($0) }
+                #expect(pids.allSatisfy { $0.map(isAlive) == true }, "every process runs: \(pids)")
+                let status = try await run("status")
+                for name in names { #expect(status.output.contains("\(name) "), "\(status.output)") }
+
+                func redisCLI(_ port: Int, _ arguments: String...) async throws -> String {
+                    try await runProgram("/usr/bin/redis-cli", ["-p", "\(port)"] + arguments).output
+                }
+                let stream = try await SSETestClient.open(port: run.httpPort, path: "/sse?topic=news")
+                defer { stream.close() }
+                try await stream.waitUntilConnected()
+                #expect(try await redisCLI(redisPort + 2, "SENTINEL", "FAILOVER", "sse") == "OK\n")
+                try await waitUntil("the sentinels to name the replica as the master", timeout: .seconds(30)) {
+                    try await redisCLI(redisPort + 2, "SENTINEL", "get-master-addr-by-name", "sse")
+                        == "127.0.0.1\n\(redisPort + 1)\n"
+                }
+                // Until Sentinel turns the old master into a replica it still takes writes, which are then lost
+                // (a known gap of issue 15): publish once it refuses them.
+                try await waitUntil("the old master to be a replica", timeout: .seconds(30)) {
+                    try await redisCLI(redisPort, "ROLE").hasPrefix("slave\n")
+                }
+                let token = try String(contentsOfFile: run.directory + "/publish-token", encoding: .utf8)
+                let json = #"{"topic":"news","data":"after the failover"}"#
+                // Publishes fail (503) while the publisher's connection moves; the first accepted one is on the
+                // new master.
+                try await waitUntil("a publish accepted after the failover", timeout: .seconds(30)) {
+                    try await HTTPProbe.send(
+                        port: run.httpPort,
+                        raw: "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                            + "Authorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+                            + "Idempotency-Key: failover-1\r\nContent-Length: \(json.utf8.count)\r\n\r\n" + json
+                    ).status == 202
+                }
+                #expect(try await redisCLI(redisPort + 1, "XLEN", "sse:{news}:history") == "1\n")
+                try await waitUntil("the event on the stream", timeout: .seconds(30)) {
+                    stream.events.map(\.data) == ["after the failover"]
+                }
+
+                let down = try await run("down")
+                #expect(down.status == 0, "down: \(down.output)")
+                #expect(pids.allSatisfy { $0.map(isAlive) == false }, "every process stopped: \(pids)")
+            } catch {
+                _ = try? await run("down")
+                throw error
+            }
+        }
+
         private func exercise(_ run: Run, httpPort: Int, directory: String) async throws {
             let up = try await run("up")
             #expect(up.status == 0, "up: \(up.output)")
