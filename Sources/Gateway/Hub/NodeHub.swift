@@ -131,25 +131,37 @@ final class NodeHub {
             waiters.append(Waiter(topics: Set(request.topics), promise: request.promise, loop: loop))
         }
         stats.subscribedTopics.store(topics.count, ordering: .relaxed)
-        if !newTopics.isEmpty, let subscription {
-            subscription.requestFuture(.subscribe, newTopics.map(\.channel)).hop(to: hubLoop).assumeIsolated()
-                .whenComplete { [self] result in
-                    switch result {
-                    case .success where redisUp && idsPerTopic:
-                        confirmWithClocks(newTopics)
-                        return
-                    case .success where redisUp:
-                        for topic in newTopics where topics[topic] != nil { topics[topic]!.confirmed = true }
-                    case .success:
-                        break  // confirmed on a connection that is gone: the reconnect confirms it again
-                    case .failure(let error):
-                        logger.warning(
-                            "subscribe failed", metadata: ["sse.topics": "\(newTopics)", "error": "\(error)"])
-                    }
-                    releaseWaiters()
-                }
-        }
+        if !newTopics.isEmpty { subscribe(newTopics) }
         releaseWaiters()
+    }
+
+    /// `SUBSCRIBE` (on a Cluster, `SSUBSCRIBE` on each topic's shard) for topics new to the node; the joins waiting
+    /// for them are released once confirmed. On a Cluster a subscription that failed (redirected past the
+    /// subscriber's attempts, a shard without a primary) is tried again every second while its topic has streams.
+    private func subscribe(_ newTopics: [Topic]) {
+        guard let subscription else { return }
+        subscription.requestFuture(.subscribe, newTopics.map(\.channel)).hop(to: hubLoop).assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success where redisUp && idsPerTopic:
+                    confirmWithClocks(newTopics)
+                    return
+                case .success where redisUp:
+                    for topic in newTopics where topics[topic] != nil { topics[topic]!.confirmed = true }
+                case .success:
+                    break  // confirmed on a connection that is gone: the reconnect confirms it again
+                case .failure(let error):
+                    logger.warning(
+                        "subscribe failed", metadata: ["sse.topics": "\(newTopics)", "error": "\(error)"])
+                    if idsPerTopic {
+                        hubLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in
+                            let still = newTopics.filter { topics[$0].map { !$0.confirmed } ?? false }
+                            if !still.isEmpty { subscribe(still) }
+                        }
+                    }
+                }
+                releaseWaiters()
+            }
     }
 
     func leave(_ left: [Topic], loop: Int, format: StreamFormat) {
