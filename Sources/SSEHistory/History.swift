@@ -2,25 +2,64 @@ import NIOCore
 import RedisClient
 import SSEProtocol
 
-/// Reliable publish and replay over any Redis connection or client, through the `sse` function library.
+/// Reliable publish and replay over any Redis connection or client, or a Redis Cluster, through the `sse` function
+/// library.
 ///
 /// Every call goes through `FCALL` with ``HistoryLibrary/library`` as fallback, so a Redis that lost its functions
-/// (restart without persistence, `FUNCTION FLUSH`, failover to a fresh replica) gets them back on first use.
-/// ``install()`` at process start is still worth doing: it fails fast on a Redis older than 7.
+/// (restart without persistence, `FUNCTION FLUSH`, failover to a fresh replica) gets them back on first use; on a
+/// Cluster the fallback loads the library on the shard that answered `Function not found`, since each call runs
+/// on its topic's shard. ``install()`` at process start is still worth doing: it fails fast on a Redis older
+/// than 7.
+///
+/// **On a Cluster** (``init(cluster:)``) every topic has its own clock (``SSEProtocol/Topic/clockKey``): a publish
+/// runs `sse_publish_sharded` on the topic's shard and goes out with `SPUBLISH`, and a topic's ids increase within
+/// that topic only. Reads of several topics run per topic on each one's shard (see
+/// ``events(after:in:limit:)`` for what a single id means there); revocations live in the slot of
+/// ``HistoryLibrary/revocationsKey``.
 public struct History: Sendable {
+    /// Where commands go: the one Redis, or on a Cluster the runner routed to the revocations key's slot.
     public let runner: any RedisCommandRunner
+    /// The Cluster client, nil on a single Redis or a Sentinel group.
+    public let cluster: RedisClusterClient?
 
     public init(runner: any RedisCommandRunner) {
         self.runner = runner
+        cluster = nil
     }
 
-    /// Loads (or replaces) the `sse` function library.
+    /// Publishes and reads on a Redis Cluster: per-topic clocks, sharded publish, each call on its topic's shard.
+    public init(cluster: RedisClusterClient) {
+        self.cluster = cluster
+        runner = cluster.routed(key: HistoryLibrary.revocationsKey)
+    }
+
+    /// Whether this history is on a Redis Cluster (per-topic clocks and ids, `SPUBLISH`).
+    public var isCluster: Bool { cluster != nil }
+
+    /// The runner for commands about `topic`: its shard's on a Cluster, else the one Redis.
+    func runner(for topic: Topic) -> any RedisCommandRunner {
+        cluster.map { $0.routed(key: topic.historyKey) } ?? runner
+    }
+
+    /// The clock `topic`'s ids come from: its own on a Cluster, else the shared `sse:clock`.
+    func clockKey(for topic: Topic) -> String { isCluster ? topic.clockKey : HistoryLibrary.clockKey }
+
+    /// `sse_publish_sharded` on a Cluster, else `sse_publish`.
+    var publishFunction: String { isCluster ? "sse_publish_sharded" : "sse_publish" }
+
+    /// Loads (or replaces) the `sse` function library; on a Cluster on every primary (functions are not propagated
+    /// between shards).
     public func install() async throws {
-        try await runner.load(HistoryLibrary.library)
+        if let cluster {
+            try await cluster.loadOnEveryPrimary(HistoryLibrary.library)
+        } else {
+            try await runner.load(HistoryLibrary.library)
+        }
     }
 
     /// Records a revocation and publishes it to every node (``HistoryLibrary``'s `sse_revoke`); returns the number
-    /// of nodes that received it.
+    /// of nodes that received it (on a Cluster, the subscribers of the node that ran it: its classic `PUBLISH` is
+    /// still broadcast to every node).
     public func revoke(_ revocation: ControlMessage.Revocation) async throws -> Int {
         let reply = try await runner.fcall(
             "sse_revoke", keys: [HistoryLibrary.revocationsKey],
@@ -49,8 +88,8 @@ public struct History: Sendable {
         -> EventID
     {
         let name: EventName? = if let event, !event.isEmpty { try EventName(validating: event) } else { nil }
-        let reply = try await runner.fcall(
-            "sse_publish", keys: [topic.historyKey, HistoryLibrary.clockKey],
+        let reply = try await runner(for: topic).fcall(
+            publishFunction, keys: [topic.historyKey, clockKey(for: topic)],
             arguments: Self.publishArguments(topic, event: name, data: data, maxLength: maxLength),
             loadingIfMissing: HistoryLibrary.library)
         return try Self.eventID(fromPublishReply: reply)
@@ -75,8 +114,8 @@ public struct History: Sendable {
         windowSeconds: Int
     ) async throws -> Receipt {
         let name: EventName? = if let event, !event.isEmpty { try EventName(validating: event) } else { nil }
-        let reply = try await runner.fcall(
-            "sse_publish", keys: [topic.historyKey, HistoryLibrary.clockKey, key.redisKey(on: topic)],
+        let reply = try await runner(for: topic).fcall(
+            publishFunction, keys: [topic.historyKey, clockKey(for: topic), key.redisKey(on: topic)],
             arguments: Self.publishArguments(topic, event: name, data: data, maxLength: maxLength)
                 + [max(windowSeconds, 1)],
             loadingIfMissing: HistoryLibrary.library)
@@ -91,13 +130,26 @@ public struct History: Sendable {
 
     /// The `FCALL sse_publish …` command, for callers that pipeline many publishes in one write (the library must
     /// be loaded already: a pipeline does not retry after `Function not found`).
-    public static func publishCommand(_ topic: Topic, event: EventName?, data: some RedisArgument, maxLength: Int)
-        -> RedisCommand
-    {
+    ///
+    /// - Parameter sharded: the Cluster form, `FCALL sse_publish_sharded` with the topic's own clock: send it to
+    ///   the topic's shard (`RedisClusterClient.pipeline(_:key:)` with `topic.historyKey`); pipelined commands of
+    ///   one write must all be about topics of that one slot.
+    public static func publishCommand(
+        _ topic: Topic, event: EventName?, data: some RedisArgument, maxLength: Int, sharded: Bool = false
+    ) -> RedisCommand {
         RedisCommand(
             "FCALL",
-            arguments: ["sse_publish", 2, topic.historyKey, HistoryLibrary.clockKey]
-                + publishArguments(topic, event: event, data: data, maxLength: maxLength))
+            arguments: [
+                sharded ? "sse_publish_sharded" : "sse_publish", 2, topic.historyKey,
+                sharded ? topic.clockKey : HistoryLibrary.clockKey,
+            ] + publishArguments(topic, event: event, data: data, maxLength: maxLength))
+    }
+
+    /// ``publishCommand(_:event:data:maxLength:sharded:)`` in this history's mode (sharded on a Cluster).
+    public func publishCommand(_ topic: Topic, event: EventName?, data: some RedisArgument, maxLength: Int)
+        -> RedisCommand
+    {
+        Self.publishCommand(topic, event: event, data: data, maxLength: maxLength, sharded: isCluster)
     }
 
     /// The id in a reply to `sse_publish`; an error reply is thrown as ``RedisClient/RedisError/server(message:)``.
@@ -120,10 +172,28 @@ public struct History: Sendable {
     /// At most `limit` events per topic are read; a topic with more after `id` answers
     /// ``HistoryResult/limitExceeded(_:)`` rather than a partial list, because a partial replay followed by live
     /// events would leave a hole. One `FCALL`, so the answer is one consistent snapshot of all topics.
+    ///
+    /// On a Cluster each topic is read on its own shard against its own clock (concurrently), and the answers are
+    /// merged in id order (ties in topic order); the first topic, in the order given, whose answer is not
+    /// `.events` decides the result. Ids of different topics are not ordered against each other there, so one id
+    /// is only an approximate position across topics: for an exact resume keep one id per topic and call
+    /// ``events(after:limit:)``.
     public func events(after id: EventID, in topics: [Topic], limit: Int) async throws -> HistoryResult {
         guard !topics.isEmpty else { return .events([]) }
+        if isCluster {
+            return try await perTopic(topics) { history, topic in
+                try await history.events(after: id, inOne: topic, limit: limit)
+            }
+        }
+        return try await history(after: id, clock: HistoryLibrary.clockKey, in: topics, on: runner, limit: limit)
+    }
+
+    /// One `FCALL sse_history` with `clock` as its clock, on `runner`.
+    func history(
+        after id: EventID, clock: String, in topics: [Topic], on runner: any RedisCommandRunner, limit: Int
+    ) async throws -> HistoryResult {
         let reply = try await runner.fcall(
-            "sse_history", keys: [HistoryLibrary.clockKey] + topics.map(\.historyKey),
+            "sse_history", keys: [clock] + topics.map(\.historyKey),
             arguments: [id.description, max(limit, 1)], loadingIfMissing: HistoryLibrary.library)
         return try HistoryResult(reply: reply, topics: topics)
     }

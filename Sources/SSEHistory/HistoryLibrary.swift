@@ -29,16 +29,28 @@ import RedisClient
 /// a repeat within the window answers the first id and publishes nothing. Such calls answer `{id, replayed}`
 /// (0 or 1); calls without a key are unchanged and answer the id alone.
 ///
-/// **Known limit: Redis Cluster.** Each topic's channel and stream share the hash tag `{NAME}`, but the clock is a
-/// single key, so a function call touching a topic stream and the clock only works when they are in one slot. On a
-/// cluster that means all topics must share one hash tag (one slot, so one shard carries all reliable traffic);
-/// spreading topics over shards would need per-shard clocks and ids that carry the shard, which this version does
-/// not do.
+/// **Redis Cluster: one clock per topic.** One FCALL may only touch keys of one slot, and the shared `sse:clock`
+/// lives in one slot, so on a Cluster every topic has its own clock, `sse:{NAME}:clock` (``SSEProtocol/Topic/clockKey``),
+/// beside its stream `sse:{NAME}:history` and its channel `sse:{NAME}` under the same hash tag: one call touches one
+/// slot, and reliable traffic spreads over the shards with the topics. The contract per topology:
+///
+/// | topology | publish | keys | channel | ids |
+/// | --- | --- | --- | --- | --- |
+/// | one Redis, Sentinel | `FCALL sse_publish` | `sse:{T}:history`, `sse:clock`[, `sse:{T}:idem:<key>`] | `PUBLISH sse:{T}` | increase across all topics |
+/// | Redis Cluster | `FCALL sse_publish_sharded` on `{T}`'s shard | `sse:{T}:history`, `sse:{T}:clock`[, `sse:{T}:idem:<key>`] | `SPUBLISH sse:{T}` | increase per topic |
+///
+/// The mode is the function's name, never guessed from the keys: both share one body, and `sse_publish` with a
+/// per-topic clock would still `PUBLISH` (which a Cluster broadcasts to every node, not to the shard's
+/// `SSUBSCRIBE`rs). `sse_history` takes its clock as its first key either way: `sse:clock` and any topics on one
+/// Redis, `sse:{T}:clock` and that one topic's stream on a Cluster. Ids of different topics on a Cluster are not
+/// ordered against each other (two shards can issue the same id), so "after id X" is exact only per topic: a reader
+/// that resumes several topics keeps one position per topic (``History/events(after:limit:)``).
 ///
 /// The library is versioned in its source (`-- version N`); `FUNCTION LOAD REPLACE` makes loading idempotent, and
 /// calls made through ``History`` load it again when Redis has lost it.
 public enum HistoryLibrary {
-    /// The key of the clock hash (fields `last` and `origin`, both event ids).
+    /// The key of the clock hash of a single Redis (fields `last` and `origin`, both event ids); on a Cluster each
+    /// topic has its own, ``SSEProtocol/Topic/clockKey``.
     public static let clockKey = "sse:clock"
     /// The sorted set of revocations still in force (`sse_revoke`): payloads scored by their `until`.
     public static let revocationsKey = "sse:revocations"
@@ -47,9 +59,10 @@ public enum HistoryLibrary {
 
     static let source = #"""
         #!lua name=sse
-        -- sse: reliable publish and replay for the SSE gateway. version 3
-        -- Contract (see HistoryLibrary.swift): ids are <ms>-<seq> from the clock hash KEYS (sse:clock), strictly
-        -- increasing across all topics; the pub/sub payload is "\30sse1 <id> <event>\n<data>".
+        -- sse: reliable publish and replay for the SSE gateway. version 4
+        -- Contract (see HistoryLibrary.swift): ids are <ms>-<seq> from the clock hash in KEYS, strictly increasing
+        -- per clock: sse:clock for all topics of one Redis, sse:{T}:clock per topic on a Cluster; the pub/sub payload
+        -- is "\30sse1 <id> <event>\n<data>".
 
         -- A decimal digit string without leading zeros ("0" stays "0").
         local function strip_zeros(digits)
@@ -99,35 +112,36 @@ public enum HistoryLibrary {
         end
 
         -- KEYS: history stream, clock hash[, idempotency key]. ARGV: channel, maxlen, event name (may be empty),
-        -- data[, window seconds]. Appends the event to the stream, publishes the envelope on the channel, returns
-        -- the new id. With an idempotency key (sse:{T}:idem:<key>, beside the stream) it returns {id, 0}, and a
-        -- repeat within the window returns {first id, 1} and publishes nothing.
-        redis.register_function('sse_publish', function(keys, args)
+        -- data[, window seconds]. Appends the event to the stream, publishes the envelope on the channel (with
+        -- `publish`: PUBLISH, or SPUBLISH on a Cluster), returns the new id. With an idempotency key
+        -- (sse:{T}:idem:<key>, beside the stream) it returns {id, 0}, and a repeat within the window returns
+        -- {first id, 1} and publishes nothing.
+        local function publish_event(name, publish, keys, args)
           local stream, clock, idem = keys[1], keys[2], keys[3]
           local channel, maxlen, event, data, window = args[1], args[2], args[3], args[4], args[5]
           if #keys == 3 then
             if #args ~= 5 then
-              return redis.error_reply('ERR sse_publish expects 3 keys (history stream, clock, idempotency key) '
+              return redis.error_reply('ERR ' .. name .. ' expects 3 keys (history stream, clock, idempotency key) '
                 .. 'and 5 arguments (channel, maxlen, event, data, window seconds), found ' .. #keys .. ' keys and '
                 .. #args .. ' arguments')
             end
             local prefix = string.sub(stream, 1, #stream - #':history') .. ':idem:'
             if string.sub(stream, -#':history') ~= ':history' or #idem <= #prefix
               or string.sub(idem, 1, #prefix) ~= prefix then
-              return redis.error_reply('ERR sse_publish: idempotency key "' .. idem .. '" is not ' .. prefix .. '<key>')
+              return redis.error_reply('ERR ' .. name .. ': idempotency key "' .. idem .. '" is not ' .. prefix .. '<key>')
             end
             if not string.match(window, '^%d+$') or tonumber(window) < 1 then
-              return redis.error_reply('ERR sse_publish: window "' .. window .. '" is not a positive number of seconds')
+              return redis.error_reply('ERR ' .. name .. ': window "' .. window .. '" is not a positive number of seconds')
             end
           elseif #keys ~= 2 or #args ~= 4 then
-            return redis.error_reply('ERR sse_publish expects 2 keys (history stream, clock) and 4 arguments '
+            return redis.error_reply('ERR ' .. name .. ' expects 2 keys (history stream, clock) and 4 arguments '
               .. '(channel, maxlen, event, data), found ' .. #keys .. ' keys and ' .. #args .. ' arguments')
           end
           if not string.match(maxlen, '^%d+$') then
-            return redis.error_reply('ERR sse_publish: maxlen "' .. maxlen .. '" is not a non-negative integer')
+            return redis.error_reply('ERR ' .. name .. ': maxlen "' .. maxlen .. '" is not a non-negative integer')
           end
           if not valid_event_name(event) then
-            return redis.error_reply('ERR sse_publish: event name is invalid: use at most 64 bytes without CR, '
+            return redis.error_reply('ERR ' .. name .. ': event name is invalid: use at most 64 bytes without CR, '
               .. 'LF or NUL and without leading or trailing spaces')
           end
           if idem then
@@ -145,7 +159,7 @@ public enum HistoryLibrary {
           if last then
             local ms, seq = string.match(last, '^(%d+)%-(%d+)$')
             if not ms then
-              return redis.error_reply('ERR sse_publish: clock ' .. clock .. ' holds "' .. last
+              return redis.error_reply('ERR ' .. name .. ': clock ' .. clock .. ' holds "' .. last
                 .. '", expected <ms>-<seq>')
             end
             ms = tonumber(ms)
@@ -166,12 +180,22 @@ public enum HistoryLibrary {
             redis.call('XTRIM', stream, 'MAXLEN', limit)
             redis.call('XSETID', stream, id, 'MAXDELETEDID', trimmed)
           end
-          redis.call('PUBLISH', channel, '\30sse1 ' .. id .. ' ' .. event .. '\n' .. data)
+          redis.call(publish, channel, '\30sse1 ' .. id .. ' ' .. event .. '\n' .. data)
           if idem then
             redis.call('SET', idem, id, 'EX', window)
             return { id, 0 }
           end
           return id
+        end
+
+        redis.register_function('sse_publish', function(keys, args)
+          return publish_event('sse_publish', 'PUBLISH', keys, args)
+        end)
+
+        -- The same on a Redis Cluster: KEYS are the topic's own stream and clock (sse:{T}:history, sse:{T}:clock[,
+        -- sse:{T}:idem:<key>]), all in one slot, and the envelope goes out with SPUBLISH to the shard's subscribers.
+        redis.register_function('sse_publish_sharded', function(keys, args)
+          return publish_event('sse_publish_sharded', 'SPUBLISH', keys, args)
         end)
 
         -- KEYS: clock hash, then the history streams of the requested topics. ARGV: the client's last id, the most

@@ -2,8 +2,8 @@
 ///
 /// The name is restricted to ASCII letters, digits and `- _ . :` so it can be used unescaped in a URL query, a
 /// Redis key, a log line and a metrics label, and so `{` and `}` (the Redis Cluster hash-tag braces) never occur
-/// inside it. Both Redis names of a topic carry the name as a hash tag, `sse:{NAME}`, so the pub/sub channel and
-/// the history stream of one topic land in the same cluster slot.
+/// inside it. Every Redis name of a topic carries the name as a hash tag, `sse:{NAME}`, so the pub/sub channel, the
+/// history stream and (on a Redis Cluster) the topic's clock land in the same cluster slot.
 public struct Topic: Hashable, Sendable, Comparable {
     /// Longest accepted name, in characters (all ASCII, so also bytes).
     public static let maximumLength = 128
@@ -34,6 +34,11 @@ public struct Topic: Hashable, Sendable, Comparable {
 
     /// The capped stream that keeps recent reliable events for replay: `sse:{NAME}:history`.
     public var historyKey: String { Self.channelPrefix + name + "}:history" }
+
+    /// The topic's own id clock on a Redis Cluster: `sse:{NAME}:clock` (fields `last` and `origin`), in the slot of
+    /// the channel and the history stream, so one `FCALL` touches one slot. A single Redis (and a Sentinel group)
+    /// uses the one shared clock `sse:clock` instead (see `HistoryLibrary`).
+    public var clockKey: String { Self.channelPrefix + name + "}:clock" }
 
     public static func < (lhs: Topic, rhs: Topic) -> Bool { lhs.name < rhs.name }
 
