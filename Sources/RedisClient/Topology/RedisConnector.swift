@@ -2,16 +2,33 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Opens connections to the server a topology currently designates: the one server of a `redis://` URL, or the
-/// master a Sentinel group names right now.
+/// Opens connections to the server a topology currently designates: the one server of a `redis://` URL, the
+/// master a Sentinel group names right now, or a node of a Redis Cluster.
 ///
 /// ``RedisClient``, ``RedisSubscriber`` and ``TransactionConnection`` connect through one shared connector, every
 /// time they connect, so after a failover their next connection goes to the new master. For a Sentinel group the
 /// connector also watches `+switch-master` and closes, at once, every connection it opened to a master that is no
 /// longer one, so they reconnect (and the subscriber resubscribes) without waiting to notice on their own.
+///
+/// **On a Redis Cluster** there are two kinds of connection:
+/// - *Any node* (``init(topology:logger:)`` with a `.cluster` topology, or ``init(cluster:)``): for what every node
+///   serves alike, above all the classic `SUBSCRIBE sse:control` (a Cluster broadcasts a classic `PUBLISH` to
+///   every node, so any node hears every control message) and a classic `PUBLISH` to it. Each connect tries the
+///   nodes in turn (with ``init(cluster:)`` first the nodes of the client's slot map, primaries first, then the
+///   seeds), each within the connect timeout, and fails with ``RedisError/connectFailed(address:cause:)`` naming
+///   every address tried and why it failed.
+/// - *One slot's primary* (``init(cluster:slotOf:)``): for what must stay on one connection and one slot, such as a
+///   `WATCH`/`MULTI`/`EXEC` transaction on keys of one hash tag. Each connect asks the cluster client's slot map
+///   for the slot's current primary (reading the map again when it does not cover the slot, or when that primary
+///   cannot be reached); after a `MOVED` the caller refreshes the map (``RedisClusterClient/refreshSlotMap()``),
+///   closes the connection, and the next connect goes to the new owner.
 public final class RedisConnector: Sendable {
     public let topology: RedisTopology
     private let locator: SentinelLocator?
+    /// The slot map's client on a Cluster (nil: the seeds alone), and the key whose slot's primary connections go
+    /// to (nil: any node).
+    private let cluster: RedisClusterClient?
+    private let routingKey: String?
 
     /// - Parameter logger: for the Sentinel watch (failovers seen, sentinels that do not answer).
     public init(topology: RedisTopology, logger: Logger = Logger(label: "redis.sentinel")) {
@@ -21,6 +38,24 @@ public final class RedisConnector: Sendable {
         } else {
             locator = nil
         }
+        cluster = nil
+        routingKey = nil
+    }
+
+    /// Connections to any node of `cluster` (its slot map's nodes, then its seeds).
+    public init(cluster: RedisClusterClient) {
+        topology = .cluster(cluster.clusterSeeds)
+        locator = nil
+        self.cluster = cluster
+        routingKey = nil
+    }
+
+    /// Connections to the primary that serves `key`'s slot in `cluster`'s slot map at the time of each connect.
+    public init(cluster: RedisClusterClient, slotOf key: String) {
+        topology = .cluster(cluster.clusterSeeds)
+        locator = nil
+        self.cluster = cluster
+        routingKey = key
     }
 
     public convenience init(configuration: RedisConfiguration) {
@@ -54,9 +89,61 @@ public final class RedisConnector: Sendable {
             return eventLoop.makeFutureWithTask {
                 try await locator.connectToMaster(eventLoop: eventLoop, logger: logger, onPush: onPush)
             }
-        case .cluster:
-            return eventLoop.makeFailedFuture(
-                RedisError.unsupportedTopology("Redis Cluster is not supported by this build yet"))
+        case .cluster(let seeds):
+            let (cluster, routingKey) = (self.cluster, self.routingKey)
+            return eventLoop.makeFutureWithTask {
+                if let cluster, let routingKey {
+                    return try await Self.connectToPrimary(
+                        of: routingKey, in: cluster, eventLoop: eventLoop, logger: logger, onPush: onPush)
+                }
+                return try await Self.connectToAnyNode(
+                    seeds: seeds, cluster: cluster, eventLoop: eventLoop, logger: logger, onPush: onPush)
+            }
+        }
+    }
+
+    /// Tries the slot map's nodes (primaries first) and then the seeds, in turn, until one connects.
+    private static func connectToAnyNode(
+        seeds: ClusterSeeds, cluster: RedisClusterClient?, eventLoop: any EventLoop, logger: Logger,
+        onPush: (@Sendable (RedisReply) -> Void)?
+    ) async throws -> RedisConnection {
+        var candidates: [RedisConfiguration] = []
+        if let cluster, let map = try? await cluster.slotMap() {
+            candidates += (map.primaries + map.allEndpoints).map(cluster.configuration(of:))
+        }
+        candidates += seeds.seeds.map(seeds.node)
+        var tried: [String] = []
+        var failures: [String] = []
+        for configuration in candidates where !tried.contains(configuration.address) {
+            tried.append(configuration.address)
+            do {
+                return try await RedisConnection.connect(
+                    configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
+            } catch {
+                failures.append("\(configuration.address): \(error)")
+            }
+        }
+        throw RedisError.connectFailed(
+            address: "any node of \(seeds.displayURL) (tried \(tried.joined(separator: ", ")))",
+            cause: failures.joined(separator: "; "))
+    }
+
+    /// Connects to the primary of `key`'s slot; when it cannot be reached, reads the slot map again and tries the
+    /// primary it names then (a replica may have taken over).
+    private static func connectToPrimary(
+        of key: String, in cluster: RedisClusterClient, eventLoop: any EventLoop, logger: Logger,
+        onPush: (@Sendable (RedisReply) -> Void)?
+    ) async throws -> RedisConnection {
+        let first = try await cluster.primary(forKey: key)
+        do {
+            return try await RedisConnection.connect(
+                configuration: cluster.configuration(of: first), eventLoop: eventLoop, logger: logger, onPush: onPush)
+        } catch {
+            _ = try? await cluster.refreshSlotMap()
+            let second = try await cluster.primary(forKey: key)
+            guard second != first else { throw error }
+            return try await RedisConnection.connect(
+                configuration: cluster.configuration(of: second), eventLoop: eventLoop, logger: logger, onPush: onPush)
         }
     }
 
