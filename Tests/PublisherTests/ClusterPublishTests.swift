@@ -20,7 +20,9 @@ struct ClusterPublishTests {
         return 0
     }
 
-    @Test func publishesOnTwoShardsAnswerIdsReachShardSubscribersAndRepeatsAnswerTheFirstID() async throws {
+    @Test func publishesOnTwoShardsAnswerIdsReachShardSubscribersRepeatsAnswerTheFirstIDAndTheBoardFollowsItsSlot()
+        async throws
+    {
         let redis = try await LocalRedisCluster.start(.init(primaries: 3, replicasPerPrimary: 0))
         defer { redis.stop() }
         let url = "redis-cluster://" + redis.nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
@@ -90,6 +92,15 @@ struct ClusterPublishTests {
             let model = try await publisher.get("/model")
             #expect(model.status == 200)
             #expect(model.body.contains("on a cluster"))
+
+            // The {board} slot moves to another primary: the next post follows it (MOVED on the transaction
+            // connection, a fresh map, the turn again on the new owner), and the model moved with its keys.
+            let target = try #require(map.primaries.first { $0 != board })
+            try await redis.migrate(HashSlot(key: "board:{board}:posts"), to: Self.port(target))
+            #expect(try await publisher.postForm("/add_post", [("text", "after the move")]).status == 303)
+            #expect(try await redis.command(Self.port(target), ["GET", "board:{board}:published"]).string == "2")
+            #expect(try await redis.command(Self.port(target), ["XLEN", "sse:{board}:history"]) == .integer(6))
+            #expect(try await publisher.get("/model").body.contains("after the move"))
         }
         await subscriber.close()
         await cluster.close()
