@@ -97,12 +97,14 @@ struct ClusterHistoryTests {
                 #expect(zip(list, list.dropFirst()).allSatisfy { $0 < $1 }, "ids of \(topic) increase: \(list)")
             }
 
-            // The shard subscriber gets each envelope of the first topic, in order; the classic one none of them
+            // The shard subscriber gets each message of the first topic, in order; the classic one none of them
             // (its marker, published after them on the same node, arrives alone).
+            // A fire-and-forget publish goes to the same shard subscribers, with SPUBLISH.
+            #expect(try await history.publishFireAndForget(first, payload: "live only") == 1)
             let expected =
                 (0..<5).map { "\(first.channel)=\u{1E}sse1 \(ids[first]![$0]) e\n\(first)-\($0)" }
-                + ["\(first.channel)=\u{1E}sse1 \(receipt.id) \nonce"]
-            try await waitUntil("six envelopes on the shard subscriber") { sharded.withLock { $0.count } >= 6 }
+                + ["\(first.channel)=\u{1E}sse1 \(receipt.id) \nonce", "\(first.channel)=live only"]
+            try await waitUntil("seven messages on the shard subscriber") { sharded.withLock { $0.count } >= 7 }
             #expect(sharded.withLock { $0 } == expected)
             _ = try await redis.command(Self.port(placed[0].1), ["PUBLISH", "marker", "after"])
             try await waitUntil("the marker on the classic subscriber") { !classic.withLock { $0.isEmpty } }

@@ -47,6 +47,8 @@ struct PerTopicHistoryTests {
             #expect(
                 try await history.events(after: [Self.topics[1]: EventID(milliseconds: 1, sequence: 0)], limit: 2)
                     == [Self.topics[1]: .unknownID])
+            // Fire-and-forget on one Redis is a classic PUBLISH (no subscriber here).
+            #expect(try await history.publishFireAndForget(Self.topics[0], payload: "live") == 0)
             // The single-Redis form still uses sse_publish and the shared clock.
             let command = History.publishCommand(Self.topics[0], event: nil, data: "x", maxLength: 10)
             #expect(history.publishCommand(Self.topics[0], event: nil, data: "x", maxLength: 10) == command)
