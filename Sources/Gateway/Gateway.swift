@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import RedisClient
+import SSEHistory
 import SSEProtocol
 import ServiceLifecycle
 import Synchronization
@@ -25,6 +26,8 @@ public final class Gateway: Service, Sendable {
     private let subscriberGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let redisConnector: RedisConnector
     private let redis: RedisClient
+    /// On a Redis Cluster (`redis-cluster://`): the slot map and the connection to each primary.
+    private let cluster: RedisClusterClient?
     private let metrics: MetricsBridge
     private let renderPrometheus: (@Sendable () -> String)?
     private let boundPort = Mutex<Int?>(nil)
@@ -40,11 +43,20 @@ public final class Gateway: Service, Sendable {
         var logger = logger
         logger[metadataKey: "sse.node"] = "\(configuration.nodeID)"
         self.logger = logger
-        let topology = try RedisTopology(url: configuration.redisURL).requireNotCluster(setting: "SSE_REDIS_URL")
+        let topology = try RedisTopology(url: configuration.redisURL)
         self.redisConnector = RedisConnector(topology: topology, logger: logger)
         self.redis = RedisClient(connector: redisConnector, eventLoopGroup: group, logger: logger)
+        if case .cluster(let seeds) = topology {
+            self.cluster = RedisClusterClient(
+                seeds: seeds.seeds.map { .tcp(host: $0.host, port: $0.port) },
+                configuration: seeds.node(seeds.seeds[0]), eventLoopGroup: group, logger: logger)
+        } else {
+            self.cluster = nil
+        }
         let loops = Array(group.makeIterator())
-        self.history = HistoryReader(redis: redis, historyLength: configuration.historyLength, eventLoop: loops[0])
+        self.history = HistoryReader(
+            history: cluster.map { History(cluster: $0) } ?? History(runner: redis),
+            historyLength: configuration.historyLength, eventLoop: loops[0])
         self.cors = CORSPolicy(
             allowedOrigins: configuration.allowedOrigins, allowedHeaders: configuration.allowedHeaders)
         self.authorizer = try await configuration.access.authorizer()
@@ -52,11 +64,14 @@ public final class Gateway: Service, Sendable {
             eventLoops: loops, hubLoop: subscriberGroup.next(), history: history, nodeID: configuration.nodeID,
             heartbeatInterval: configuration.heartbeatInterval,
             maxLoopBacklogBytes: configuration.maxLoopBacklogBytes, stats: stats, logger: logger,
-            revocations: authorizer.revocations)
+            revocations: authorizer.revocations, idsPerTopic: cluster != nil)
         self.streamLimits = StreamLimits(configuration: configuration, stats: stats)
         self.metrics = MetricsBridge(stats: stats, nodeID: configuration.nodeID)
         self.renderPrometheus = renderPrometheus
     }
+
+    /// Ids are per topic (a Redis Cluster): streams of several topics carry stream positions.
+    var idsPerTopic: Bool { cluster != nil }
 
     /// The port the server listens on, once bound (useful with port 0).
     public var port: Int? { boundPort.withLock { $0 } }
@@ -75,10 +90,26 @@ public final class Gateway: Service, Sendable {
     public func run() async throws {
         let node = fanout.node
         // Events arrive on the hub loop, where the node hub lives.
-        let subscriber = RedisSubscriber(
-            connector: redisConnector, eventLoop: node.eventLoop, logger: logger,
-            onEvent: { event in node.value.handle(event) })
-        fanout.start(subscription: subscriber)
+        let subscriber: RedisSubscriber
+        var shards: RedisClusterSubscriber?
+        var slotMap: Task<Void, Never>?
+        if let cluster {
+            // Topic channels on their shards; the control channel, a classic subscription, on any node.
+            subscriber = RedisSubscriber(
+                connector: redisConnector, eventLoop: node.eventLoop, logger: logger,
+                onEvent: { event in node.value.handle(control: event) })
+            let sharded = RedisClusterSubscriber(
+                cluster: cluster, eventLoop: node.eventLoop, logger: logger,
+                onEvent: { event in node.value.handle(cluster: event) })
+            shards = sharded
+            fanout.start(subscription: ClusterSubscription(control: subscriber, shards: sharded))
+            slotMap = Task { [logger] in await Self.startSlotMap(cluster, logger: logger) }
+        } else {
+            subscriber = RedisSubscriber(
+                connector: redisConnector, eventLoop: node.eventLoop, logger: logger,
+                onEvent: { event in node.value.handle(event) })
+            fanout.start(subscription: subscriber)
+        }
         subscriber.start()
         let installer = Task { [history, logger] in await history.installLibrary(logger: logger) }
 
@@ -104,12 +135,32 @@ public final class Gateway: Service, Sendable {
         }
         sampler.cancel()
         installer.cancel()
+        slotMap?.cancel()
         fanout.stop()
         await subscriber.close()
+        await shards?.close()
+        await cluster?.close()
         await redis.close()
         await redisConnector.close()
         try? await subscriberGroup.shutdownGracefully()
         logger.info("gateway stopped")
+    }
+
+    /// Reads the Cluster's slot map and starts its periodic refresh, retrying while no seed answers (until
+    /// cancelled).
+    private static func startSlotMap(_ cluster: RedisClusterClient, logger: Logger) async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                let map = try await cluster.start()
+                logger.info("Redis Cluster slot map read", metadata: ["redis.shards": "\(map.shards.count)"])
+                return
+            } catch {
+                logger.warning("cannot read the Redis Cluster slot map yet", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
     }
 
     private func bind() async throws -> any Channel {

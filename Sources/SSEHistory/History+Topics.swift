@@ -28,10 +28,16 @@ extension History {
     /// and cannot be compared with another topic's: one position per topic. Every topic is one `sse_history` call
     /// (on its shard, with its clock, on a Cluster; with the shared `sse:clock` on a single Redis), and the calls
     /// run concurrently, so the answers are one consistent snapshot per topic, not across topics.
-    public func events(after positions: [Topic: EventID], limit: Int) async throws -> [Topic: HistoryResult] {
+    ///
+    /// With `exact`, each id was issued in its topic (an entry of a stream position, a node's last relayed id of
+    /// the topic): a topic whose history no longer holds it answers ``HistoryResult/unknownID``
+    /// (see ``events(after:in:limit:issuedIn:)``).
+    public func events(after positions: [Topic: EventID], limit: Int, exact: Bool = false) async throws
+        -> [Topic: HistoryResult]
+    {
         try await withThrowingTaskGroup(of: (Topic, HistoryResult).self) { group in
             for (topic, id) in positions {
-                group.addTask { (topic, try await self.events(after: id, inOne: topic, limit: limit)) }
+                group.addTask { (topic, try await self.events(after: id, inOne: topic, limit: limit, exact: exact)) }
             }
             var results: [Topic: HistoryResult] = [:]
             for try await (topic, result) in group { results[topic] = result }
@@ -68,8 +74,10 @@ extension History {
     }
 
     /// One topic's events after `id`, read against the clock its ids come from (its own on a Cluster).
-    func events(after id: EventID, inOne topic: Topic, limit: Int) async throws -> HistoryResult {
-        try await history(after: id, clock: clockKey(for: topic), in: [topic], on: runner(for: topic), limit: limit)
+    func events(after id: EventID, inOne topic: Topic, limit: Int, exact: Bool = false) async throws -> HistoryResult {
+        try await history(
+            after: id, clock: clockKey(for: topic), in: [topic], on: runner(for: topic), limit: limit,
+            issuedIn: exact ? topic : nil)
     }
 
     /// Runs `read` for every topic concurrently and merges the answers: the first topic (in the order given) whose

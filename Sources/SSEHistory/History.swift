@@ -178,23 +178,40 @@ public struct History: Sendable {
     /// `.events` decides the result. Ids of different topics are not ordered against each other there, so one id
     /// is only an approximate position across topics: for an exact resume keep one id per topic and call
     /// ``events(after:limit:)``.
-    public func events(after id: EventID, in topics: [Topic], limit: Int) async throws -> HistoryResult {
+    ///
+    /// With `issuedIn`, `id` is an id of that topic (the last one a gateway node relayed, say): it must still be in
+    /// the topic's history, or trimmed from it; when it is not, the data that held it was lost (a failover to a
+    /// replica that had not received it) and the answer is ``HistoryResult/unknownID`` — even when Redis has
+    /// issued later ids since. The topic is read too when it is not among `topics`, and its events left out.
+    public func events(after id: EventID, in topics: [Topic], limit: Int, issuedIn: Topic? = nil) async throws
+        -> HistoryResult
+    {
         guard !topics.isEmpty else { return .events([]) }
         if isCluster {
             return try await perTopic(topics) { history, topic in
-                try await history.events(after: id, inOne: topic, limit: limit)
+                try await history.events(after: id, inOne: topic, limit: limit, exact: topic == issuedIn)
             }
         }
-        return try await history(after: id, clock: HistoryLibrary.clockKey, in: topics, on: runner, limit: limit)
+        return try await history(
+            after: id, clock: HistoryLibrary.clockKey, in: topics, on: runner, limit: limit, issuedIn: issuedIn)
     }
 
-    /// One `FCALL sse_history` with `clock` as its clock, on `runner`.
+    /// One `FCALL sse_history` with `clock` as its clock, on `runner` (``events(after:in:limit:issuedIn:)``).
     func history(
-        after id: EventID, clock: String, in topics: [Topic], on runner: any RedisCommandRunner, limit: Int
+        after id: EventID, clock: String, in topics: [Topic], on runner: any RedisCommandRunner, limit: Int,
+        issuedIn: Topic? = nil
     ) async throws -> HistoryResult {
+        var read = topics
+        var arguments: [any RedisArgument] = [id.description, max(limit, 1)]
+        if let issuedIn {
+            if !read.contains(issuedIn) { read.append(issuedIn) }
+            arguments.append(read.firstIndex(of: issuedIn)! + 1)
+        }
         let reply = try await runner.fcall(
-            "sse_history", keys: [clock] + topics.map(\.historyKey),
-            arguments: [id.description, max(limit, 1)], loadingIfMissing: HistoryLibrary.library)
-        return try HistoryResult(reply: reply, topics: topics)
+            "sse_history", keys: [clock] + read.map(\.historyKey), arguments: arguments,
+            loadingIfMissing: HistoryLibrary.library)
+        let result = try HistoryResult(reply: reply, topics: read)
+        guard read.count > topics.count, case .events(let events) = result else { return result }
+        return .events(events.filter { $0.topic != issuedIn })
     }
 }

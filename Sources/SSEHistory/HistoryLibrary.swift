@@ -199,16 +199,23 @@ public enum HistoryLibrary {
         end)
 
         -- KEYS: clock hash, then the history streams of the requested topics. ARGV: the client's last id, the most
-        -- entries per topic. Returns {status, detail, ...}:
+        -- entries per topic[, h]. With h, the id was issued in the h-th stream: it must still be there (or trimmed
+        -- from it), else the data holding it was lost (a failover to a replica that had not received it). Returns
+        -- {status, detail, ...}:
         --   {'unknown', reason}      the id was not issued by this Redis's current data
         --   {'trimmed', i}           entries after the id were trimmed from the i-th stream (a gap)
         --   {'limit', i}             the i-th stream holds more than the limit of entries after the id
         --   {'ok', last, r1, r2, …}  ri = XRANGE of the i-th stream after the id
         redis.register_function{function_name = 'sse_history', flags = { 'no-writes' }, callback = function(keys, args)
-          local clock, after, limit = keys[1], args[1], args[2]
-          if #keys < 1 or #args ~= 2 then
-            return redis.error_reply('ERR sse_history expects the clock and history stream keys and 2 arguments '
-              .. '(last id, limit), found ' .. #keys .. ' keys and ' .. #args .. ' arguments')
+          local clock, after, limit, holder = keys[1], args[1], args[2], args[3]
+          if #keys < 1 or #args < 2 or #args > 3 then
+            return redis.error_reply('ERR sse_history expects the clock and history stream keys and 2 or 3 arguments '
+              .. '(last id, limit[, index of the stream that issued the id]), found ' .. #keys .. ' keys and '
+              .. #args .. ' arguments')
+          end
+          if holder and (not string.match(holder, '^%d+$') or tonumber(holder) < 1 or tonumber(holder) >= #keys) then
+            return redis.error_reply('ERR sse_history: stream index "' .. holder .. '" is not between 1 and '
+              .. (#keys - 1))
           end
           local after_id = split_id(after)
           if not after_id then
@@ -228,6 +235,14 @@ public enum HistoryLibrary {
           for i = 2, #keys do
             local deleted = stream_info(keys[i], 'max-deleted-entry-id')
             if deleted and compare_ids(split_id(deleted), after_id) > 0 then return { 'trimmed', i - 1 } end
+          end
+          if holder then
+            local stream = keys[1 + tonumber(holder)]
+            local deleted = stream_info(stream, 'max-deleted-entry-id')
+            local trimmed = deleted and compare_ids(split_id(deleted), after_id) >= 0
+            if not trimmed and #redis.call('XRANGE', stream, after, after) == 0 then
+              return { 'unknown', 'not in ' .. stream .. ': lost with the data that held it' }
+            end
           end
           local result = { 'ok', last }
           local count = tonumber(limit)

@@ -13,7 +13,14 @@ import LocalRedis
 /// Tests talk to the cluster the way browsers and operators do: streams through ``NginxProcess/port``, node
 /// figures through `/nodes/<n>/sse-metrics`. Processes are stopped (by pid) when the cluster goes away.
 public final class TestCluster: Sendable {
-    public let redis: LocalRedisServer
+    private let single: LocalRedisServer?
+    /// The Redis server (for a Sentinel group, its first master); a cluster started on a Redis Cluster has none.
+    public var redis: LocalRedisServer {
+        guard let single else { preconditionFailure("this TestCluster runs on a Redis Cluster: use redisCluster") }
+        return single
+    }
+    /// The Redis Cluster the processes run on, when started with ``start(redisCluster:nodeCount:gatewayArguments:withPublisher:publisherArguments:)``.
+    public let redisCluster: LocalRedisCluster?
     /// The Sentinel group the processes run on, when started with ``start(sentinels:nodeCount:gatewayArguments:withPublisher:publisherArguments:)``
     /// (`redis` is then the group's first master, which a failover demotes).
     public let sentinels: LocalSentinelGroup?
@@ -24,11 +31,12 @@ public final class TestCluster: Sendable {
     public let publisher: PublisherProcess?
 
     private init(
-        redis: LocalRedisServer, sentinels: LocalSentinelGroup? = nil, nodes: [GatewayProcess], nginx: NginxProcess,
-        publisher: PublisherProcess?
+        redis: LocalRedisServer?, sentinels: LocalSentinelGroup? = nil, redisCluster: LocalRedisCluster? = nil,
+        nodes: [GatewayProcess], nginx: NginxProcess, publisher: PublisherProcess?
     ) {
-        self.redis = redis
+        self.single = redis
         self.sentinels = sentinels
+        self.redisCluster = redisCluster
         self.nodes = nodes
         self.nginx = nginx
         self.publisher = publisher
@@ -61,8 +69,25 @@ public final class TestCluster: Sendable {
             nginxPort: nil, staticFolders: [:])
     }
 
+    /// The same on a running Redis Cluster: every process gets its `redis-cluster://` URL (every node a seed).
+    public static func start(
+        redisCluster: LocalRedisCluster, nodeCount: Int = 2, gatewayArguments: [String] = [],
+        withPublisher: Bool = false, publisherArguments: [String] = []
+    ) async throws -> TestCluster {
+        try await launch(
+            redis: nil, url: seedURL(of: redisCluster), sentinels: nil, redisCluster: redisCluster,
+            nodeCount: nodeCount, gatewayArguments: gatewayArguments, withPublisher: withPublisher,
+            publisherArguments: publisherArguments, nginxPort: nil, staticFolders: [:])
+    }
+
+    /// `redis-cluster://` with every node of `cluster` as a seed.
+    public static func seedURL(of cluster: LocalRedisCluster) -> String {
+        "redis-cluster://" + cluster.nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+    }
+
     private static func launch(
-        redis: LocalRedisServer, url: String, sentinels: LocalSentinelGroup?, nodeCount: Int,
+        redis: LocalRedisServer?, url: String, sentinels: LocalSentinelGroup?, redisCluster: LocalRedisCluster? = nil,
+        nodeCount: Int,
         gatewayArguments: [String], withPublisher: Bool, publisherArguments: [String], nginxPort: Int?,
         staticFolders: [String: String]
     ) async throws -> TestCluster {
@@ -75,7 +100,9 @@ public final class TestCluster: Sendable {
         let nginx = try await NginxProcess.start(
             gateways: nodes.map(\.port), publisherPort: try publisher?.port ?? freeLoopbackPort(), port: nginxPort,
             staticFolders: staticFolders)
-        let cluster = TestCluster(redis: redis, sentinels: sentinels, nodes: nodes, nginx: nginx, publisher: publisher)
+        let cluster = TestCluster(
+            redis: redis, sentinels: sentinels, redisCluster: redisCluster, nodes: nodes, nginx: nginx,
+            publisher: publisher)
         for number in 1...nodeCount {
             try await waitUntil("node \(number) ready through nginx") {
                 (try? await HTTPProbe.get(port: nginx.port, path: "/nodes/\(number)/readyz"))?.status == 200
@@ -139,6 +166,6 @@ public final class TestCluster: Sendable {
         nginx.kill()
         publisher?.kill()
         for node in nodes { node.kill() }
-        if let sentinels { sentinels.stop() } else { redis.kill() }
+        if let sentinels { sentinels.stop() } else if let redisCluster { redisCluster.stop() } else { single?.kill() }
     }
 }

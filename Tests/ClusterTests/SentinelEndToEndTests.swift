@@ -103,16 +103,15 @@ extension EndToEnd {
                         problems.append("client \(index) \(topic): \(mine.count) of \(kept[topic]?.count ?? 0) kept")
                     }
                 }
-                if !lost.isEmpty, !received.contains(where: { $0.event == "resync" }) { withoutResync += 1 }
+                let told = received.contains { $0.event == "resync" && $0.data.contains("redis-data-lost") }
+                if !lost.isEmpty, !told { withoutResync += 1 }
             }
             #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(5))")
             // Writes the old master took after the sentinels promoted the replica (until +switch-master closed the
-            // publisher's connection) are lost. Telling clients so with `resync` is issue 15 point 5, which the
-            // gateway does not do yet: a known issue until it does (then this block fails and must go).
+            // publisher's connection) are lost: the nodes relayed them, find their last relayed id missing from the
+            // new master, and tell every stream of those topics with `resync`.
             if !lost.isEmpty {
-                withKnownIssue("issue 15 point 5: no resync after data lost in a failover") {
-                    #expect(withoutResync == 0, "\(withoutResync) clients got no resync for \(lost.count) lost events")
-                }
+                #expect(withoutResync == 0, "\(withoutResync) clients got no resync for \(lost.count) lost events")
             }
             #expect(kept.values.map(\.count).reduce(0, +) + lost.count == Self.eventCount)
             #expect(try await Self.subscribedNodes(on: new) == 2)

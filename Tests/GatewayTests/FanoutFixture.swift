@@ -21,7 +21,7 @@ final class FanoutFixture {
     let fanout: Fanout
     private var channels: [ObjectIdentifier: EmbeddedChannel] = [:]
 
-    init(loops count: Int = 1, maxLoopBacklogBytes: Int = 1 << 20) {
+    init(loops count: Int = 1, maxLoopBacklogBytes: Int = 1 << 20, idsPerTopic: Bool = false) {
         loops = (0..<count).map { _ in EmbeddedEventLoop() }
         subscription = FakeSubscription(loop: hubLoop)
         history = FakeHistory(loop: hubLoop)
@@ -29,7 +29,7 @@ final class FanoutFixture {
         logger.logLevel = .critical
         fanout = Fanout(
             eventLoops: loops, hubLoop: hubLoop, history: history, nodeID: "node-t", heartbeatInterval: .seconds(3600),
-            maxLoopBacklogBytes: maxLoopBacklogBytes, stats: stats, logger: logger)
+            maxLoopBacklogBytes: maxLoopBacklogBytes, stats: stats, logger: logger, idsPerTopic: idsPerTopic)
     }
 
     /// Starts the fan-out on a subscription that is up, as a node's start does (the control channel is subscribed
@@ -39,6 +39,15 @@ final class FanoutFixture {
         settle()
         subscription.confirmAll()
         node.handle(.connected)
+        settle()
+    }
+
+    /// ``startConnected()`` for a node on a Redis Cluster: its control subscription is up.
+    func startConnectedOnCluster() {
+        fanout.start(subscription: subscription)
+        settle()
+        subscription.confirmAll()
+        node.handle(control: .connected)
         settle()
     }
 
@@ -57,15 +66,16 @@ final class FanoutFixture {
     /// Opens a stream on loop `loop` as the HTTP handler does once it has answered `GET /sse`.
     func open(
         _ topics: [String], loop: Int = 0, format: StreamFormat = StreamFormat(), lastEventID: EventID? = nil,
-        maxUnsentBytes: Int = 1 << 20
+        resume: StreamResume? = nil, maxUnsentBytes: Int = 1 << 20
     ) throws -> SSEStream {
+        let resume = resume ?? lastEventID.map(StreamResume.after)
         let stream = SSEStream(
             topics: try topics.map { try Topic(validating: $0) }, format: format, lastEventID: lastEventID,
-            loopHub: loopHub(loop), maxUnsentBytes: maxUnsentBytes, stats: stats)
+            loopHub: loopHub(loop), maxUnsentBytes: maxUnsentBytes, stats: stats, replaying: resume != nil)
         let channel = EmbeddedChannel(handler: stream, loop: loops[loop])
         channels[ObjectIdentifier(stream)] = channel
         stats.activeConnections.add(1, ordering: .relaxed)
-        loopHub(loop).open(stream, lastEventID: lastEventID)
+        loopHub(loop).open(stream, resume: resume)
         return stream
     }
 
@@ -169,6 +179,8 @@ final class FakeSubscription: SubscriptionControl {
 final class FakeHistory: HistorySource {
     enum Read: Equatable {
         case after(EventID, topics: Set<Topic>)
+        /// A read whose id must still be in `issuedIn`'s history.
+        case exactAfter(EventID, topics: Set<Topic>, issuedIn: Topic)
         case fromOrigin(topics: Set<Topic>)
     }
 
@@ -177,8 +189,8 @@ final class FakeHistory: HistorySource {
 
     init(loop: any EventLoop) { self.loop = loop }
 
-    func read(topics: [Topic], after id: EventID) -> EventLoopFuture<HistoryResult> {
-        record(.after(id, topics: Set(topics)))
+    func read(topics: [Topic], after id: EventID, issuedIn: Topic?) -> EventLoopFuture<HistoryResult> {
+        record(issuedIn.map { .exactAfter(id, topics: Set(topics), issuedIn: $0) } ?? .after(id, topics: Set(topics)))
     }
 
     func readFromOrigin(topics: [Topic]) -> EventLoopFuture<HistoryResult> {
@@ -187,6 +199,32 @@ final class FakeHistory: HistorySource {
 
     /// Revocations kept in Redis: none in these tests (the control channel's are delivered as messages).
     func revocations() -> EventLoopFuture<[String]> { loop.makeSucceededFuture([]) }
+
+    /// Each topic's own read, recorded and answered one by one (``Read/exactAfter(_:topics:issuedIn:)`` when exact).
+    func read(positions: [Topic: EventID], exact: Bool) -> EventLoopFuture<[Topic: HistoryResult]> {
+        perTopic(
+            positions.sorted { $0.key.name < $1.key.name }.map { topic, id in
+                (topic, exact ? Read.exactAfter(id, topics: [topic], issuedIn: topic) : Read.after(id, topics: [topic]))
+            })
+    }
+
+    func readFromOrigin(perTopic topics: [Topic]) -> EventLoopFuture<[Topic: HistoryResult]> {
+        perTopic(topics.sorted { $0.name < $1.name }.map { ($0, Read.fromOrigin(topics: [$0])) })
+    }
+
+    /// The clocks' last ids the test sets (``clocks``), answered at once.
+    func lastIDs(of topics: [Topic]) -> EventLoopFuture<[Topic: EventID]> {
+        let clocks = self.clocks.withLock { $0 }
+        return loop.makeSucceededFuture(clocks.filter { topics.contains($0.key) })
+    }
+
+    /// The last id of each topic's clock, for ``lastIDs(of:)``.
+    let clocks = Mutex<[Topic: EventID]>([:])
+
+    private func perTopic(_ reads: [(Topic, Read)]) -> EventLoopFuture<[Topic: HistoryResult]> {
+        let futures = reads.map { topic, read in record(read).map { (topic, $0) } }
+        return EventLoopFuture.whenAllSucceed(futures, on: loop).map { Dictionary(uniqueKeysWithValues: $0) }
+    }
 
     private func record(_ read: Read) -> EventLoopFuture<HistoryResult> {
         let promise = loop.makePromise(of: HistoryResult.self)

@@ -115,7 +115,7 @@ struct LoopHubBatchTests {
         let history = (6...7).map { id in
             (
                 frame: HTTPChunk.wrap(ByteBuffer(string: Fixture.frame("e\(id)", id: UInt64(id)))),
-                id: Fixture.id(UInt64(id))
+                id: Fixture.id(UInt64(id)), topic: try! Topic(validating: "board")
             )
         }
         #expect(resumed.finishReplay(history: history) == 2)
@@ -134,7 +134,12 @@ struct LoopHubBatchTests {
         fixture.endTick()
         #expect(try fixture.writes(replaying).isEmpty)
         // History carries 6; the parked 6 is skipped and 7 follows.
-        let history = [(frame: HTTPChunk.wrap(ByteBuffer(string: Fixture.frame("e6", id: 6))), id: Fixture.id(6))]
+        let history = [
+            (
+                frame: HTTPChunk.wrap(ByteBuffer(string: Fixture.frame("e6", id: 6))), id: Fixture.id(6),
+                topic: try Topic(validating: "board")
+            )
+        ]
         #expect(replaying.finishReplay(history: history) == 1)
         #expect(try fixture.writes(replaying) == [Fixture.frame("e6", id: 6), Fixture.frame("e7", id: 7)])
         // The tick's pass must not send the parked events again.

@@ -83,7 +83,12 @@ struct NodeHubTests {
 
         fixture.node.handle(Self.down)
         fixture.node.handle(.reconnected)
-        #expect(fixture.history.pending == [.after(FanoutFixture.id(1), topics: [try Topic(validating: "board")])])
+        #expect(
+            fixture.history.pending == [
+                .exactAfter(
+                    FanoutFixture.id(1), topics: [try Topic(validating: "board")],
+                    issuedIn: try Topic(validating: "board"))
+            ])
         fixture.node.handle(FanoutFixture.message("board", "e4", id: 4))  // live, during the backfill
         fixture.settle()
         #expect(try fixture.writes(stream).isEmpty)
@@ -110,12 +115,58 @@ struct NodeHubTests {
         fixture.node.handle(.reconnected)
         fixture.history.answer(.unknownID)
         fixture.settle()
+        // The oldest id the node recorded is gone too: Redis was emptied.
+        let board = try Topic(validating: "board")
+        #expect(fixture.history.pending == [.exactAfter(FanoutFixture.id(9), topics: [board], issuedIn: board)])
+        fixture.history.answer(.unknownID)
+        fixture.settle()
         #expect(try fixture.writes(stream) == ["event: resync\ndata: {\"reason\":\"redis-data-lost\"}\n\n"])
         #expect(fixture.history.pending == [.fromOrigin(topics: [try Topic(validating: "board")])])
         // The new data's ids start lower than the stream's old ones: delivered, since both forgot them.
         fixture.history.answer(.events([try FanoutFixture.event("board", "new", id: 1)]))
         fixture.settle()
         #expect(try fixture.writes(stream) == [FanoutFixture.frame("new", id: 1)])
+    }
+
+    @Test func afterAFailoverLostTheLastEventsOnlyTheirTopicsAreToldAndWhatTheNewMasterHoldsIsRelayedOnce() throws {
+        let fixture = FanoutFixture()
+        fixture.startConnected()
+        let (a, b) = (try Topic(validating: "a"), try Topic(validating: "b"))
+        let onA = try fixture.openAnswered(["a"])
+        let onB = try fixture.openAnswered(["b"])
+        for (topic, id) in [("a", 1), ("b", 2), ("a", 3)] {
+            fixture.node.handle(FanoutFixture.message(topic, "\(topic)\(id)", id: UInt64(id)))
+        }
+        fixture.settle()
+        #expect(try fixture.writes(onA).joined() == FanoutFixture.frame("a1", id: 1) + FanoutFixture.frame("a3", id: 3))
+        #expect(try fixture.writes(onB) == [FanoutFixture.frame("b2", id: 2)])
+
+        // The new master never received 1-3; since its promotion it took "a-new" with id 2-0.
+        fixture.node.handle(Self.down)
+        fixture.node.handle(.reconnected)
+        fixture.settle()
+        #expect(fixture.history.pending == [.exactAfter(FanoutFixture.id(3), topics: [a, b], issuedIn: a)])
+        fixture.history.answer(.unknownID)
+        fixture.settle()
+        #expect(fixture.history.pending == [.exactAfter(FanoutFixture.id(1), topics: [a, b], issuedIn: a)])
+        fixture.node.handle(
+            .message(
+                channel: "sse:{a}",
+                payload: RedisEnvelope.encodeReliable(
+                    id: EventID(milliseconds: 2, sequence: 1), event: nil, data: ByteBuffer(string: "a-live"))))
+        fixture.settle()
+        fixture.history.answer(
+            .events([
+                try FanoutFixture.event("b", "b2", id: 2),
+                TopicEvent(topic: a, event: ServerSentEvent(id: EventID(milliseconds: 2, sequence: 0), data: "a-new")),
+            ]))
+        fixture.settle()
+        #expect(
+            try fixture.writes(onA).joined()
+                == "event: resync\ndata: {\"reason\":\"redis-data-lost\",\"topics\":[\"a\"]}\n\n"
+                + "id: 2-0\ndata: a-new\n\nid: 2-1\ndata: a-live\n\n")
+        #expect(try fixture.writes(onB) == [])
+        #expect(fixture.node.lastRelayedID == EventID(milliseconds: 2, sequence: 1))
     }
 
     @Test func aLoopPastItsBacklogIsHandedNothingUntilItCatchesUpThenItsStreamsReadWhatItSkipped() throws {
@@ -134,7 +185,9 @@ struct NodeHubTests {
         #expect(fixture.stats.shedDeliveries.load(ordering: .relaxed) == 2)
         #expect(
             fixture.node.shedding.skipped[0]
-                == Shedding.Skipped(topics: [try Topic(validating: "board")], after: FanoutFixture.id(3)))
+                == Shedding.Skipped(
+                    topics: [try Topic(validating: "board")], after: FanoutFixture.id(3),
+                    afterByTopic: [try Topic(validating: "board"): FanoutFixture.id(3)]))
         #expect(try fixture.writes(keepingUp) == FanoutFixture.frames(1...5))
 
         fixture.loops[0].run()  // loop 0 works off its backlog

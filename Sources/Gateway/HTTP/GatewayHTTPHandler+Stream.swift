@@ -15,12 +15,26 @@ extension GatewayHTTPHandler {
         let stats = gateway.stats
         let cors: CORSPolicy.Verdict
         let request: StreamRequest
+        let resume: StreamResume?
+        let format: StreamFormat
         let access: StreamAuthorizer.Access
         let now = Date()
+        let idsPerTopic = gateway.idsPerTopic
         do {
             cors = try gateway.cors.verdict(for: requestHead)
             request = try StreamRequest(
                 head: requestHead, query: query, maxTopics: configuration.maxTopicsPerConnection)
+            resume = try request.resume(idsPerTopic: idsPerTopic)
+            format = request.format(idsPerTopic: idsPerTopic)
+            if format.positioned {
+                do {
+                    _ = try SSEProtocol.StreamPosition(
+                        Dictionary(
+                            uniqueKeysWithValues: request.topics.map { ($0, EventID(milliseconds: 0, sequence: 0)) }))
+                } catch {
+                    throw HTTPFailure(.badRequest, "\(error)")
+                }
+            }
         } catch {
             reject(error, context: context)
             return
@@ -66,9 +80,9 @@ extension GatewayHTTPHandler {
         let operations = context.pipeline.syncOperations
         let loopHub = gateway.fanout.loopHub(on: context.eventLoop)
         let stream = SSEStream(
-            topics: request.topics, format: request.format, heartbeatAsEvent: request.heartbeatAsEvent,
+            topics: request.topics, format: format, heartbeatAsEvent: request.heartbeatAsEvent,
             lastEventID: request.lastEventID, loopHub: loopHub, maxUnsentBytes: configuration.maxUnsentBytes,
-            stats: stats)
+            stats: stats, replaying: resume != nil)
         let streamContext: ChannelHandlerContext
         do {
             try operations.addHandler(stream, position: .first)
@@ -106,7 +120,7 @@ extension GatewayHTTPHandler {
             let delay = gateway.authorizer.streamDeadline(for: token, now: now)
             stream.expire(after: TimeAmount(delay), expiresAt: token.expiresAt)
         }
-        loopHub.open(stream, lastEventID: request.lastEventID)
+        loopHub.open(stream, resume: resume)
     }
 
     func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {

@@ -16,12 +16,13 @@ struct Fanout: Sendable {
     init(
         eventLoops: [any EventLoop], hubLoop: any EventLoop, history: any HistorySource, nodeID: String,
         heartbeatInterval: Duration, maxLoopBacklogBytes: Int, stats: GatewayStats, logger: Logger,
-        revocations: Revocations = Revocations()
+        revocations: Revocations = Revocations(), idsPerTopic: Bool = false
     ) {
         let node = NIOLoopBoundBox.makeBoxSendingValue(
             NodeHub(
                 hubLoop: hubLoop, loopCount: eventLoops.count, maxLoopBacklogBytes: maxLoopBacklogBytes, stats: stats,
-                history: history, logger: logger, revocations: revocations), eventLoop: hubLoop)
+                history: history, logger: logger, revocations: revocations, idsPerTopic: idsPerTopic),
+            eventLoop: hubLoop)
         var indexes: [ObjectIdentifier: Int] = [:]
         self.loops = eventLoops.enumerated().map { index, loop in
             indexes[ObjectIdentifier(loop)] = index

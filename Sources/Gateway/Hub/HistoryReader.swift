@@ -8,30 +8,71 @@ import SSEProtocol
 /// Where the fan-out reads history: the node hub for backfills, loop hubs for replays and catch-ups
 /// (``HistoryReader``; a fake in unit tests). Futures may complete on any loop.
 protocol HistorySource: Sendable {
-    /// The events of `topics` after `id`, in id order (``History/events(after:in:limit:)``).
-    func read(topics: [Topic], after id: EventID) -> EventLoopFuture<HistoryResult>
+    /// The events of `topics` after `id`, in id order (``History/events(after:in:limit:issuedIn:)``); with
+    /// `issuedIn`, `id` must still be in that topic's history (or trimmed from it), else Redis lost it and the answer
+    /// is ``HistoryResult/unknownID``.
+    func read(topics: [Topic], after id: EventID, issuedIn: Topic?) -> EventLoopFuture<HistoryResult>
     /// Everything the current data holds for `topics` (after a data loss).
     func readFromOrigin(topics: [Topic]) -> EventLoopFuture<HistoryResult>
     /// The control payloads of the revocations still in force (``History/revocations(now:)``).
     func revocations() -> EventLoopFuture<[String]>
+    /// Each topic's events after its own id (``History/events(after:limit:)``): a positioned stream's replay, a
+    /// topic's backfill on a Redis Cluster.
+    /// With `exact`, each id must still be in its topic's history (it was issued there), else that topic answers
+    /// ``HistoryResult/unknownID``.
+    func read(positions: [Topic: EventID], exact: Bool) -> EventLoopFuture<[Topic: HistoryResult]>
+    /// Everything the current data holds for each topic, answered per topic.
+    func readFromOrigin(perTopic topics: [Topic]) -> EventLoopFuture<[Topic: HistoryResult]>
+    /// The last id of each topic's clock (``History/lastIDs(of:)``); topics never published are absent.
+    func lastIDs(of topics: [Topic]) -> EventLoopFuture<[Topic: EventID]>
 }
 
-/// Reads topic history for replays and backfills through the node's command connection (not the subscriber's).
+extension HistorySource {
+    func read(topics: [Topic], after id: EventID) -> EventLoopFuture<HistoryResult> {
+        read(topics: topics, after: id, issuedIn: nil)
+    }
+}
+
+/// Reads topic history for replays and backfills through the node's command connections (not the subscriber's):
+/// one Redis's, or on a Cluster each topic's shard's.
 struct HistoryReader: HistorySource {
     let history: History
     /// Most events replayed per topic; a client further behind gets a resync instead of a partial replay.
     let limit: Int
     let eventLoop: any EventLoop
 
-    init(redis: RedisClient, historyLength: Int, eventLoop: any EventLoop) {
-        self.history = History(runner: redis)
+    init(history: History, historyLength: Int, eventLoop: any EventLoop) {
+        self.history = history
         self.limit = historyLength * 2 + 100  // `MAXLEN ~` may keep somewhat more than the configured length
         self.eventLoop = eventLoop
     }
 
-    func read(topics: [Topic], after id: EventID) -> EventLoopFuture<HistoryResult> {
+    func read(positions: [Topic: EventID], exact: Bool) -> EventLoopFuture<[Topic: HistoryResult]> {
         eventLoop.makeFutureWithTask { [history, limit] in
-            try await history.events(after: id, in: topics, limit: limit)
+            try await history.events(after: positions, limit: limit, exact: exact)
+        }
+    }
+
+    func readFromOrigin(perTopic topics: [Topic]) -> EventLoopFuture<[Topic: HistoryResult]> {
+        eventLoop.makeFutureWithTask { [history, limit] in
+            try await withThrowingTaskGroup(of: (Topic, HistoryResult).self) { group in
+                for topic in topics {
+                    group.addTask { (topic, try await history.eventsFromOrigin(in: [topic], limit: limit)) }
+                }
+                var answers: [Topic: HistoryResult] = [:]
+                for try await (topic, answer) in group { answers[topic] = answer }
+                return answers
+            }
+        }
+    }
+
+    func lastIDs(of topics: [Topic]) -> EventLoopFuture<[Topic: EventID]> {
+        eventLoop.makeFutureWithTask { [history] in try await history.lastIDs(of: topics) }
+    }
+
+    func read(topics: [Topic], after id: EventID, issuedIn: Topic?) -> EventLoopFuture<HistoryResult> {
+        eventLoop.makeFutureWithTask { [history, limit] in
+            try await history.events(after: id, in: topics, limit: limit, issuedIn: issuedIn)
         }
     }
 

@@ -24,7 +24,7 @@ final class LoopHub {
     let stats: GatewayStats
     let logger: Logger
     private let heartbeatInterval: TimeAmount
-    /// The loop's number of the last live event handed to it (``StreamPosition/handedThrough``).
+    /// The loop's number of the last live event handed to it (``DeliveryMark/handedThrough``).
     @exclusivity(unchecked) private(set) var sequence: UInt64 = 0
     /// Streams of one topic, by topic, in the order they opened (a closed stream's place takes the last one): the
     /// end-of-tick pass walks these arrays.
@@ -89,12 +89,16 @@ final class LoopHub {
 
     /// Takes a stream that has just been answered: it is registered on the node (the streams that open during one
     /// tick with one hop to the node hub), and once Redis confirms its topics it is sent the opening comment — a
-    /// promise to the client that every event published after it arrives — and, with `lastEventID`, the history
-    /// after that id (``replay(_:after:once:)``).
-    func open(_ stream: SSEStream, lastEventID: EventID?) {
+    /// promise to the client that every event published after it arrives — and, with `resume`, the history
+    /// after where it stood (``replay(_:from:once:)``).
+    ///
+    /// A positioned stream (several topics on a Redis Cluster) starts its position with the client's entries and,
+    /// for its other topics, the last id the node knows of each when the join completes, so that its first `id:`
+    /// line already covers every topic; it parks live frames until then.
+    func open(_ stream: SSEStream, resume: StreamResume?) {
         guard stream.isOpen else { return }  // the client left before it was answered
         add(stream)
-        let promise = eventLoop.makePromise(of: Void.self)
+        let promise = eventLoop.makePromise(of: [Topic: EventID].self)
         pendingJoins.append(JoinRequest(topics: stream.topics, format: stream.format, promise: promise))
         if pendingJoins.count == 1 {
             eventLoop.assumeIsolated().execute { [self] in
@@ -107,8 +111,13 @@ final class LoopHub {
         }
         let connected = connectedFrame
         let joined = promise.futureResult
-        joined.assumeIsolated().whenSuccess { stream.writeControl(connected) }
-        if let lastEventID { replay(stream, after: lastEventID, once: joined) }
+        joined.assumeIsolated().whenSuccess { known in
+            if case .positions(let ids, _) = resume { stream.seedPosition(ids) }
+            stream.seedPosition(known)
+            stream.writeControl(connected)
+            if resume == nil, stream.format.positioned { stream.finishReplay(history: []) }
+        }
+        if let resume { replay(stream, from: resume, once: joined.map { _ in () }) }
     }
 
     private func add(_ stream: SSEStream) {
@@ -167,7 +176,8 @@ final class LoopHub {
         batches[topic, default: TickBatch()].append(frames, id: id, sequence: sequence)
         if let shared = multiTopic[topic] {
             var sent = 0
-            for stream in shared.values where stream.offer(frames[stream.format], sequence: sequence, id: id) {
+            for stream in shared.values
+            where stream.offer(frames[stream.format], sequence: sequence, id: id, topic: topic) {
                 sent += 1
                 if !stream.flushPending {
                     stream.flushPending = true
@@ -219,7 +229,7 @@ final class LoopHub {
         let targets = topics.map { streams(of: $0) } ?? Array(streams.values)
         for stream in targets {
             stream.writeControl(frame)
-            if forgettingIDs { stream.forgetLastID() }
+            if forgettingIDs { stream.forgetLastID(topics: topics) }
         }
         return targets.count
     }

@@ -12,41 +12,100 @@ extension NodeHub {
 
     /// Reads every topic's history after the last relayed id; live messages park meanwhile (``Backfill``) and are
     /// relayed after it, the relay's id check dropping what the read already carried.
+    ///
+    /// The read checks that Redis still holds the last relayed id in its topic's history: if not, Redis lost data
+    /// (a failover to a replica that had not received it), and the node recovers (``recoverAfterLoss(topics:)``).
     func startBackfill() {
         guard let after = lastRelayedID, !topics.isEmpty else { return }
         if case .running = backfill { return }
         backfill = .running(parked: [])
-        readBackfill(after: after, topics: Array(topics.keys), attempt: 1)
+        var wanted = Array(topics.keys)
+        // The holder is read too (its events are dropped if no stream follows it any more).
+        if let holder = lastRelayedTopic, topics[holder] == nil { wanted.append(holder) }
+        readBackfill(after: after, topics: wanted, holder: lastRelayedTopic, attempt: 1)
     }
 
-    private func readBackfill(after: EventID, topics wanted: [Topic], attempt: Int) {
-        history.read(topics: wanted, after: after).hop(to: hubLoop).assumeIsolated().whenComplete { [self] result in
-            switch result {
-            case .success(.events(let events)):
-                stats.backfilledEvents.add(events.count, ordering: .relaxed)
-                logger.info("backfilled after Redis reconnect", metadata: ["sse.events": "\(events.count)"])
-                for item in events { relay(item.topic, item.event) }
-            case .success(.unknownID):
-                // Redis lost the data the node's position refers to: every stream is told, forgets its ids, and
-                // then gets what the new data holds (events published before this node resubscribed included).
-                resync(topics: nil, reason: "redis-data-lost", forgettingIDs: true)
-                lastRelayedID = nil
-                readFromOrigin(topics: wanted, attempt: 1)
-                return
-            case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
-                resync(topics: [topic], reason: "history-trimmed")
-            case .failure(let error) where attempt < 3:
-                logger.warning("backfill failed, retrying", metadata: ["error": "\(error)"])
-                hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) {
-                    self.readBackfill(after: after, topics: wanted, attempt: attempt + 1)
+    private func readBackfill(after: EventID, topics wanted: [Topic], holder: Topic?, attempt: Int) {
+        history.read(topics: wanted, after: after, issuedIn: holder).hop(to: hubLoop).assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success(.events(let events)):
+                    stats.backfilledEvents.add(events.count, ordering: .relaxed)
+                    logger.info("backfilled after Redis reconnect", metadata: ["sse.events": "\(events.count)"])
+                    for item in events { relay(item.topic, item.event) }
+                case .success(.unknownID):
+                    // Redis lost the data the node's position refers to.
+                    recoverAfterLoss(topics: wanted, attempt: 1)
+                    return
+                case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):
+                    resync(topics: [topic], reason: "history-trimmed")
+                case .failure(let error) where attempt < 3:
+                    logger.warning("backfill failed, retrying", metadata: ["error": "\(error)"])
+                    hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) {
+                        self.readBackfill(after: after, topics: wanted, holder: holder, attempt: attempt + 1)
+                    }
+                    return
+                case .failure(let error):
+                    logger.error("backfill failed, telling clients to resync", metadata: ["error": "\(error)"])
+                    resync(topics: nil, reason: "backfill-failed")
                 }
-                return
-            case .failure(let error):
-                logger.error("backfill failed, telling clients to resync", metadata: ["error": "\(error)"])
-                resync(topics: nil, reason: "backfill-failed")
+                endBackfill()
             }
-            endBackfill()
-        }
+    }
+
+    /// After Redis lost data: reads what it holds after the oldest id the node recorded (``RecentIDs``), which must
+    /// still be there. The recorded ids missing from it were lost: the streams of their topics are told with `resync`
+    /// (`redis-data-lost`) and forget their ids; then every event Redis holds that the node had not relayed (those
+    /// published since the failover, whose ids may be lower than the lost ones) is relayed, then the parked live
+    /// messages. When the oldest recorded id is gone too (a loss larger than the record, or an emptied Redis), every
+    /// stream is told and gets what the new data holds from its origin.
+    func recoverAfterLoss(topics wanted: [Topic], attempt: Int) {
+        guard let oldest = recent.oldest() else { return recoverFromOrigin(topics: wanted) }
+        var read = wanted
+        if !read.contains(oldest.topic) { read.append(oldest.topic) }
+        history.read(topics: read, after: oldest.id, issuedIn: oldest.topic).hop(to: hubLoop).assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success(.events(let events)):
+                    let seen = recent.entries
+                    let held = Set(events.map { RecentIDs.Entry(topic: $0.topic, id: $0.event.id!) })
+                    let lost = seen.filter { $0.id > oldest.id && !held.contains($0) }
+                    let fresh = events.filter { !seen.contains(RecentIDs.Entry(topic: $0.topic, id: $0.event.id!)) }
+                    logger.warning(
+                        "Redis lost data: telling the streams of its topics, then relaying what it holds now",
+                        metadata: [
+                            "sse.lost_events": "\(lost.count)", "sse.new_events": "\(fresh.count)",
+                            "sse.topics": "\(Set(lost.map(\.topic)).map(\.name).sorted())",
+                        ])
+                    resync(
+                        topics: lost.isEmpty ? nil : Set(lost.map(\.topic)), reason: "redis-data-lost",
+                        forgettingIDs: true)
+                    stats.backfilledEvents.add(fresh.count, ordering: .relaxed)
+                    lastRelayedID = oldest.id
+                    for item in fresh { relay(item.topic, item.event) }
+                    if let last = events.last?.event.id, lastRelayedID.map({ $0 < last }) ?? true {
+                        lastRelayedID = last
+                        lastRelayedTopic = events.last?.topic
+                    }
+                    endBackfill()
+                case .failure(let error) where attempt < 3:
+                    logger.warning(
+                        "reading history after a data loss failed, retrying", metadata: ["error": "\(error)"])
+                    hubLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) {
+                        self.recoverAfterLoss(topics: wanted, attempt: attempt + 1)
+                    }
+                case .success, .failure:
+                    recoverFromOrigin(topics: wanted)
+                }
+            }
+    }
+
+    /// Every stream is told, forgets its ids, and then gets what the new data holds (events published before this
+    /// node resubscribed included).
+    private func recoverFromOrigin(topics wanted: [Topic]) {
+        resync(topics: nil, reason: "redis-data-lost", forgettingIDs: true)
+        lastRelayedID = nil
+        readFromOrigin(topics: wanted, attempt: 1)
     }
 
     /// After a data loss: relays what the new data holds from its clock's origin, then the live messages parked
@@ -78,7 +137,7 @@ extension NodeHub {
     }
 
     /// Relays the live messages parked during the backfill, in arrival order.
-    private func endBackfill() {
+    func endBackfill() {
         guard case .running(let parked) = backfill else { return }
         backfill = .idle
         for (topic, event) in parked { relay(topic, event) }

@@ -39,12 +39,16 @@ final class NodeHub {
         var formats: FormatSet = []
         /// Redis has confirmed the subscription on the current connection.
         var confirmed = false
+        /// When ids are per topic (a Redis Cluster): the last id relayed of the topic, or its clock's last id when
+        /// the node subscribed — where the topic's backfill reads on from, and where a positioned stream that
+        /// joins starts its entry for it.
+        var lastID: EventID?
     }
 
     /// A join whose promise completes (on its stream's loop) once all its topics are confirmed.
     struct Waiter {
         var topics: Set<Topic>
-        let promise: EventLoopPromise<Void>
+        let promise: EventLoopPromise<[Topic: EventID]>
         let loop: Int
     }
 
@@ -55,6 +59,9 @@ final class NodeHub {
     }
 
     let hubLoop: any EventLoop
+    /// Ids come from one clock per topic (a Redis Cluster), not one for the whole Redis: the node's position is
+    /// kept per topic (``Entry/lastID``) and backfills read per topic, on each topic's shard.
+    let idsPerTopic: Bool
     let stats: GatewayStats
     let history: any HistorySource
     let logger: Logger
@@ -63,11 +70,17 @@ final class NodeHub {
     /// Set by ``start(subscription:loops:)`` on the hub loop, before any stream opens.
     private(set) var subscription: (any SubscriptionControl)?
     private(set) var loops: [NIOLoopBoundBox<LoopHub>] = []
-    @exclusivity(unchecked) private(set) var topics: [Topic: Entry] = [:]
+    @exclusivity(unchecked) var topics: [Topic: Entry] = [:]
     private(set) var waiters: [Waiter] = []
-    @exclusivity(unchecked) private(set) var redisUp = false
+    @exclusivity(unchecked) var redisUp = false
     @exclusivity(unchecked) var lastRelayedID: EventID?
+    /// The topic of ``lastRelayedID``: its stream must still hold that id after a reconnect, or Redis lost data.
+    @exclusivity(unchecked) var lastRelayedTopic: Topic?
+    /// The reliable ids relayed most recently, for telling what is new after Redis lost data (``RecentIDs``).
+    @exclusivity(unchecked) var recent = RecentIDs()
     @exclusivity(unchecked) var backfill = Backfill.idle
+    /// When ids are per topic: the topics whose backfill runs, with the live messages parked meanwhile.
+    @exclusivity(unchecked) var topicBackfills: [Topic: [ServerSentEvent]] = [:]
     @exclusivity(unchecked) var shedding: Shedding
     /// Events relayed during this hub tick and not yet handed to each loop: handed over in one hop per loop at the
     /// end of the tick (``handOver()``), so a burst of messages from Redis costs each loop one task, not one each.
@@ -77,9 +90,10 @@ final class NodeHub {
 
     init(
         hubLoop: any EventLoop, loopCount: Int, maxLoopBacklogBytes: Int, stats: GatewayStats,
-        history: any HistorySource, logger: Logger, revocations: Revocations = Revocations()
+        history: any HistorySource, logger: Logger, revocations: Revocations = Revocations(), idsPerTopic: Bool = false
     ) {
         self.hubLoop = hubLoop
+        self.idsPerTopic = idsPerTopic
         self.revocations = revocations
         self.stats = stats
         self.history = history
@@ -121,6 +135,9 @@ final class NodeHub {
             subscription.requestFuture(.subscribe, newTopics.map(\.channel)).hop(to: hubLoop).assumeIsolated()
                 .whenComplete { [self] result in
                     switch result {
+                    case .success where redisUp && idsPerTopic:
+                        confirmWithClocks(newTopics)
+                        return
                     case .success where redisUp:
                         for topic in newTopics where topics[topic] != nil { topics[topic]!.confirmed = true }
                     case .success:
@@ -161,17 +178,20 @@ final class NodeHub {
 
     /// Completes the joins whose topics are all confirmed on a live Redis connection (a topic whose streams have
     /// all left meanwhile counts as confirmed): one hop to each loop with joins to release.
-    private func releaseWaiters() {
+    func releaseWaiters() {
         guard redisUp else { return }
         handOver()  // what was relayed before the releases reaches the loops first
-        var ready: [[EventLoopPromise<Void>]] = Array(repeating: [], count: loops.count)
+        var ready: [[(EventLoopPromise<[Topic: EventID]>, [Topic: EventID])]] = Array(
+            repeating: [], count: loops.count)
         waiters.removeAll { waiter in
             guard waiter.topics.allSatisfy({ topics[$0]?.confirmed ?? true }) else { return false }
-            ready[waiter.loop].append(waiter.promise)
+            var known: [Topic: EventID] = [:]
+            if idsPerTopic { for topic in waiter.topics { known[topic] = topics[topic]?.lastID } }
+            ready[waiter.loop].append((waiter.promise, known))
             return true
         }
         for (index, promises) in ready.enumerated() where !promises.isEmpty {
-            loops[index].eventLoop.execute { for promise in promises { promise.succeed(()) } }
+            loops[index].eventLoop.execute { for (promise, known) in promises { promise.succeed(known) } }
         }
     }
 
@@ -225,12 +245,28 @@ final class NodeHub {
     /// of the topic that is not shedding (one hop per loop). An engine-only topic costs one encode and no parsing.
     /// A reliable event at or below the last relayed id was relayed already (the seam of a backfill) and is dropped.
     func relay(_ topic: Topic, _ event: ServerSentEvent) {
-        let previousID = lastRelayedID
-        if let id = event.id {
-            if let last = lastRelayedID, id <= last { return }
-            lastRelayedID = id
+        let previousID: EventID?
+        let entry: Entry
+        if idsPerTopic {
+            guard let found = topics[topic] else { return }
+            previousID = found.lastID
+            if let id = event.id {
+                if let last = previousID, id <= last { return }
+                topics[topic]!.lastID = id
+                recent.record(topic, id)
+            }
+            entry = found
+        } else {
+            previousID = lastRelayedID
+            if let id = event.id {
+                if let last = lastRelayedID, id <= last { return }
+                lastRelayedID = id
+                lastRelayedTopic = topic
+                recent.record(topic, id)
+            }
+            guard let found = topics[topic] else { return }
+            entry = found
         }
-        guard let entry = topics[topic] else { return }
         let frames = StreamFrames(encoding: event, topic: topic, for: entry.formats, allocator: allocator)
         stats.countEncodes(frames.encoded)
         let id = event.id
@@ -279,6 +315,7 @@ struct HandOff {
 struct JoinRequest {
     let topics: [Topic]
     let format: StreamFormat
-    /// Completed on the stream's loop once its topics are subscribed in Redis.
-    let promise: EventLoopPromise<Void>
+    /// Completed on the stream's loop once its topics are subscribed in Redis, with the last id the node knows of
+    /// each topic when ids are per topic (empty otherwise).
+    let promise: EventLoopPromise<[Topic: EventID]>
 }

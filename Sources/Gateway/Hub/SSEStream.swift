@@ -13,7 +13,7 @@ import Synchronization
 /// purpose with an `end` event and the last chunk, after which clients should not come back.
 ///
 /// While its history is being replayed, live frames are parked and then sent after the replay. Whether a frame is
-/// new to the stream is decided by one rule (``StreamPosition``), and whether the client keeps up by one check
+/// new to the stream is decided by one rule (``DeliveryMark``), and whether the client keeps up by one check
 /// (``checkPressure(parkedBytes:)``). The client has nothing more to say: what it sends is dropped unread.
 ///
 /// Its hot stored properties are `@exclusivity(unchecked)`: they are only touched on its event loop, one access at
@@ -23,10 +23,15 @@ final class SSEStream: ChannelInboundHandler {
 
     enum State {
         /// Waiting for history; live frames are parked here with their ids.
-        case replaying(parked: [(frame: ByteBuffer, id: EventID?)], bytes: Int)
+        case replaying(parked: [Parked], bytes: Int)
         case live
         case closed
     }
+
+    /// A live frame parked during a replay.
+    typealias Parked = (frame: ByteBuffer, id: EventID?, topic: Topic)
+    /// A history frame of a replay.
+    typealias Replayed = (frame: ByteBuffer, id: EventID, topic: Topic)
 
     let topics: [Topic]
     /// The wire format the client asked for; the stream is handed its format's frame of every event.
@@ -40,7 +45,10 @@ final class SSEStream: ChannelInboundHandler {
     @exclusivity(unchecked) var flushPending = false
     /// A stream of one topic: its place in its ``LoopHub``'s array of the topic's streams.
     @exclusivity(unchecked) var slot = 0
-    @exclusivity(unchecked) private(set) var position: StreamPosition
+    @exclusivity(unchecked) private(set) var position: DeliveryMark
+    /// A positioned stream's last id of each topic (``StreamFormat/positioned``: several topics on a Redis
+    /// Cluster), written as its `id:` line; nil for every other stream, which keeps one id (``DeliveryMark``).
+    @exclusivity(unchecked) private(set) var topicPosition: SSEProtocol.StreamPosition?
     @exclusivity(unchecked) private(set) var state: State
     @exclusivity(unchecked) private(set) var lastWrite = NIODeadline.now()
     let openedAt = NIODeadline.now()
@@ -57,14 +65,15 @@ final class SSEStream: ChannelInboundHandler {
 
     init(
         topics: [Topic], format: StreamFormat, heartbeatAsEvent: Bool = false, lastEventID: EventID?,
-        loopHub: LoopHub, maxUnsentBytes: Int, stats: GatewayStats
+        loopHub: LoopHub, maxUnsentBytes: Int, stats: GatewayStats, replaying: Bool = false
     ) {
         self.topics = topics
         self.format = format
         self.heartbeatAsEvent = heartbeatAsEvent
         self.loopHub = loopHub
-        self.state = lastEventID != nil ? .replaying(parked: [], bytes: 0) : .live
-        self.position = StreamPosition(handedThrough: loopHub.sequence, lastSentID: lastEventID)
+        self.state = lastEventID != nil || replaying ? .replaying(parked: [], bytes: 0) : .live
+        self.position = DeliveryMark(handedThrough: loopHub.sequence, lastSentID: format.positioned ? nil : lastEventID)
+        if format.positioned { topicPosition = SSEProtocol.StreamPosition() }
         self.maxUnsentBytes = maxUnsentBytes
         self.stats = stats
     }
@@ -98,6 +107,15 @@ final class SSEStream: ChannelInboundHandler {
     }
 
     var lastSentID: EventID? { position.lastSentID }
+
+    /// Where the stream stands, to read on from: its last id, or a positioned stream's entries (nil when it has
+    /// none).
+    var currentResume: StreamResume? {
+        guard let topicPosition else { return lastSentID.map(StreamResume.after) }
+        var ids: [Topic: EventID] = [:]
+        for topic in topics { ids[topic] = topicPosition.id(of: topic) }
+        return ids.isEmpty ? nil : .positions(ids)
+    }
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
 
     // MARK: Live frames
@@ -106,20 +124,18 @@ final class SSEStream: ChannelInboundHandler {
     /// frame in it): written (not flushed) when live and new to the stream, parked while replaying. Returns
     /// whether it was written.
     @discardableResult
-    func offer(_ frame: ByteBuffer?, sequence: UInt64, id: EventID?) -> Bool {
+    func offer(_ frame: ByteBuffer?, sequence: UInt64, id: EventID?, topic: Topic) -> Bool {
         guard position.isNew(sequence: sequence) else { return false }
         position.handedThrough = sequence
         guard let frame else { return false }
         switch state {
         case .live:
-            guard position.isNew(id: id) else { return false }
-            if let id { position.lastSentID = id }
-            context?.write(NIOAny(frame), promise: nil)
+            guard write(frame, id: id, topic: topic) else { return false }
             checkPressure()
             return true
         case .replaying(var parked, let bytes):
             state = .closed  // drop the array reference while appending (no copy)
-            parked.append((frame, id))
+            parked.append((frame, id, topic))
             state = .replaying(parked: parked, bytes: bytes + frame.readableBytes)
             checkPressure(parkedBytes: bytes + frame.readableBytes)
             return false
@@ -145,7 +161,7 @@ final class SSEStream: ChannelInboundHandler {
         var sent = 0
         for index in 0..<batch.count {
             let item = batch[index]
-            if offer(item.frames[format], sequence: item.sequence, id: item.id) { sent += 1 }
+            if offer(item.frames[format], sequence: item.sequence, id: item.id, topic: topics[0]) { sent += 1 }
         }
         if sent > 0 { flush() }
         return sent
@@ -174,11 +190,11 @@ final class SSEStream: ChannelInboundHandler {
     /// new to the stream after them. Returns the number of history frames sent. With `resetLastID` (after a
     /// resync) the client's id is forgotten: it came from data Redis no longer has.
     @discardableResult
-    func finishReplay(history: [(frame: ByteBuffer, id: EventID)], resetLastID: Bool = false) -> Int {
+    func finishReplay(history: [Replayed], resetLastID: Bool = false) -> Int {
         guard case .replaying(var parked, _) = state else { return 0 }
         state = .live
         if resetLastID {
-            position.lastSentID = nil
+            forgetLastID()
             replayAgain = false  // the client reloads its state: nothing to resume
         }
         if replayAgain {
@@ -187,25 +203,53 @@ final class SSEStream: ChannelInboundHandler {
             parked = []
         }
         var sent = 0
-        for item in history where write(item.frame, id: item.id) { sent += 1 }
+        for item in history where write(item.frame, id: item.id, topic: item.topic) { sent += 1 }
         var live = 0
-        for item in parked where write(item.frame, id: item.id) { live += 1 }
+        for item in parked where write(item.frame, id: item.id, topic: item.topic) { live += 1 }
         flush()
         stats.eventsSent.add(sent + live, ordering: .relaxed)
         return sent
     }
 
-    /// Writes a frame (unflushed) when its id is new to the stream (``StreamPosition/isNew(id:)``).
-    private func write(_ frame: ByteBuffer, id: EventID?) -> Bool {
+    /// Writes a frame (unflushed) when its id is new to the stream (``DeliveryMark/isNew(id:)``; for a positioned
+    /// stream, new to its topic's entry, and then preceded by the stream's `id:` line in the same event block).
+    private func write(_ frame: ByteBuffer, id: EventID?, topic: Topic) -> Bool {
+        if topicPosition != nil {
+            if let id {
+                if let last = topicPosition!.id(of: topic), id <= last { return false }
+                topicPosition!.advance(topic, to: id)
+                var line = ByteBuffer(string: "id: ")
+                line.writeString(topicPosition!.description)
+                line.writeString("\n")
+                context?.write(NIOAny(HTTPChunk.wrap(line, allocator: allocator)), promise: nil)
+            }
+            context?.write(NIOAny(frame), promise: nil)
+            return true
+        }
         guard position.isNew(id: id) else { return false }
         if let id { position.lastSentID = id }
         context?.write(NIOAny(frame), promise: nil)
         return true
     }
 
-    /// Forgets the last id sent: after a `resync` for a data loss, ids come from new data and may be lower.
-    func forgetLastID() {
+    /// Forgets the last id sent: after a `resync` for a data loss, ids come from new data and may be lower. A
+    /// positioned stream forgets the entries of `topics` (all when nil).
+    func forgetLastID(topics forgotten: Set<Topic>? = nil) {
         position.lastSentID = nil
+        guard var topicPosition else { return }
+        for topic in topics where forgotten?.contains(topic) ?? true { topicPosition.remove(topic) }
+        self.topicPosition = topicPosition
+    }
+
+    /// A positioned stream's starting entries: the client's position (for the topics it names) or, for the others,
+    /// the last id the node knows of each topic, so that its first `id:` line already says where every topic
+    /// stands. Entries already set are kept.
+    func seedPosition(_ ids: [Topic: EventID]) {
+        guard var topicPosition else { return }
+        for topic in topics where topicPosition.id(of: topic) == nil {
+            if let id = ids[topic] { topicPosition.advance(topic, to: id) }
+        }
+        self.topicPosition = topicPosition
     }
 
     // MARK: Other writes
@@ -313,7 +357,7 @@ final class SSEStream: ChannelInboundHandler {
 ///   handed twice; history events have no number and skip this half;
 /// - if reliable, above the highest id sent (`lastSentID`): so the seams where history meets live events (a
 ///   replay's end, a node's backfill) never send an event twice, and ids on a stream strictly increase.
-struct StreamPosition {
+struct DeliveryMark {
     /// The loop's number of the last live event handed to the stream (written, parked or skipped).
     var handedThrough: UInt64
     /// The highest reliable id sent on the stream (the client's `Last-Event-ID` before the first).

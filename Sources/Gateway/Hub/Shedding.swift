@@ -18,6 +18,9 @@ struct Shedding {
         var topics: Set<Topic>
         /// The last reliable id relayed before the first skipped event.
         let after: EventID?
+        /// Per topic: the last id relayed of the topic before its first skipped event (where a catch-up reads on
+        /// from when ids are per topic).
+        var afterByTopic: [Topic: EventID] = [:]
     }
 
     enum Verdict: Equatable {
@@ -48,10 +51,10 @@ struct Shedding {
         let backlog = backlogs[loop].bytes.load(ordering: .relaxed)
         if skipped[loop] == nil, backlog <= maxBytes { return .deliver }
         if skipped[loop] != nil {
-            skipped[loop]!.topics.insert(topic)
+            if skipped[loop]!.topics.insert(topic).inserted, let after { skipped[loop]!.afterByTopic[topic] = after }
             return .shed
         }
-        skipped[loop] = Skipped(topics: [topic], after: after)
+        skipped[loop] = Skipped(topics: [topic], after: after, afterByTopic: after.map { [topic: $0] } ?? [:])
         return .startedShedding(backlogBytes: backlog)
     }
 
@@ -115,7 +118,10 @@ extension NodeHub {
                     metadata: ["sse.loop": "\(loop)", "sse.topics": "\(skipped.topics.count)"])
                 let box = loops[loop]
                 // Queued behind the deliveries already handed to the loop, so they go out first.
-                box.eventLoop.execute { box.value.catchUp(topics: skipped.topics, after: skipped.after) }
+                let after = idsPerTopic ? nil : skipped.after
+                box.eventLoop.execute {
+                    box.value.catchUp(topics: skipped.topics, after: after, afterByTopic: skipped.afterByTopic)
+                }
             }
             if shedding.isShedding { scheduleSheddingCheck() }
         }

@@ -9,7 +9,7 @@ struct TickBatch {
     struct Item {
         let frames: StreamFrames
         let id: EventID?
-        /// The loop's delivery number of the event (see ``StreamPosition/handedThrough``).
+        /// The loop's delivery number of the event (see ``DeliveryMark/handedThrough``).
         let sequence: UInt64
     }
 

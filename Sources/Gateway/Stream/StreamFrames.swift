@@ -8,12 +8,13 @@ import SSEProtocol
 struct StreamFrames: Sendable {
     private var frames: [ByteBuffer?]
     /// The dialects whose frames were encoded (for the `dialect_encodes` metric).
-    let encoded: DialectSet
+    private(set) var encoded: DialectSet
     /// The bytes of the distinct frames held (what holding these frames costs a loop's backlog).
     private(set) var bytes = 0
 
     init(encoding event: ServerSentEvent, topic: Topic, for formats: FormatSet, allocator: ByteBufferAllocator) {
         frames = Array(repeating: nil, count: StreamFormat.count)
+        encoded = []
         if formats == Self.plainOnly {
             // The hot path (every stream of the topic takes plain engine frames): the event is encoded straight into
             // its chunk, with no parse and no copy.
@@ -25,8 +26,26 @@ struct StreamFrames: Sendable {
             bytes = chunk.readableBytes
             return
         }
-        let dialectFrames = DialectFrames(encoding: event, for: formats.dialects, allocator: allocator)
-        encoded = dialectFrames.encoded
+        var encodedDialects: DialectSet = []
+        for positioned in [false, true] {
+            let wanted = FormatSet(
+                rawValue: formats.rawValue & (positioned ? Self.positionedMask : ~Self.positionedMask))
+            guard !wanted.isEmpty else { continue }
+            // Positioned streams write their own `id:` line: their frames carry none.
+            var source = event
+            if positioned { source.id = nil }
+            let dialectFrames = DialectFrames(encoding: source, for: wanted.dialects, allocator: allocator)
+            encodedDialects.formUnion(dialectFrames.encoded)
+            add(dialectFrames, for: wanted, positioned: positioned, topic: topic, allocator: allocator)
+        }
+        encoded = encodedDialects
+    }
+
+    /// Chunks `dialectFrames` for each format of `formats` (all positioned or all not).
+    private mutating func add(
+        _ dialectFrames: DialectFrames, for formats: FormatSet, positioned: Bool, topic: Topic,
+        allocator: ByteBufferAllocator
+    ) {
         // A plain event is one frame shared by every dialect: chunk it once per tagging, not once per dialect.
         // (Per message on the fan-out path: no collection is built here besides the frames array.)
         let shared = dialectFrames.encoded == .engine
@@ -34,7 +53,7 @@ struct StreamFrames: Sendable {
         var sharedTagged: ByteBuffer?
         for tagged in [false, true] {
             for dialect in Dialect.allCases {
-                let format = StreamFormat(dialect: dialect, tagged: tagged)
+                let format = StreamFormat(dialect: dialect, tagged: tagged, positioned: positioned)
                 guard formats.contains(format), let frame = dialectFrames[dialect] else { continue }
                 if shared, let chunk = tagged ? sharedTagged : sharedPlain {
                     frames[format.slot] = chunk
@@ -50,6 +69,17 @@ struct StreamFrames: Sendable {
         }
     }
 
+    /// The positioned formats' bits of a ``FormatSet``.
+    private static let positionedMask: UInt16 = {
+        var mask: UInt16 = 0
+        for dialect in Dialect.allCases {
+            for tagged in [false, true] {
+                mask |= FormatSet(StreamFormat(dialect: dialect, tagged: tagged, positioned: true)).rawValue
+            }
+        }
+        return mask
+    }()
+
     /// The formats of a topic whose streams all use engine.js's plain frames without tags.
     private static let plainOnly = FormatSet(StreamFormat())
 
@@ -64,9 +94,12 @@ struct StreamFrames: Sendable {
 }
 
 extension StreamFormat {
-    /// One event's frame in this format, as one chunk; for one-off frames (a replay's history).
+    /// One event's frame in this format, as one chunk; for one-off frames (a replay's history). A positioned
+    /// format's frame has no id (its stream writes its own `id:` line).
     func frame(for event: ServerSentEvent, topic: Topic, allocator: ByteBufferAllocator) -> ByteBuffer {
-        StreamFrames.chunk(
+        var event = event
+        if positioned { event.id = nil }
+        return StreamFrames.chunk(
             dialect.frame(for: event, allocator: allocator), topic: tagged ? topic : nil, allocator: allocator)
     }
 }

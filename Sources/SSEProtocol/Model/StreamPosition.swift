@@ -71,6 +71,12 @@ public struct StreamPosition: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Drops `topic`'s entry (after a `resync` for data Redis lost, its ids start again).
+    public mutating func remove(_ topic: Topic) {
+        let key = Self.key(of: topic)
+        entries.removeAll { $0.key == key }
+    }
+
     /// The text form described above.
     public var description: String {
         guard let base = entries.lazy.map(\.id.milliseconds).min() else { return "p1" }

@@ -1,0 +1,176 @@
+import Foundation
+import Gateway
+import LocalRedis
+import Logging
+import NIOCore
+import RedisClient
+import SSEHistory
+import SSEProtocol
+import SSETestSupport
+import Synchronization
+import Testing
+
+extension EndToEnd {
+    /// Two gateway nodes on a real Redis Cluster (three primaries, three replicas) behind nginx: streams of three
+    /// topics, one on each shard, while reliable events go out on every topic and, mid-stream, the first topic's
+    /// slot migrates to another shard, node 1 is killed (its clients come back through nginx to node 2 with their
+    /// stream positions), and a primary is killed with `kill -9` and its replica promoted.
+    @Suite("Two nodes on a Redis Cluster: a slot migration and a killed primary mid-stream")
+    struct RedisClusterEndToEndTests {
+        static let clientCount = 300
+        static let eventsPerTopic = 300
+
+        /// Every client's stream of three topics (one per shard) ends with every event the cluster kept, once each
+        /// and in order per topic, resumed through its stream position whenever it reconnects; events the
+        /// publisher had acknowledged and the killed primary took with it are counted and must be answered with
+        /// `resync` for their topic.
+        @Test func threeHundredClientsReceiveEveryKeptEventOnceInOrderPerTopicAcrossAMigrationAndAKilledPrimary()
+            async throws
+        {
+            let start = ContinuousClock.now
+            let redis = try await LocalRedisCluster.start()
+            let cluster = try await TestCluster.start(
+                redisCluster: redis, nodeCount: 2, gatewayArguments: ["--retry-ms", "200"])
+            defer { cluster.stop() }
+            let client = RedisClusterClient(
+                seeds: redis.seeds, configuration: redis.configuration, logger: .init(label: "test.cluster"))
+            defer { Task { await client.close() } }
+            let map = try await client.start()
+            let topics = try Self.topicsOnEveryShard(map)
+            let history = History(cluster: client)
+            let path = "/sse?" + topics.map { "topic=\($0.topic.name)" }.joined(separator: "&")
+            let clients = try await cluster.openClients(Self.clientCount, path: path, retry: .milliseconds(200))
+            defer { clients.forEach { $0.close() } }
+
+            let progress = PublishProgress()
+            let faults = Task {
+                try await waitUntil("a third of the events published", timeout: .seconds(60)) {
+                    progress.count.load(ordering: .relaxed) >= Self.eventsPerTopic
+                }
+                // The first topic's slot moves to the second topic's primary.
+                let slot = HashSlot(key: topics[0].topic.historyKey)
+                _ = try await redis.migrate(slot, to: topics[1].port)
+                try await waitUntil("half the events published", timeout: .seconds(60)) {
+                    progress.count.load(ordering: .relaxed) >= 3 * Self.eventsPerTopic / 2
+                }
+                cluster.nodes[0].kill()
+                try await waitUntil("two thirds of the events published", timeout: .seconds(60)) {
+                    progress.count.load(ordering: .relaxed) >= 2 * Self.eventsPerTopic
+                }
+                // The third topic's primary dies; its replica takes over.
+                return try await redis.killPrimary(port: topics[2].port)
+            }
+            let acknowledged = try await withThrowingTaskGroup(of: (Topic, [String]).self) { lanes in
+                for (topic, _) in topics {
+                    lanes.addTask {
+                        var data: [String] = []
+                        for index in 0..<Self.eventsPerTopic {
+                            let text = "\(topic.name)-\(index)"
+                            try await Self.publish(history, topic: topic, data: text)
+                            data.append(text)
+                            progress.count.add(1, ordering: .relaxed)
+                        }
+                        return (topic, data)
+                    }
+                }
+                var all: [Topic: [String]] = [:]
+                for try await (topic, data) in lanes { all[topic] = data }
+                return all
+            }
+            let promoted = try await faults.value
+            #expect(promoted != topics[2].port)
+
+            // What the cluster kept, per topic, in id order.
+            var kept: [Topic: [String]] = [:]
+            for (topic, _) in topics {
+                guard case .events(let events) = try await history.eventsFromOrigin(in: [topic], limit: 5000) else {
+                    Issue.record("no history for \(topic)")
+                    return
+                }
+                kept[topic] = events.map { String(buffer: $0.event.data) }
+            }
+            var lost: [Topic: Set<String>] = [:]
+            for (topic, _) in topics {
+                let missing = Set(acknowledged[topic] ?? []).subtracting(kept[topic] ?? [])
+                if !missing.isEmpty { lost[topic] = missing }
+            }
+            let lastKept = topics.compactMap { kept[$0.topic]?.last }
+            try await waitUntil("every client has each topic's last kept event", timeout: .seconds(60)) {
+                clients.allSatisfy { client in
+                    let data = Set(client.events.map(\.data))
+                    return lastKept.allSatisfy(data.contains)
+                }
+            }
+
+            var problems: [String] = []
+            var withoutResync = 0
+            for (index, client) in clients.enumerated() {
+                let received = client.events
+                for (topic, _) in topics {
+                    let keptData = Set(kept[topic] ?? [])
+                    let mine = received.map(\.data).filter(keptData.contains)
+                    if mine != kept[topic] {
+                        problems.append(
+                            "client \(index) \(topic.name): \(mine.count) of \(kept[topic]?.count ?? 0) kept, "
+                                + "\(Set(mine).count) distinct")
+                    }
+                }
+                for topic in lost.keys
+                where !received.contains(where: { $0.event == "resync" && $0.data.contains("\"\(topic.name)\"") }) {
+                    withoutResync += 1
+                }
+            }
+            #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(5))")
+            // A kill -9 loses what the replica had not received: the nodes find their last relayed id of the topic
+            // missing on the promoted replica and tell the topic's streams.
+            #expect(withoutResync == 0, "\(withoutResync) client topics without resync for lost events")
+            // Node 2 took node 1's clients, each resumed from its position, and read on after every shard change.
+            let survivor = try await cluster.metrics(ofNode: 2)
+            #expect(survivor.activeConnections == Self.clientCount)
+            #expect(survivor.replayedEvents > 0)
+            #expect(survivor.redis.reconnects >= 2, "resubscriptions after the migration and the failover")
+            #expect(clients.filter { $0.connections.count > 1 }.count > 0)
+            let positioned = clients.compactMap { $0.events.last(where: { $0.id != nil })?.id }
+            #expect(positioned.count == Self.clientCount)
+            #expect(positioned.allSatisfy { SSEProtocol.StreamPosition(parsing: $0)?.entries.count == 3 })
+            let took = ContinuousClock.now - start
+            print(
+                "Redis Cluster end-to-end: \(lost.values.map(\.count).reduce(0, +)) acknowledged events lost, "
+                    + "reconnects \(clients.map { $0.connections.count - 1 }.reduce(0, +)), took \(took)")
+        }
+
+        /// One topic per primary of `map`, with that primary's port.
+        static func topicsOnEveryShard(_ map: ClusterSlotMap) throws -> [(topic: Topic, port: Int)] {
+            var found: [RedisConfiguration.Endpoint: Topic] = [:]
+            var index = 0
+            while found.count < map.shards.count {
+                let topic = try Topic(validating: "shard-\(index)")
+                if let owner = map.primary(for: HashSlot(key: topic.historyKey)), found[owner] == nil {
+                    found[owner] = topic
+                }
+                index += 1
+            }
+            return found.sorted { $0.value.name < $1.value.name }.map { endpoint, topic in
+                guard case .tcp(_, let port) = endpoint else { return (topic, 0) }
+                return (topic, port)
+            }
+        }
+
+        /// A reliable publish with an idempotency key, sent again on any error for at most 30 s (a failover takes
+        /// a few seconds): a repeat publishes nothing.
+        static func publish(_ history: History, topic: Topic, data: String) async throws {
+            let key = try IdempotencyKey(validating: data)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while true {
+                do {
+                    _ = try await history.publish(
+                        topic, event: nil, data: data, maxLength: 5000, idempotencyKey: key, windowSeconds: 300)
+                    return
+                } catch {
+                    guard ContinuousClock.now < deadline else { throw error }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+        }
+    }
+}
