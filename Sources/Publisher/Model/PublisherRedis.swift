@@ -51,9 +51,10 @@ enum PublisherRedis: Sendable {
     }
 }
 
-/// Runs `body` in a task of its own and answers its result, or ``RedisError/commandTimeout(address:command:milliseconds:)``
-/// once `timeout` has passed: a Cluster command cannot be bounded by one connection's deadline (it may be redirected
-/// to another node), and a call already written cannot be taken back, so the late answer is dropped.
+/// Runs `body` in a task of its own and answers its result, or
+/// ``RedisError/commandTimeout(address:command:milliseconds:)`` once `timeout` has passed: a Cluster command cannot
+/// be bounded by one connection's deadline (it may be redirected to another node), and a call already written
+/// cannot be taken back, so the late answer is dropped.
 func withDeadline<Value: Sendable>(
     _ timeout: Duration, doing what: String, address: String, _ body: @escaping @Sendable () async throws -> Value
 ) async throws -> Value {
