@@ -69,7 +69,7 @@ struct PublisherApplication {
             store: store,
             publisher: BoardPublisher(
                 transactions: transactions, historyLength: configuration.historyLength, logger: logger,
-                cluster: cluster),
+                cluster: cluster, timeout: configuration.redisTimeout),
             views: views,
             settings: .init(
                 topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,

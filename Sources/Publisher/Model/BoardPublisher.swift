@@ -49,6 +49,8 @@ struct BoardPublisher: Sendable {
     /// The Cluster client on a Redis Cluster (the transaction connection then goes to the board slot's primary);
     /// nil on one Redis.
     var cluster: RedisClusterClient? = nil
+    /// The Redis timeout, for a visitor's notice on a Cluster (which does not go through ``transactions``).
+    var timeout: Duration = .seconds(2)
 
     /// How often a transaction is retried when `EXEC` aborts because another process published meanwhile.
     static let maximumAttempts = 10
@@ -122,8 +124,12 @@ struct BoardPublisher: Sendable {
     func publish(_ patch: Patch, on topic: Topic) async throws -> EventID {
         let maxLength = historyLength
         if let cluster {
-            return try await History(cluster: cluster).publish(
-                topic, event: nil, data: patch.json(), maxLength: maxLength)
+            let data = patch.json()
+            return try await withDeadline(
+                timeout, doing: "a visitor's notice", address: cluster.clusterSeeds.displayURL
+            ) {
+                try await History(cluster: cluster).publish(topic, event: nil, data: data, maxLength: maxLength)
+            }
         }
         return try await transactions.run("a visitor's notice") { connection in
             try await History(runner: connection).publish(topic, event: nil, data: patch.json(), maxLength: maxLength)
