@@ -20,7 +20,7 @@ struct ClusterPublisherProcessTests {
         return 0
     }
 
-    @Test func librariesAreOnEveryPrimaryARevocationOnAnyShardStopsAScopedTokenAndANoticeGoesToTheVisitorsShard() async throws {
+    @Test func librariesOnEveryPrimaryARevocationOnAnyShardAndANoticeOnTheVisitorsShard() async throws {
         let redis = try await LocalRedisCluster.start(.init(primaries: 3, replicasPerPrimary: 0))
         defer { redis.stop() }
         let url = "redis-cluster://" + redis.nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
