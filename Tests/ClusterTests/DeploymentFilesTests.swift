@@ -32,11 +32,26 @@ extension EndToEnd {
         @Test func composeFileIsValidAndDescribesTheWholeCluster() async throws {
             let configuration = try await Self.composeConfiguration()
             let services = try #require(configuration["services"] as? [String: [String: Any]])
+            let sentinelProfile: Set = ["redis-replica", "sentinel1", "sentinel2", "sentinel3"]
+            let clusterProfile = Set((1...6).map { "redis-node\($0)" } + ["redis-cluster-init"])
             #expect(
-                Set(services.keys) == ["redis", "gateway1", "gateway2", "gateway3", "publisher", "nginx", "prometheus"])
+                Set(services.keys)
+                    == Set(["redis", "gateway1", "gateway2", "gateway3", "publisher", "nginx", "prometheus"])
+                    .union(sentinelProfile).union(clusterProfile))
             for (name, service) in services {
+                let profiles = service["profiles"] as? [String] ?? []
+                if sentinelProfile.contains(name) {
+                    #expect(profiles == ["sentinel"], "\(name) is in profile sentinel")
+                }
+                if clusterProfile.contains(name) { #expect(profiles == ["cluster"], "\(name) is in profile cluster") }
+                if name == "redis-cluster-init" {
+                    #expect(service["restart"] as? String == "no", "the cluster is created once")
+                    continue
+                }
                 #expect(service["restart"] as? String == "unless-stopped", "\(name) restarts by itself")
-                if name != "prometheus" { #expect(service["healthcheck"] != nil, "\(name) has a health check") }
+                if name != "prometheus", !sentinelProfile.contains(name) {
+                    #expect(service["healthcheck"] != nil, "\(name) has a health check")
+                }
             }
             for number in 1...3 {
                 let gateway = try #require(services["gateway\(number)"])

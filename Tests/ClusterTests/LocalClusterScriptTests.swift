@@ -139,6 +139,62 @@ extension EndToEnd {
             }
         }
 
+        @Test func theClusterTopologyRunsSixNodesThatTheServicesUseAndThatComeBackAsTheyWereAfterDownAndUp()
+            async throws
+        {
+            var run = try Run.fresh("local-cluster-cluster", nodes: 1)
+            defer { try? FileManager.default.removeItem(atPath: run.directory) }
+            // Three primaries and three replicas take six ports in a row (their bus ports are 10000 above).
+            let redisPort = try freeConsecutivePorts(6)
+            run.environment["SSE_REDIS_PORT"] = "\(redisPort)"
+            run.environment["SSE_REDIS_TOPOLOGY"] = "cluster"
+            let names = (1...6).map { "redis-node-\($0)" } + ["gateway-1", "publisher"]
+            func redisCLI(_ arguments: String...) async throws -> String {
+                try await runProgram("/usr/bin/redis-cli", ["-c", "-p", "\(redisPort)"] + arguments).output
+            }
+            do {
+                let up = try await run("up")
+                #expect(up.status == 0, "up: \(up.output)")
+                #expect(up.output.contains("creating the Redis Cluster"))
+                let pids = (names + ["nginx"]).map { run.pid($0) }
+                #expect(pids.allSatisfy { $0.map(isAlive) == true }, "every process runs: \(pids)")
+                let status = try await run("status")
+                for name in names { #expect(status.output.contains("\(name) "), "\(status.output)") }
+                #expect(try await redisCLI("CLUSTER", "INFO").contains("cluster_size:3"))
+
+                // A stream of two topics carries stream positions; a publish through nginx reaches it.
+                let stream = try await SSETestClient.open(port: run.httpPort, path: "/sse?topic=news&topic=board")
+                defer { stream.close() }
+                try await stream.waitUntilConnected()
+                let token = try String(contentsOfFile: run.directory + "/publish-token", encoding: .utf8)
+                let json = #"{"topic":"news","data":"on a cluster"}"#
+                let answer = try await HTTPProbe.send(
+                    port: run.httpPort,
+                    raw: "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                        + "Authorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: \(json.utf8.count)\r\n\r\n" + json)
+                #expect(answer.status == 202, "\(answer.body)")
+                try await stream.waitForEvents(1)
+                #expect(stream.events.map(\.data) == ["on a cluster"])
+                #expect(stream.events.first?.id?.hasPrefix("p1.") == true)
+                #expect(try await redisCLI("XLEN", "sse:{news}:history") == "1\n")
+
+                let down = try await run("down")
+                #expect(down.status == 0, "down: \(down.output)")
+                #expect(pids.allSatisfy { $0.map(isAlive) == false }, "every process stopped: \(pids)")
+                // Up again: the nodes rejoin from their nodes.conf (no second create) with their data.
+                let again = try await run("up")
+                #expect(again.status == 0, "up: \(again.output)")
+                #expect(!again.output.contains("creating the Redis Cluster"))
+                #expect(try await redisCLI("XLEN", "sse:{news}:history") == "1\n")
+                let last = try await run("down")
+                #expect(last.status == 0, "down: \(last.output)")
+            } catch {
+                _ = try? await run("down")
+                throw error
+            }
+        }
+
         private func exercise(_ run: Run, httpPort: Int, directory: String) async throws {
             let up = try await run("up")
             #expect(up.status == 0, "up: \(up.output)")

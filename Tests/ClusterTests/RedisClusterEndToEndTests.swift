@@ -14,8 +14,9 @@ extension EndToEnd {
     /// Two gateway nodes on a real Redis Cluster (three primaries, three replicas) behind nginx: streams of three
     /// topics, one on each shard, while reliable events go out on every topic and, mid-stream, the first topic's
     /// slot migrates to another shard, node 1 is killed (its clients come back through nginx to node 2 with their
-    /// stream positions), and a primary is killed with `kill -9` and its replica promoted.
-    @Suite("Two nodes on a Redis Cluster: a slot migration and a killed primary mid-stream")
+    /// stream positions), a primary is killed with `kill -9` and its replica promoted, and another primary is
+    /// frozen with SIGSTOP past the node timeout.
+    @Suite("Two nodes on a Redis Cluster: a slot migration, a killed node, a killed and a frozen primary mid-stream")
     struct RedisClusterEndToEndTests {
         static let clientCount = 300
         static let eventsPerTopic = 300
@@ -24,7 +25,7 @@ extension EndToEnd {
         /// and in order per topic, resumed through its stream position whenever it reconnects; events the
         /// publisher had acknowledged and the killed primary took with it are counted and must be answered with
         /// `resync` for their topic.
-        @Test func threeHundredClientsReceiveEveryKeptEventOnceInOrderPerTopicAcrossAMigrationAndAKilledPrimary()
+        @Test func threeHundredClientsReceiveEveryKeptEventOnceInOrderPerTopicAcrossAMigrationAKilledAndAFrozenPrimary()
             async throws
         {
             let start = ContinuousClock.now
@@ -44,21 +45,32 @@ extension EndToEnd {
 
             let progress = PublishProgress()
             let faults = Task {
-                try await waitUntil("a third of the events published", timeout: .seconds(60)) {
-                    progress.count.load(ordering: .relaxed) >= Self.eventsPerTopic
+                let total = topics.count * Self.eventsPerTopic
+                func reach(_ fifths: Int, _ what: String) async throws {
+                    try await waitUntil("\(fifths)/5 of the events published, then \(what)", timeout: .seconds(60)) {
+                        progress.count.load(ordering: .relaxed) >= total * fifths / 5
+                    }
                 }
                 // The first topic's slot moves to the second topic's primary.
-                let slot = HashSlot(key: topics[0].topic.historyKey)
-                _ = try await redis.migrate(slot, to: topics[1].port)
-                try await waitUntil("half the events published", timeout: .seconds(60)) {
-                    progress.count.load(ordering: .relaxed) >= 3 * Self.eventsPerTopic / 2
-                }
+                try await reach(1, "a slot migration")
+                _ = try await redis.migrate(HashSlot(key: topics[0].topic.historyKey), to: topics[1].port)
+                try await reach(2, "node 1 killed")
                 cluster.nodes[0].kill()
-                try await waitUntil("two thirds of the events published", timeout: .seconds(60)) {
-                    progress.count.load(ordering: .relaxed) >= 2 * Self.eventsPerTopic
-                }
                 // The third topic's primary dies; its replica takes over.
-                return try await redis.killPrimary(port: topics[2].port)
+                try await reach(3, "a primary killed")
+                let promoted = try await redis.killPrimary(port: topics[2].port)
+                // The second topic's primary (which now serves the first topic too) freezes past the node timeout:
+                // its replica takes over, and when it wakes it is a replica that drops its channels.
+                try await reach(4, "a primary frozen")
+                let frozen = topics[1].port
+                let slot = HashSlot(key: topics[1].topic.historyKey)
+                redis.pause(port: frozen)
+                try await waitUntil("a replica of \(frozen) to serve its slots", timeout: .seconds(30)) {
+                    (try? await redis.primaryPort(of: slot)).map { $0 != frozen } ?? false
+                }
+                redis.resume(port: frozen)
+                try await redis.waitUntilHealthy(timeout: .seconds(30))
+                return promoted
             }
             let acknowledged = try await withThrowingTaskGroup(of: (Topic, [String]).self) { lanes in
                 for (topic, _) in topics {
