@@ -11,7 +11,8 @@ struct EndCommand: AsyncParsableCommand {
             Each stream that follows TOPIC gets an `end` event ({"reason":…,"topics":[…]}) and a complete \
             (chunked) body: a fetch-based client stops instead of retrying; pages close their EventSource on `end`. \
             Prints the number of subscribers of the control channel that received the message: the gateway \
-            nodes, plus each publisher with token keys (it listens there for revocations).
+            nodes, plus each publisher with token keys (it listens there for revocations). On a Redis Cluster the \
+            message reaches every node, and the count is the subscribers of the node it was sent to.
             """)
 
     @OptionGroup var redis: RedisOptions
@@ -29,14 +30,15 @@ struct EndCommand: AsyncParsableCommand {
 
     func run() async throws {
         let message = ControlMessage.end(topic: try Topic(validating: topic), reason: reason)
-        let client = try redis.client()
+        let access = try redis.connect()
         do {
-            let reply = try await client.send(RedisCommand("PUBLISH", ControlMessage.channel, message.payload))
+            let reply = try await access.control.send(
+                RedisCommand("PUBLISH", ControlMessage.channel, message.payload))
             guard case .integer(let nodes) = reply else { throw ValidationError("PUBLISH answered \(reply)") }
             print(nodes)
-            await client.close()
+            await access.close()
         } catch {
-            await client.close()
+            await access.close()
             throw error
         }
     }

@@ -55,12 +55,12 @@ struct RevokeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = try redis.client()
+        let access = try redis.connect()
         do {
-            print(try await History(runner: client).revoke(try revocation()))
-            await client.close()
+            print(try await access.history.revoke(try revocation()))
+            await access.close()
         } catch {
-            await client.close()
+            await access.close()
             throw error
         }
     }

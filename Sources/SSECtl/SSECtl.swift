@@ -39,10 +39,10 @@ struct RedisOptions: ParsableArguments {
         return settings
     }
 
-    func client() throws -> RedisClient {
+    /// The Redis of `--redis-url`: one server, a Sentinel group's master, or a Redis Cluster.
+    func connect() throws -> RedisAccess {
         let url = try settings.reader().value(of: SharedSettings.redisURL)
-        let topology = try RedisTopology(url: url).requireNotCluster(setting: "--redis-url")
-        return RedisClient(connector: RedisConnector(topology: topology))
+        return RedisAccess(topology: try RedisTopology(url: url))
     }
 
     func maxLength() throws -> Int {
@@ -56,9 +56,9 @@ struct RedisOptions: ParsableArguments {
         windowSeconds: Int = SharedSettings.idempotencyWindowSeconds.defaultValue
     ) async throws {
         let length = try maxLength()
-        let client = try client()
+        let redis = try connect()
         do {
-            let history = History(runner: client)
+            let history = redis.history
             if let key {
                 let receipt = try await history.publish(
                     topic, event: event, data: data, maxLength: length, idempotencyKey: key,
@@ -67,9 +67,9 @@ struct RedisOptions: ParsableArguments {
             } else {
                 print(try await history.publish(topic, event: event, data: data, maxLength: length))
             }
-            await client.close()
+            await redis.close()
         } catch {
-            await client.close()
+            await redis.close()
             throw error
         }
     }

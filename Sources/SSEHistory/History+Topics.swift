@@ -3,6 +3,24 @@ import RedisClient
 import SSEProtocol
 
 extension History {
+    /// A fire-and-forget publish (no id, no history; see the README's "Fire-and-forget publish" for how the payload is
+    /// read): `PUBLISH sse:{T}` on one Redis, `SPUBLISH sse:{T}` on the topic's shard on a Cluster (routed by the
+    /// channel's slot). Returns the subscribers that received it (on a Cluster, those of that shard).
+    @discardableResult
+    public func publishFireAndForget(_ topic: Topic, payload: some RedisArgument) async throws -> Int {
+        let reply: RedisReply
+        if let cluster {
+            reply = try await cluster.send(
+                RedisCommand("SPUBLISH", arguments: [topic.channel, payload]), key: topic.channel)
+        } else {
+            reply = try await runner.send(RedisCommand("PUBLISH", arguments: [topic.channel, payload]))
+        }
+        guard let count = reply.int else {
+            throw RedisError.unexpectedReply(command: isCluster ? "SPUBLISH" : "PUBLISH", reply: "\(reply)")
+        }
+        return Int(count)
+    }
+
     /// Each topic's events after its own id: for every entry of `positions`, exactly what
     /// ``events(after:in:limit:)`` answers for that one topic and id (`.events` in id order, or why not).
     ///

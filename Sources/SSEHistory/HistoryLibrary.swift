@@ -30,14 +30,15 @@ import RedisClient
 /// (0 or 1); calls without a key are unchanged and answer the id alone.
 ///
 /// **Redis Cluster: one clock per topic.** One FCALL may only touch keys of one slot, and the shared `sse:clock`
-/// lives in one slot, so on a Cluster every topic has its own clock, `sse:{NAME}:clock` (``SSEProtocol/Topic/clockKey``),
-/// beside its stream `sse:{NAME}:history` and its channel `sse:{NAME}` under the same hash tag: one call touches one
-/// slot, and reliable traffic spreads over the shards with the topics. The contract per topology:
+/// lives in one slot, so on a Cluster every topic has its own clock, `sse:{NAME}:clock`
+/// (``SSEProtocol/Topic/clockKey``), beside its stream `sse:{NAME}:history` and its channel `sse:{NAME}` under the
+/// same hash tag: one call touches one slot, and reliable traffic spreads over the shards with the topics. The
+/// contract per topology:
 ///
-/// | topology | publish | keys | channel | ids |
-/// | --- | --- | --- | --- | --- |
-/// | one Redis, Sentinel | `FCALL sse_publish` | `sse:{T}:history`, `sse:clock`[, `sse:{T}:idem:<key>`] | `PUBLISH sse:{T}` | increase across all topics |
-/// | Redis Cluster | `FCALL sse_publish_sharded` on `{T}`'s shard | `sse:{T}:history`, `sse:{T}:clock`[, `sse:{T}:idem:<key>`] | `SPUBLISH sse:{T}` | increase per topic |
+/// - One Redis, Sentinel: `FCALL sse_publish` with keys `sse:{T}:history`, `sse:clock`[, `sse:{T}:idem:<key>`];
+///   the envelope goes out with `PUBLISH sse:{T}`; ids increase across all topics.
+/// - Redis Cluster: `FCALL sse_publish_sharded` on the primary of `{T}`'s slot, with keys `sse:{T}:history`,
+///   `sse:{T}:clock`[, `sse:{T}:idem:<key>`]; the envelope goes out with `SPUBLISH sse:{T}`; ids increase per topic.
 ///
 /// The mode is the function's name, never guessed from the keys: both share one body, and `sse_publish` with a
 /// per-topic clock would still `PUBLISH` (which a Cluster broadcasts to every node, not to the shard's
@@ -128,10 +129,12 @@ public enum HistoryLibrary {
             local prefix = string.sub(stream, 1, #stream - #':history') .. ':idem:'
             if string.sub(stream, -#':history') ~= ':history' or #idem <= #prefix
               or string.sub(idem, 1, #prefix) ~= prefix then
-              return redis.error_reply('ERR ' .. name .. ': idempotency key "' .. idem .. '" is not ' .. prefix .. '<key>')
+              return redis.error_reply('ERR ' .. name .. ': idempotency key "' .. idem .. '" is not ' .. prefix
+                .. '<key>')
             end
             if not string.match(window, '^%d+$') or tonumber(window) < 1 then
-              return redis.error_reply('ERR ' .. name .. ': window "' .. window .. '" is not a positive number of seconds')
+              return redis.error_reply('ERR ' .. name .. ': window "' .. window
+                .. '" is not a positive number of seconds')
             end
           elseif #keys ~= 2 or #args ~= 4 then
             return redis.error_reply('ERR ' .. name .. ' expects 2 keys (history stream, clock) and 4 arguments '

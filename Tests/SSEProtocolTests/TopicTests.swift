@@ -35,6 +35,7 @@ struct TopicTests {
         let topic = try Topic(validating: "chat.room-1")
         #expect(topic.channel == "sse:{chat.room-1}")
         #expect(topic.historyKey == "sse:{chat.room-1}:history")
+        #expect(topic.clockKey == "sse:{chat.room-1}:clock")
         #expect(topic.description == "chat.room-1")
     }
 

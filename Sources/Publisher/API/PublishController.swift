@@ -57,8 +57,7 @@ struct PublishController: Sendable {
         }
         let maxLength = historyLength
         let window = idempotencyWindowSeconds
-        let receipt = try await store.call("FCALL sse_publish") { connection in
-            let history = History(runner: connection)
+        let receipt = try await store.withHistory("FCALL sse_publish") { history in
             if let key {
                 return try await history.publish(
                     publish.topic, event: publish.eventName, data: publish.data, maxLength: maxLength,

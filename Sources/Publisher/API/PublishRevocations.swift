@@ -37,7 +37,8 @@ final class PublishRevocations: Sendable {
     }
 
     /// Subscribes to the control channel on the Redis `connector` points at (on a Sentinel group, the master of the
-    /// moment); events arrive on `eventLoop`.
+    /// moment; on a Redis Cluster any node, since a Cluster broadcasts the classic `PUBLISH` of `sse_revoke` to
+    /// every node); events arrive on `eventLoop`.
     func start(connector: RedisConnector, eventLoop: any EventLoop) {
         let subscriber = RedisSubscriber(connector: connector, eventLoop: eventLoop, logger: logger) {
             [self] event in self.handle(event)

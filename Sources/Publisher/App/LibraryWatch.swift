@@ -6,7 +6,8 @@ import Logging
 ///
 /// Loading only on first use was not enough: `/readyz` reports the libraries missing, a readiness-gated balancer
 /// then sends no traffic, and nothing ever loaded them (issue 12, finding 5). The check is one `FUNCTION LIST`
-/// per second on the shared connection, bounded by the Redis timeout like every call.
+/// per second on the shared connection (on a Redis Cluster one per primary, and a primary that lost them gets both
+/// again), bounded by the Redis timeout like every call.
 ///
 /// Logs `Redis function libraries loaded` once at start, `Redis function libraries reloaded` once per reload
 /// (naming what was missing), and a warning on the first and every tenth failed attempt while Redis is away.

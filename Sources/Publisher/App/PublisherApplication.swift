@@ -6,6 +6,7 @@ import RedisClient
 import SSEHistory
 import SSEProtocol
 import ServerSupport
+import Synchronization
 
 /// The publisher's Hummingbird application and the Redis connections its handlers share, built from a
 /// configuration.
@@ -19,13 +20,18 @@ struct PublisherApplication {
     let app: Application<RouterResponder<PublisherRequestContext>>
     /// The board's model in Redis, as the handlers use it (the tests load the function libraries through it).
     let store: BoardStore
-    /// Where the Redis connections go (one server or a Sentinel group's master); shared by every connection.
+    /// Where the Redis connections go (one server or a Sentinel group's master; on a Cluster any node, for the
+    /// control channel); shared by every connection.
     let redisConnector: RedisConnector
+    /// The parsed `SSE_REDIS_URL`.
+    let topology: RedisTopology
     /// The revocations scoped publish tokens are checked against; nil without token keys. Subscribed by
     /// ``start()``.
     let revocations: PublishRevocations?
-    private let redis: RedisClient
+    private let redis: PublisherRedis
     private let transactions: TransactionConnection
+    /// The Cluster client's slot map read and periodic refresh (nil on one Redis).
+    private let clusterStart = StartedTask()
 
     /// Seconds a client connection may sit idle (between requests, or mid-request without sending) before it is
     /// closed. Longer than nginx's upstream keep-alive (60 s by default), so nginx always closes an idle upstream
@@ -40,18 +46,30 @@ struct PublisherApplication {
         let views = try await BoardViews.load(directory: resources + "/templates")
         let engine = EngineScript(text: try PublisherResources.engineScript())
         let topology = try RedisTopology(url: configuration.redisURL, connectTimeout: configuration.redisTimeout)
-            .requireNotCluster(setting: "SSE_REDIS_URL")
-        let redisConnector = RedisConnector(topology: topology, logger: logger)
-        let redis = RedisClient(connector: redisConnector, logger: logger)
+        let redis = PublisherRedis(topology: topology, logger: logger)
+        // On a Cluster: the control channel on any node, the board's transactions on its slot's primary.
+        let redisConnector: RedisConnector
+        let transactionConnector: RedisConnector
+        var cluster: RedisClusterClient?
+        switch redis {
+        case .single(let client):
+            redisConnector = client.connector
+            transactionConnector = client.connector
+        case .cluster(let client):
+            cluster = client
+            redisConnector = RedisConnector(cluster: client)
+            transactionConnector = RedisConnector(cluster: client, slotOf: BoardLibrary.publishedKey)
+        }
         let transactions = TransactionConnection(
-            connector: redisConnector, timeout: configuration.redisTimeout, logger: logger)
+            connector: transactionConnector, timeout: configuration.redisTimeout, logger: logger)
         let store = BoardStore(
             redis: redis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
 
         let board = BoardController(
             store: store,
             publisher: BoardPublisher(
-                transactions: transactions, historyLength: configuration.historyLength, logger: logger),
+                transactions: transactions, historyLength: configuration.historyLength, logger: logger,
+                cluster: cluster, timeout: configuration.redisTimeout),
             views: views,
             settings: .init(
                 topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,
@@ -66,8 +84,8 @@ struct PublisherApplication {
             logger: logger)
         let revocations = tokens.publishVerifier.map { _ in
             PublishRevocations(logger: logger) { [store] in
-                try await store.call("ZRANGEBYSCORE sse:revocations") { connection in
-                    try await History(runner: connection).revocations(now: Date().timeIntervalSince1970)
+                try await store.withHistory("ZRANGEBYSCORE sse:revocations") { history in
+                    try await history.revocations(now: Date().timeIntervalSince1970)
                 }
             }
         }
@@ -110,20 +128,30 @@ struct PublisherApplication {
             logger: logger)
         self.store = store
         self.redisConnector = redisConnector
+        self.topology = topology
         self.revocations = revocations
         self.redis = redis
         self.transactions = transactions
     }
 
-    /// Starts what runs beside the handlers: the control-channel subscription behind ``revocations``.
+    /// Starts what runs beside the handlers: the control-channel subscription behind ``revocations``, and on a
+    /// Cluster the slot map's periodic refresh.
     func start() {
+        let started = redis.start()
+        clusterStart.task.withLock { $0 = started }
         revocations?.start(connector: redisConnector, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
     }
 
     /// Closes the Redis connections the handlers share (after the server has stopped).
     func close() async {
+        clusterStart.task.withLock { $0 }?.cancel()
         await revocations?.close()
         await transactions.close()
         await redis.close()
     }
+}
+
+/// A background task started by ``PublisherApplication/start()`` and cancelled by its `close()`.
+private final class StartedTask: Sendable {
+    let task = Mutex<Task<Void, Never>?>(nil)
 }

@@ -86,7 +86,8 @@ enum PublisherRouter {
 /// - Hummingbird's own "no route" error (`HTTPError(.notFound)`, thrown only when no route takes the path and
 ///   method, since the handlers throw ``PublisherError``) becomes 405 with `Allow` when the path has routes for other
 ///   methods, else 404 naming the entry points.
-/// - A ``RedisClient/RedisError`` becomes 503 with `Retry-After` (``PublisherError/redisUnavailable(_:)``).
+/// - A ``RedisClient/RedisError`` or ``RedisClient/RedisClusterError`` (no node answers, retries of a slot that
+///   is moving ran out) becomes 503 with `Retry-After` (``PublisherError/redisUnavailable(_:)``).
 /// - Anything else is 500 `internal error: …`, logged as an error.
 struct PublisherAnswers<Context: RequestContext>: RouterMiddleware {
     let allowedMethods: [String: String]
@@ -123,6 +124,9 @@ struct PublisherAnswers<Context: RequestContext>: RouterMiddleware {
                 headers: [.allow: allowed])
         case let error as RedisError:
             logger.warning("Redis call failed", metadata: ["http.path": "\(path)", "error": "\(error)"])
+            return .redisUnavailable(error)
+        case let error as RedisClusterError:
+            logger.warning("Redis Cluster call failed", metadata: ["http.path": "\(path)", "error": "\(error)"])
             return .redisUnavailable(error)
         default:
             logger.error("request failed", metadata: ["http.path": "\(path)", "error": "\(error)"])

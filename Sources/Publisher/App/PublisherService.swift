@@ -28,11 +28,19 @@ public struct PublisherService: Service {
         logger.info("starting", metadata: ["sse.redis": "\(redisConnector.displayURL)"])
         // The watch has a connection of its own: its check timing out on a hung Redis closes only that one, not
         // the connection requests are waiting on.
-        let watchRedis = RedisClient(connector: redisConnector, logger: logger)
+        let watchRedis: PublisherRedis =
+            switch publisher.topology {
+            case .cluster(let seeds): .cluster(RedisClusterClient(seeds: seeds, logger: logger))
+            case .single, .sentinel: .single(RedisClient(connector: redisConnector, logger: logger))
+            }
         let watchStore = BoardStore(
             redis: watchRedis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
+        let watchStart = watchRedis.start()
         let installer = Task { await LibraryWatch(store: watchStore, logger: logger).run() }
-        defer { installer.cancel() }
+        defer {
+            installer.cancel()
+            watchStart?.cancel()
+        }
         publisher.start()
         try await publisher.app.run()
         installer.cancel()

@@ -28,6 +28,12 @@ import SSEProtocol
 /// library is loaded and the transaction retried, now also accepting `published == V` (only this request can have
 /// written V). Any other error leaves `published` possibly ahead of what was sent: the list on pages then lags
 /// until the next post, which renders the whole list again.
+///
+/// **On a Redis Cluster** the scheme is the same on one shard: `board:{board}:published` and the board topic's
+/// stream and clock (`sse:{board}:history`, `sse:{board}:clock`) share the hash tag `{board}`, so the transaction
+/// connection goes to the primary of that slot (``RedisConnector/init(cluster:slotOf:)``) and the publishes are
+/// `sse_publish_sharded`. A `MOVED` (the slot was resharded, or a replica took over) reads the slot map again and
+/// runs the turn again on a fresh connection to the new owner, at most ``maximumRedirects`` times.
 struct BoardPublisher: Sendable {
     /// What happened to a post's patches.
     enum Outcome: Sendable, Equatable {
@@ -40,15 +46,23 @@ struct BoardPublisher: Sendable {
     let transactions: TransactionConnection
     let historyLength: Int
     let logger: Logger
+    /// The Cluster client on a Redis Cluster (the transaction connection then goes to the board slot's primary);
+    /// nil on one Redis.
+    var cluster: RedisClusterClient? = nil
+    /// The Redis timeout, for a visitor's notice on a Cluster (which does not go through ``transactions``).
+    var timeout: Duration = .seconds(2)
 
     /// How often a transaction is retried when `EXEC` aborts because another process published meanwhile.
     static let maximumAttempts = 10
+    /// How often a turn is run again on a Cluster after `MOVED`, `ASK`, `TRYAGAIN` or `CLUSTERDOWN`.
+    static let maximumRedirects = 3
 
     func publish(version: Int64, render: [Patch], notice: Patch) async throws -> Outcome {
         let topic = BoardLibrary.topic
         let maxLength = historyLength
         let key = BoardLibrary.publishedKey
-        let outcome = try await transactions.run("the board publish") { connection -> Outcome in
+        let sharded = cluster != nil
+        let outcome = try await following("the board publish") { connection -> Outcome in
             var ownClaim = false
             for _ in 0..<Self.maximumAttempts {
                 let head = try await connection.pipeline([RedisCommand("WATCH", key), RedisCommand("GET", key)])
@@ -56,12 +70,13 @@ struct BoardPublisher: Sendable {
                 let published = try Self.version(in: head[1].throwingServerError(), key: key)
                 if published > version || (published == version && !ownClaim) {
                     try await connection.send(RedisCommand("UNWATCH"))
-                    let id = try await History(runner: connection).publish(
-                        topic, event: nil, data: notice.json(), maxLength: maxLength)
+                    let id = try await connection.publish(
+                        History.publishCommand(
+                            topic, event: nil, data: notice.json(), maxLength: maxLength, sharded: sharded))
                     return .superseded(by: published, notice: id)
                 }
                 let publishes = (render + [notice]).map {
-                    History.publishCommand(topic, event: nil, data: $0.json(), maxLength: maxLength)
+                    History.publishCommand(topic, event: nil, data: $0.json(), maxLength: maxLength, sharded: sharded)
                 }
                 let replies = try await connection.pipeline(
                     [RedisCommand("MULTI"), RedisCommand("SET", key, version)] + publishes + [RedisCommand("EXEC")])
@@ -104,11 +119,47 @@ struct BoardPublisher: Sendable {
     /// One patch on another topic (a visitor's), reliably (`sse_publish`, so it is in that topic's history and a
     /// page that reconnects still gets it), on the transaction connection but outside any transaction: it shows
     /// no model state, so it needs no version check.
+    ///
+    /// On a Cluster the topic lives on its own shard, so it goes there through the Cluster client instead.
     func publish(_ patch: Patch, on topic: Topic) async throws -> EventID {
         let maxLength = historyLength
+        if let cluster {
+            let data = patch.json()
+            return try await withDeadline(
+                timeout, doing: "a visitor's notice", address: cluster.clusterSeeds.displayURL
+            ) {
+                try await History(cluster: cluster).publish(topic, event: nil, data: data, maxLength: maxLength)
+            }
+        }
         return try await transactions.run("a visitor's notice") { connection in
             try await History(runner: connection).publish(topic, event: nil, data: patch.json(), maxLength: maxLength)
         }
+    }
+
+    /// One turn on the transaction connection; on a Cluster, run again on the slot's new owner after a redirect
+    /// or a retryable refusal (the failed turn closed its connection, so the next connects afresh).
+    private func following<Value>(_ what: String, _ body: (RedisConnection) async throws -> Value) async throws
+        -> Value
+    {
+        var attempt = 0
+        while true {
+            do {
+                return try await transactions.run(what, body)
+            } catch RedisError.server(let message) where cluster != nil && Self.isClusterRetry(message) {
+                attempt += 1
+                guard attempt <= Self.maximumRedirects else { throw RedisError.server(message: message) }
+                logger.debug("board publish redirected", metadata: ["redis.reply": "\(message)"])
+                if message.hasPrefix("TRYAGAIN") || message.hasPrefix("ASK") {
+                    try await Task.sleep(for: .milliseconds(50 * attempt))
+                }
+                _ = try? await cluster?.refreshSlotMap()
+            }
+        }
+    }
+
+    /// `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN` (also behind `EXECABORT`): the slot is elsewhere or moving.
+    static func isClusterRetry(_ message: String) -> Bool {
+        ["MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"].contains { message.hasPrefix($0) }
     }
 
     /// The stored version, 0 when the key does not exist yet.
@@ -123,5 +174,18 @@ struct BoardPublisher: Sendable {
     static func isMissingFunction(_ reply: RedisReply) -> Bool {
         if case .error(let message) = reply { return message.contains("Function not found") }
         return false
+    }
+}
+
+extension RedisConnection {
+    /// Sends one `FCALL sse_publish…` command and answers its id; when this node lost the `sse` library, loads it
+    /// here and sends the command once more.
+    fileprivate func publish(_ command: RedisCommand) async throws -> EventID {
+        do {
+            return try History.eventID(fromPublishReply: try await send(command))
+        } catch RedisError.server(let message) where message.contains("Function not found") {
+            try await History(runner: self).install()
+            return try History.eventID(fromPublishReply: try await send(command))
+        }
     }
 }
