@@ -178,6 +178,11 @@ extension EndToEnd {
                 #expect(stream.events.map(\.data) == ["on a cluster"])
                 #expect(stream.events.first?.id?.hasPrefix("p1.") == true)
                 #expect(try await redisCLI("XLEN", "sse:{news}:history") == "1\n")
+                // Fire-and-forget from any service: SPUBLISH on the topic's shard (redis-cli -c follows the MOVED).
+                #expect(try await redisCLI("SPUBLISH", "sse:{news}", "fired") == "1\n")
+                try await stream.waitForEvents(2)
+                #expect(stream.events.map(\.data) == ["on a cluster", "fired"])
+                #expect(stream.events.last?.id == nil)
 
                 let down = try await run("down")
                 #expect(down.status == 0, "down: \(down.output)")
