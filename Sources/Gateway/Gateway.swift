@@ -64,6 +64,7 @@ public final class Gateway: Service, Sendable {
     /// Nil when ready to take streams; otherwise why not.
     var notReadyReason: String? {
         if stats.draining.load(ordering: .relaxed) { return "draining" }
+        if let problem = stats.redisLinkProblem { return problem }
         if !stats.redisConnected.load(ordering: .relaxed) { return "Redis subscription is down" }
         // A node that has not read the revocations kept in Redis would take tokens revoked while it was away.
         if authorizer.verifier != nil, !stats.auth.revocationsLoaded.load(ordering: .relaxed) {
@@ -75,9 +76,13 @@ public final class Gateway: Service, Sendable {
     public func run() async throws {
         let node = fanout.node
         // Events arrive on the hub loop, where the node hub lives.
+        var options = RedisSubscriber.Options()
+        options.probeInterval = configuration.redisProbeInterval
+        options.probeTimeout = configuration.redisProbeTimeout
         let subscriber = RedisSubscriber(
-            connector: redisConnector, eventLoop: node.eventLoop, logger: logger,
+            connector: redisConnector, eventLoop: node.eventLoop, options: options, logger: logger,
             onEvent: { event in node.value.handle(event) })
+        stats.followRedisLinks { subscriber.links }
         fanout.start(subscription: subscriber)
         subscriber.start()
         let installer = Task { [history, logger] in await history.installLibrary(logger: logger) }

@@ -10,6 +10,7 @@ extension RedisClusterSubscriberState {
         let box = self.box!
         let eventLoop = self.eventLoop
         let logger = self.logger
+        let status = RedisLinkStatus(address: configuration.address)
         let subscriber = RedisSubscriberState(
             address: configuration.address, eventLoop: eventLoop, options: options.link, logger: logger,
             onEvent: { event in box.value.linkEvent(endpoint, event) },
@@ -18,11 +19,40 @@ extension RedisClusterSubscriberState {
                     configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
             },
             sharded: true,
-            onServerUnsubscribe: { names in box.value.droppedByServer(endpoint, names) })
+            onServerUnsubscribe: { names in box.value.droppedByServer(endpoint, names) },
+            probeConnect: {
+                RedisConnection.connectFuture(configuration: configuration, eventLoop: eventLoop, logger: logger)
+            },
+            status: status)
+        subscriber.onProbeChannelLost = { box.value.refreshNow() }
         let link = Link(endpoint: endpoint, address: configuration.address, subscriber: subscriber)
         links[endpoint] = link
+        linkStatuses.add(status, address: link.address)
+        subscriber.setProbeChannel(probeChannel(for: endpoint))
         subscriber.start()
         return link
+    }
+
+    /// A shard channel whose slot `endpoint` serves in the current map, for that link's probes (nil when it serves
+    /// none): the first `sse:probe:<id>:{<n>}` that hashes there. Not a topic channel (those start `sse:{`).
+    func probeChannel(for endpoint: RedisConfiguration.Endpoint) -> String? {
+        guard let map, let shard = map.shards.first(where: { $0.primary.endpoint == endpoint }), shard.slotCount > 0
+        else { return nil }
+        // A shard of s slots is hit by a random suffix with probability s/16384: bounded well past any real need.
+        for suffix in 0..<(HashSlot.count * 64) {
+            let name = "sse:probe:\(probeID):{\(suffix)}"
+            if map.primary(for: HashSlot(key: name)) == endpoint { return name }
+        }
+        return nil
+    }
+
+    /// Moves each link's probe channel to a slot its primary serves in the current map.
+    func placeProbes() {
+        for (endpoint, link) in links {
+            let current = link.subscriber.probe?.channel
+            if let current, map?.primary(for: HashSlot(key: current)) == endpoint { continue }
+            link.subscriber.setProbeChannel(probeChannel(for: endpoint))
+        }
     }
 
     func linkEvent(_ endpoint: RedisConfiguration.Endpoint, _ event: RedisSubscriber.Event) {
@@ -77,6 +107,7 @@ extension RedisClusterSubscriberState {
         for (endpoint, link) in links where !used.contains(endpoint) && link.subscriber.channels.isEmpty {
             stopDownRefresh(link)
             links[endpoint] = nil
+            linkStatuses.remove(address: link.address)
             _ = link.subscriber.close()
         }
     }
@@ -93,6 +124,7 @@ extension RedisClusterSubscriberState {
             return link.subscriber.close()
         }
         links.removeAll()
+        linkStatuses.removeAll()
         return EventLoopFuture.andAllComplete(closing, on: eventLoop)
     }
 }

@@ -1,0 +1,147 @@
+import LocalRedis
+import NIOCore
+import NIOPosix
+import RedisClient
+import Testing
+
+@Suite("Subscriber link probes against a real redis-server")
+struct RedisSubscriberProbeTests {
+    /// Probes every 100 ms, failing after 1 s; the PING health check is pushed out to two minutes, so only a probe
+    /// can notice a link that stopped delivering within a test's time.
+    static func probingOptions() -> RedisSubscriber.Options {
+        var options = RedisSubscriber.Options()
+        options.initialBackoff = .milliseconds(20)
+        options.maximumBackoff = .milliseconds(200)
+        options.healthCheckInterval = .seconds(120)
+        options.probeInterval = .milliseconds(100)
+        options.probeTimeout = .seconds(1)
+        return options
+    }
+
+    static func makeSubscriber(
+        _ server: LocalRedisServer, log: EventLog, eventLoop: any EventLoop, connectTimeout: Duration = .seconds(5)
+    ) -> RedisSubscriber {
+        var configuration = server.configuration
+        configuration.connectTimeout = connectTimeout
+        return RedisSubscriber(
+            configuration: configuration, eventLoop: eventLoop, options: probingOptions(), onEvent: { log.append($0) })
+    }
+
+    @Test func probesComeBackOnAHealthyLinkAndNeverReachTheCaller() async throws {
+        try await withLocalRedis { server in
+            let log = EventLog()
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let subscriber = Self.makeSubscriber(server, log: log, eventLoop: group.next())
+            subscriber.start()
+            try await subscriber.subscribe(["orders"])
+            try await waitUntil("five probes back") {
+                let link = subscriber.links[0]
+                return link.probesSent >= 5 && link.lastRoundTrip != nil
+            }
+            let admin = try await RedisConnection.connect(configuration: server.configuration)
+            defer { admin.closeNow() }
+            for index in 0..<3 {
+                #expect(try await admin.send("PUBLISH", "orders", "o\(index)") == .integer(1))
+            }
+            try await waitUntil("three messages") { log.messages.count == 3 }
+            try await waitUntil("two more probes") { subscriber.links[0].probesSent >= 7 }
+
+            let link = subscriber.links[0]
+            #expect(link.address == server.configuration.address)
+            #expect(link.isUp)
+            #expect(link.probeFailures == 0)
+            #expect(!link.lastProbeFailed)
+            #expect(link.messagesReceived == 3)
+            let probeChannel = try #require(link.probeChannel)
+            #expect(probeChannel.hasPrefix("sse:probe:"))
+            // The probe channel is held on the link (one subscriber: this one), but is not the caller's.
+            #expect(
+                try await admin.send("PUBSUB", "NUMSUB", probeChannel)
+                    == .array([.bulk(ByteBuffer(string: probeChannel)), .integer(1)]))
+            #expect(await subscriber.subscriptions().channels == ["orders"])
+            // Only the caller's messages reached onEvent, in order: no probe did.
+            let messages = log.all.compactMap { event -> String? in
+                if case .message(let channel, let payload) = event { return "\(channel)=\(String(buffer: payload))" }
+                return nil
+            }
+            #expect(messages == ["orders=o0", "orders=o1", "orders=o2"])
+            #expect(log.all.count == 4)  // .connected and the three messages
+            #expect(log.connectedCount == 1)
+            await subscriber.close()
+            #expect(!subscriber.links[0].isUp)
+            try await group.shutdownGracefully()
+        }
+    }
+
+    /// SIGSTOP keeps the server's sockets open: the link's connection stays up and nothing arrives on it (what a
+    /// half-open connection or a frozen primary looks like). The probe notices within its timeout, the link is
+    /// closed and replaced, and once the server thaws it resubscribes and delivers again.
+    @Test func aFrozenServerFailsTheProbeAndTheLinkIsReplacedOnceItThaws() async throws {
+        try await withLocalRedis { server in
+            let log = EventLog()
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let subscriber = Self.makeSubscriber(
+                server, log: log, eventLoop: group.next(), connectTimeout: .milliseconds(500))
+            subscriber.start()
+            try await subscriber.subscribe(["orders"])
+            try await waitUntil("a probe back") { subscriber.links[0].lastRoundTrip != nil }
+            #expect(subscriber.links[0].isUp)
+
+            server.pause()
+            let frozenAt = ContinuousClock.now
+            do {
+                try await waitUntil("the probe failed", timeout: .seconds(5)) {
+                    subscriber.links[0].probeFailures == 1
+                }
+                let detectedAfter = ContinuousClock.now - frozenAt
+                try await waitUntil("the loss reported") { log.disconnectedCount == 1 }
+                #expect(!subscriber.links[0].isUp)
+                #expect(subscriber.links[0].lastProbeFailed)
+                #expect(subscriber.links[0].problem == "Redis link \(server.configuration.address) is down")
+                // Within the probe timeout (plus one interval and slack), long before a health check could.
+                #expect(detectedAfter < .seconds(3), "detected after \(detectedAfter)")
+                #expect(log.reconnectedCount == 0)
+            } catch {
+                server.resume()
+                throw error
+            }
+            server.resume()
+
+            try await waitUntil("reconnected and resubscribed") { log.reconnectedCount == 1 }
+            try await waitUntil("a probe back after the reconnect") {
+                let link = subscriber.links[0]
+                return link.isUp && !link.lastProbeFailed && link.problem == nil
+            }
+            let admin = try await RedisConnection.connect(configuration: server.configuration)
+            defer { admin.closeNow() }
+            #expect(try await admin.send("PUBLISH", "orders", "after") == .integer(1))
+            try await waitUntil("the message after the thaw") { log.messages == ["after"] }
+            #expect(subscriber.links[0].probeFailures == 1)
+            #expect(log.connectedCount == 1)
+            #expect(log.disconnectedCount == 1)
+            await subscriber.close()
+            try await group.shutdownGracefully()
+        }
+    }
+
+    @Test func probingIsOffByDefault() async throws {
+        try await withLocalRedis { server in
+            let log = EventLog()
+            let subscriber = RedisSubscriber(
+                configuration: server.configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                onEvent: { log.append($0) })
+            subscriber.start()
+            try await subscriber.subscribe(["orders"])
+            try await Task.sleep(for: .milliseconds(300))
+            let link = subscriber.links[0]
+            #expect(link.isUp)
+            #expect(link.probesSent == 0)
+            #expect(link.probeChannel == nil)
+            let admin = try await RedisConnection.connect(configuration: server.configuration)
+            defer { admin.closeNow() }
+            // One subscribed connection only: no probe channel, no probe connection.
+            #expect(try await admin.send("PUBSUB", "CHANNELS") == .array([.bulk(ByteBuffer(string: "orders"))]))
+            await subscriber.close()
+        }
+    }
+}
