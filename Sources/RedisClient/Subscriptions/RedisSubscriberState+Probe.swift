@@ -190,6 +190,8 @@ extension RedisSubscriberState {
         guard let probe, let inFlight = probe.inFlight, inFlight.sequence == sequence else { return }
         inFlight.timeout.cancel()
         probe.inFlight = nil
+        // No probe on this connection again: its close completes a little later, and a tick could come first.
+        probe.subscribed = false
         status.probeFailed()
         logger.warning(
             "Redis subscriber link failed its probe, replacing the connection",
