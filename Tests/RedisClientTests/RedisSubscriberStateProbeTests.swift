@@ -159,3 +159,16 @@ struct RedisSubscriberStateProbeTests {
         }
     }
 }
+
+@Suite("Shard probe channel names (no Redis)")
+struct ShardProbeChannelTests {
+    @Test func everySlotHasAProbeChannelThatHashesToItAndIsNoTopicChannel() {
+        for value in 0..<HashSlot.count {
+            let name = ShardProbeChannel.name(id: "abc", slot: HashSlot(value))
+            #expect(HashSlot(key: name).value == value, "\(name)")
+            #expect(name.hasPrefix("sse:probe:abc:{"))
+        }
+        #expect(ShardProbeChannel.name(id: "abc", slot: HashSlot(0)) == "sse:probe:abc:{\(ShardProbeChannel.tags[0])}")
+        #expect(ShardProbeChannel.tags.max()! < 110_000)
+    }
+}

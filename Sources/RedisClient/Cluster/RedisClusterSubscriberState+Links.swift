@@ -33,17 +33,13 @@ extension RedisClusterSubscriberState {
         return link
     }
 
-    /// A shard channel whose slot `endpoint` serves in the current map, for that link's probes (nil when it serves
-    /// none): the first `sse:probe:<id>:{<n>}` that hashes there. Not a topic channel (those start `sse:{`).
+    /// A shard channel of the first slot `endpoint` serves in the current map, for that link's probes (nil when it
+    /// serves none).
     func probeChannel(for endpoint: RedisConfiguration.Endpoint) -> String? {
-        guard let map, let shard = map.shards.first(where: { $0.primary.endpoint == endpoint }), shard.slotCount > 0
+        guard let map, let shard = map.shards.first(where: { $0.primary.endpoint == endpoint }),
+            let first = shard.slotRanges.first?.lowerBound
         else { return nil }
-        // A shard of s slots is hit by a random suffix with probability s/16384: bounded well past any real need.
-        for suffix in 0..<(HashSlot.count * 64) {
-            let name = "sse:probe:\(probeID):{\(suffix)}"
-            if map.primary(for: HashSlot(key: name)) == endpoint { return name }
-        }
-        return nil
+        return ShardProbeChannel.name(id: probeID, slot: HashSlot(first))
     }
 
     /// Moves each link's probe channel to a slot its primary serves in the current map.
