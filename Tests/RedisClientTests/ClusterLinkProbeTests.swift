@@ -90,4 +90,52 @@ struct ClusterLinkProbeTests {
         #expect(subscriber.links.isEmpty)
         await client.close()
     }
+
+    /// The probe channel lives in the first slot its primary serves; when that slot migrates, Redis drops the
+    /// channel, and the link takes one of a slot its primary still serves, with no probe counted as failed.
+    @Test func aShardLinksProbeChannelFollowsItsSlotWhenTheSlotMigrates() async throws {
+        try await withCluster { cluster, client in
+            var options = RedisClusterSubscriber.Options()
+            options.link = RedisSubscriberProbeTests.probingOptions()
+            let log = ClusterEventLog()
+            let subscriber = RedisClusterSubscriber(
+                cluster: client, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), options: options,
+                onEvent: { log.append($0) })
+            let map = try await client.slotMap()
+            try await subscriber.subscribe(channelsOnEveryShard(map, prefix: "migrating"))
+            try await waitUntil("a probe back on every link") {
+                let links = subscriber.links
+                return links.count == 3 && links.allSatisfy { $0.lastRoundTrip != nil }
+            }
+            let source = map.primaries[0]
+            let address = RedisConfiguration(endpoint: source).address
+            let before = try #require(subscriber.links.first { $0.address == address }?.probeChannel)
+            let slot = HashSlot(key: before)
+            #expect(slot.value == map.shard(for: slot)?.slotRanges.first?.lowerBound)
+            try await cluster.migrate(slot, to: map.primaries[1].port)
+
+            try await waitUntil("the probe channel moved and probes come back", timeout: .seconds(15)) {
+                guard let link = subscriber.links.first(where: { $0.address == address }),
+                    let channel = link.probeChannel, channel != before
+                else { return false }
+                return HashSlot(key: channel).value == slot.value + 1 && link.lastRoundTrip != nil
+                    && !link.lastProbeFailed
+            }
+            let moved = try #require(subscriber.links.first { $0.address == address })
+            let sentAfterMove = moved.probesSent
+            try await waitUntil("three more probes on the moved channel") {
+                (subscriber.links.first { $0.address == address }?.probesSent ?? 0) >= sentAfterMove + 3
+            }
+            let fresh = try await client.refreshSlotMap()
+            for link in subscriber.links {
+                let channel = try #require(link.probeChannel)
+                let owner = try #require(fresh.primary(for: HashSlot(key: channel)))
+                #expect(RedisConfiguration(endpoint: owner).address == link.address, "\(channel) on \(link.address)")
+                #expect(link.probeFailures == 0, "\(link.address)")
+                #expect(link.isUp)
+            }
+            #expect(!log.changes.contains { if case .shardDisconnected = $0 { true } else { false } })
+            await subscriber.close()
+        }
+    }
 }

@@ -156,6 +156,16 @@ struct RedisSubscriberStateProbeTests {
             #expect(harness.log.all == [.connected])
             #expect(harness.state.status.snapshot.probeFailures == 0)
             #expect(harness.state.status.snapshot.probesSent == 2)
+
+            // A map that still names the channel's slot here (it may lag): subscribed again, nothing to unsubscribe.
+            harness.state.setProbeChannel("sse:probe:x:{2}")
+            #expect(try harness.written() == RESP.array("SSUBSCRIBE", "sse:probe:x:{2}"))
+            try harness.confirm("ssubscribe", ["sse:probe:x:{2}"])
+            harness.advance(toMilliseconds: 4000)
+            #expect(try harness.written(on: probe) == RESP.array("SPUBLISH", "sse:probe:x:{2}", "3"))
+            // The same channel again while it is held: nothing to do.
+            harness.state.setProbeChannel("sse:probe:x:{2}")
+            #expect(try harness.written() == "")
         }
     }
 }

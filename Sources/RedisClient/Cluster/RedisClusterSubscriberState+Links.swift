@@ -46,7 +46,10 @@ extension RedisClusterSubscriberState {
     func placeProbes() {
         for (endpoint, link) in links {
             let current = link.subscriber.probe?.channel
-            if let current, map?.primary(for: HashSlot(key: current)) == endpoint { continue }
+            if let current, link.subscriber.probe?.lost == false, map?.primary(for: HashSlot(key: current)) == endpoint
+            {
+                continue
+            }
             link.subscriber.setProbeChannel(probeChannel(for: endpoint))
         }
     }

@@ -15,6 +15,9 @@ final class LinkProbe {
     var subscribed = false
     /// Earlier probe channels of a shard link, unsubscribed and awaiting Redis's confirmation.
     var retired: Set<String> = []
+    /// A shard link's channel left its primary (reported through `onProbeChannelLost`): subscribed again, or
+    /// replaced, at the next ``RedisSubscriberState/setProbeChannel(_:)`` even if the map still names it.
+    var lost = false
     var connection: RedisConnection?
     var sequence = 0
     var inFlight: (sequence: Int, sentAt: NIODeadline, timeout: Scheduled<Void>)?
@@ -57,6 +60,7 @@ extension RedisSubscriberState {
     func subscribeProbeChannel(on connection: RedisConnection) {
         guard let probe, let channel = probe.channel else { return }
         probe.subscribed = false
+        probe.lost = false
         connection.sendWithoutReply(RedisCommand(sharded ? "SSUBSCRIBE" : "SUBSCRIBE", arguments: [channel]))
     }
 
@@ -71,10 +75,10 @@ extension RedisSubscriberState {
 
     /// A shard link's probe channel from the current slot map (nil: the primary serves no slot right now).
     func setProbeChannel(_ channel: String?) {
-        guard let probe, probe.channel != channel else { return }
+        guard let probe, probe.channel != channel || probe.lost else { return }
         probe.inFlight?.timeout.cancel()
         probe.inFlight = nil
-        let previous = probe.channel
+        let previous = probe.channel == channel ? nil : probe.channel
         probe.channel = channel
         probe.subscribed = false
         status.setProbeChannel(channel)
@@ -95,8 +99,7 @@ extension RedisSubscriberState {
             probe.subscribed = true
         } else {
             // Unasked (a shard link): the slot left this primary.
-            probe.subscribed = false
-            onProbeChannelLost?()
+            probeChannelLost()
         }
         return true
     }
@@ -104,7 +107,13 @@ extension RedisSubscriberState {
     /// A `MOVED` for `slot` on a shard link: if it is the probe channel's slot, the channel must move.
     func probeSlotRedirected(_ slot: HashSlot) {
         guard let probe, let channel = probe.channel, HashSlot(key: channel) == slot else { return }
+        probeChannelLost()
+    }
+
+    private func probeChannelLost() {
+        guard let probe else { return }
         probe.subscribed = false
+        probe.lost = true
         onProbeChannelLost?()
     }
 
@@ -163,8 +172,7 @@ extension RedisSubscriberState {
             // The probe channel's slot moved: not the link's fault; it gets a new channel from the next map.
             probe.inFlight?.timeout.cancel()
             probe.inFlight = nil
-            probe.subscribed = false
-            onProbeChannelLost?()
+            probeChannelLost()
         case .success(let other):
             probeFailed(sequence, reason: "the probe's publish answered \(other)")
         case .failure(let error):
