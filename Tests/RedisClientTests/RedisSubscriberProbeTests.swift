@@ -124,6 +124,42 @@ struct RedisSubscriberProbeTests {
         }
     }
 
+    /// `CLIENT PAUSE … WRITE` holds every publish (PUBLISH may replicate) while connections, PING and subscribes
+    /// are answered: the link looks healthy and delivers nothing. The probe fails, the link is replaced (the new
+    /// one connects and subscribes while the pause lasts, so the server is answering), and once the pause ends
+    /// probes come back and messages flow.
+    @Test func aServerThatAnswersButHoldsPublishesFailsTheProbe() async throws {
+        try await withLocalRedis { server in
+            let log = EventLog()
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let subscriber = Self.makeSubscriber(server, log: log, eventLoop: group.next())
+            subscriber.start()
+            try await subscriber.subscribe(["orders"])
+            try await waitUntil("a probe back") { subscriber.links[0].lastRoundTrip != nil }
+            let admin = try await RedisConnection.connect(configuration: server.configuration)
+            defer { admin.closeNow() }
+            #expect(try await admin.send("CLIENT", "PAUSE", "4000", "WRITE") == .status("OK"))
+            let pausedAt = ContinuousClock.now
+            try await waitUntil("the probe failed and the link came back", timeout: .seconds(3)) {
+                subscriber.links[0].probeFailures >= 1 && log.reconnectedCount >= 1
+            }
+            // Replaced and resubscribed while publishes are still held: the server answered all along.
+            #expect(ContinuousClock.now - pausedAt < .seconds(4))
+            #expect(try await admin.send("PING") == .status("PONG"))
+            #expect(subscriber.links[0].problem == "Redis link \(server.configuration.address) failed its last probe")
+            #expect(log.messages.isEmpty)
+
+            try await waitUntil("a probe back after the pause", timeout: .seconds(8)) {
+                let link = subscriber.links[0]
+                return link.problem == nil && link.lastRoundTrip != nil
+            }
+            #expect(try await admin.send("PUBLISH", "orders", "after") == .integer(1))
+            try await waitUntil("the message after the pause") { log.messages == ["after"] }
+            await subscriber.close()
+            try await group.shutdownGracefully()
+        }
+    }
+
     @Test func probingIsOffByDefault() async throws {
         try await withLocalRedis { server in
             let log = EventLog()
