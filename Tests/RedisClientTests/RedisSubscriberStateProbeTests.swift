@@ -118,6 +118,28 @@ struct RedisSubscriberStateProbeTests {
         }
     }
 
+    /// The timeout runs from the publish: a probe connection still being opened (its own connect timeout bounds
+    /// that) is not taken for a link that delivers nothing; a connect that fails is a failed probe.
+    @Test func aSlowProbeConnectIsNoTimeoutAndAFailedOneFailsTheProbe() throws {
+        try SubscriberHarness.run(jitter: { $0.upperBound }, probeInterval: .seconds(1), holdProbeConnects: true) {
+            harness in
+            _ = try Self.probing(harness)
+            harness.advance(toMilliseconds: 1000)
+            #expect(harness.heldProbeConnects.count == 1)
+            harness.advance(toMilliseconds: 6000)
+            #expect(harness.heldProbeConnects.count == 1)  // no second probe while the first is out
+            #expect(harness.current.isActive)
+            #expect(harness.state.status.snapshot.probeFailures == 0)
+            #expect(harness.state.status.snapshot.probesSent == 1)
+            let link = harness.current
+            harness.heldProbeConnects.removeFirst().fail(SubscriberHarness.refused)
+            harness.loop.run()
+            #expect(!link.isActive)
+            #expect(harness.state.status.snapshot.probeFailures == 1)
+            #expect(harness.log.all == [.connected, .disconnected(SubscriberHarness.closed)])
+        }
+    }
+
     /// A shard link probes with SPUBLISH on the channel its owner gives it, moves when given another, and reports an
     /// unasked `sunsubscribe` of it as a lost probe channel (not as the caller's channels dropped).
     @Test func aShardLinkProbesOnTheChannelItIsGivenAndReportsItsLoss() throws {

@@ -33,12 +33,15 @@ final class SubscriberHarness {
     private(set) var droppedByServer: [[String]] = []
     /// With probing: every probe (command) connection opened so far, each accepted at once; the last is current.
     private(set) var probeConnections: [EmbeddedChannel] = []
+    /// With `holdProbeConnects`: probe connect attempts the test has not answered yet.
+    var heldProbeConnects: [EventLoopPromise<RedisConnection>] = []
 
     /// - Parameter jitter: picks the random half of a backoff delay; nil keeps the production random choice.
     init(
         initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .milliseconds(800),
         healthCheckInterval: Duration = .seconds(10), jitter: ((ClosedRange<Int64>) -> Int64)? = nil,
-        sharded: Bool = false, probeInterval: Duration? = nil, probeTimeout: Duration = .seconds(3)
+        sharded: Bool = false, probeInterval: Duration? = nil, probeTimeout: Duration = .seconds(3),
+        holdProbeConnects: Bool = false
     ) {
         var options = RedisSubscriber.Options()
         options.initialBackoff = initialBackoff
@@ -49,7 +52,10 @@ final class SubscriberHarness {
             options.probeInterval = probeInterval
             options.probeTimeout = probeTimeout
             let probeConnect: RedisSubscriberState.ProbeConnect = { [unowned self] in
-                loop.makeCompletedFuture { try acceptProbeConnection() }
+                guard holdProbeConnects else { return loop.makeCompletedFuture { try acceptProbeConnection() } }
+                let promise = loop.makePromise(of: RedisConnection.self)
+                heldProbeConnects.append(promise)
+                return promise.futureResult
             }
             state = RedisSubscriberState(
                 address: Self.configuration.address, eventLoop: loop, options: options, logger: quiet,
@@ -99,11 +105,12 @@ final class SubscriberHarness {
         initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .milliseconds(800),
         healthCheckInterval: Duration = .seconds(10), jitter: ((ClosedRange<Int64>) -> Int64)? = nil,
         sharded: Bool = false, probeInterval: Duration? = nil, probeTimeout: Duration = .seconds(3),
-        _ body: (SubscriberHarness) throws -> Void
+        holdProbeConnects: Bool = false, _ body: (SubscriberHarness) throws -> Void
     ) throws {
         let harness = SubscriberHarness(
             initialBackoff: initialBackoff, maximumBackoff: maximumBackoff, healthCheckInterval: healthCheckInterval,
-            jitter: jitter, sharded: sharded, probeInterval: probeInterval, probeTimeout: probeTimeout)
+            jitter: jitter, sharded: sharded, probeInterval: probeInterval, probeTimeout: probeTimeout,
+            holdProbeConnects: holdProbeConnects)
         defer { harness.tearDown() }
         try body(harness)
     }
@@ -112,6 +119,8 @@ final class SubscriberHarness {
         _ = state.close()
         for attempt in pending { attempt.promise.fail(Self.closed) }
         pending.removeAll()
+        for promise in heldProbeConnects { promise.fail(Self.closed) }
+        heldProbeConnects.removeAll()
         loop.run()
         for channel in connections + probeConnections { channel.close(promise: nil) }
         loop.run()

@@ -20,7 +20,10 @@ final class LinkProbe {
     var lost = false
     var connection: RedisConnection?
     var sequence = 0
-    var inFlight: (sequence: Int, sentAt: NIODeadline, timeout: Scheduled<Void>)?
+    /// The probe out now. Its timeout runs from the publish: while a fresh probe connection is still being opened
+    /// (bounded by the connect timeout) there is none, so a slow connect is not taken for a link that delivers
+    /// nothing.
+    var inFlight: (sequence: Int, sentAt: NIODeadline, timeout: Scheduled<Void>?)?
     var task: RepeatedTask?
 
     init(connect: @escaping RedisSubscriberState.ProbeConnect, channel: String?) {
@@ -50,7 +53,7 @@ extension RedisSubscriberState {
         guard let probe else { return }
         probe.task?.cancel()
         probe.task = nil
-        probe.inFlight?.timeout.cancel()
+        probe.inFlight?.timeout?.cancel()
         probe.inFlight = nil
         probe.connection?.closeNow()
         probe.connection = nil
@@ -69,14 +72,14 @@ extension RedisSubscriberState {
         guard let probe else { return }
         probe.subscribed = false
         probe.retired.removeAll()
-        probe.inFlight?.timeout.cancel()
+        probe.inFlight?.timeout?.cancel()
         probe.inFlight = nil
     }
 
     /// A shard link's probe channel from the current slot map (nil: the primary serves no slot right now).
     func setProbeChannel(_ channel: String?) {
         guard let probe, probe.channel != channel || probe.lost else { return }
-        probe.inFlight?.timeout.cancel()
+        probe.inFlight?.timeout?.cancel()
         probe.inFlight = nil
         let previous = probe.channel == channel ? nil : probe.channel
         probe.channel = channel
@@ -124,10 +127,7 @@ extension RedisSubscriberState {
         else { return }
         probe.sequence += 1
         let sequence = probe.sequence
-        let timeout = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(options.probeTimeout)) { [self] in
-            probeFailed(sequence, reason: "no probe back within \(options.probeTimeout)")
-        }
-        probe.inFlight = (sequence, eventLoop.now, timeout)
+        probe.inFlight = (sequence, eventLoop.now, nil)
         status.probeSent()
         let command = RedisCommand(sharded ? "SPUBLISH" : "PUBLISH", arguments: [channel, String(sequence)])
         withProbeConnection { [self] result in
@@ -135,6 +135,12 @@ extension RedisSubscriberState {
             case .failure(let error):
                 probeFailed(sequence, reason: "cannot connect to publish the probe: \(error)")
             case .success(let connection):
+                guard let probe = self.probe, probe.inFlight?.sequence == sequence else { return }
+                let timeout = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(options.probeTimeout)) {
+                    [self] in
+                    probeFailed(sequence, reason: "no probe back within \(options.probeTimeout)")
+                }
+                probe.inFlight = (sequence, eventLoop.now, timeout)
                 connection.sendFuture(command).hop(to: eventLoop).assumeIsolated().whenComplete { [self] reply in
                     published(sequence, reply, on: connection)
                 }
@@ -170,7 +176,7 @@ extension RedisSubscriberState {
             probeFailed(sequence, reason: "the probe reached no subscriber")
         case .success(.error(let message)) where sharded && ClusterRedirect(errorMessage: message) != nil:
             // The probe channel's slot moved: not the link's fault; it gets a new channel from the next map.
-            probe.inFlight?.timeout.cancel()
+            probe.inFlight?.timeout?.cancel()
             probe.inFlight = nil
             probeChannelLost()
         case .success(let other):
@@ -186,7 +192,7 @@ extension RedisSubscriberState {
         guard let probe, let inFlight = probe.inFlight, Int(String(buffer: payload)) == inFlight.sequence else {
             return
         }
-        inFlight.timeout.cancel()
+        inFlight.timeout?.cancel()
         probe.inFlight = nil
         let elapsed = eventLoop.now - inFlight.sentAt
         status.probeSucceeded(roundTrip: .nanoseconds(elapsed.nanoseconds))
@@ -196,7 +202,7 @@ extension RedisSubscriberState {
     /// resubscribes (``RedisSubscriber/Event/disconnected(_:)`` then ``RedisSubscriber/Event/reconnected``).
     private func probeFailed(_ sequence: Int, reason: String) {
         guard let probe, let inFlight = probe.inFlight, inFlight.sequence == sequence else { return }
-        inFlight.timeout.cancel()
+        inFlight.timeout?.cancel()
         probe.inFlight = nil
         // No probe on this connection again: its close completes a little later, and a tick could come first.
         probe.subscribed = false
