@@ -80,6 +80,17 @@ public final class Gateway: Service, Sendable {
     var notReadyReason: String? {
         if stats.draining.load(ordering: .relaxed) { return "draining" }
         if let problem = stats.redisLinkProblem { return problem }
+        return refusalReason
+    }
+
+    /// Nil when a new stream is taken; otherwise why it is answered 503. The same as ``notReadyReason`` but for one
+    /// case: on a Redis Cluster a shard link that is down or failed its probe makes the node not ready (a load
+    /// balancer should prefer others) without turning streams away — a shard's failover takes every node's link to
+    /// it down at once, and `EventSource` gives up for good on a 503. Such a stream is answered and gets its
+    /// opening comment once its topics are subscribed on their shards' primaries.
+    var refusalReason: String? {
+        if stats.draining.load(ordering: .relaxed) { return "draining" }
+        if cluster == nil, let problem = stats.redisLinkProblem { return problem }
         if !stats.redisConnected.load(ordering: .relaxed) { return "Redis subscription is down" }
         // A node that has not read the revocations kept in Redis would take tokens revoked while it was away.
         if authorizer.verifier != nil, !stats.auth.revocationsLoaded.load(ordering: .relaxed) {
