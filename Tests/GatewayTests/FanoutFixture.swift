@@ -71,7 +71,8 @@ final class FanoutFixture {
         let resume = resume ?? lastEventID.map(StreamResume.after)
         let stream = SSEStream(
             topics: try topics.map { try Topic(validating: $0) }, format: format, lastEventID: lastEventID,
-            loopHub: loopHub(loop), maxUnsentBytes: maxUnsentBytes, stats: stats, replaying: resume != nil)
+            loopHub: loopHub(loop), maxUnsentBytes: maxUnsentBytes, stats: stats,
+            replaying: resume != nil || format.positioned)
         let channel = EmbeddedChannel(handler: stream, loop: loops[loop])
         channels[ObjectIdentifier(stream)] = channel
         stats.activeConnections.add(1, ordering: .relaxed)

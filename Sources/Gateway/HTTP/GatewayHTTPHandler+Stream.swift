@@ -82,7 +82,8 @@ extension GatewayHTTPHandler {
         let stream = SSEStream(
             topics: request.topics, format: format, heartbeatAsEvent: request.heartbeatAsEvent,
             lastEventID: request.lastEventID, loopHub: loopHub, maxUnsentBytes: configuration.maxUnsentBytes,
-            stats: stats, replaying: resume != nil)
+            // A positioned stream parks live frames until its position is seeded (``LoopHub/open(_:resume:)``).
+            stats: stats, replaying: resume != nil || format.positioned)
         let streamContext: ChannelHandlerContext
         do {
             try operations.addHandler(stream, position: .first)

@@ -55,7 +55,13 @@ extension LoopHub {
     ) {
         let hub = NIOLoopBound(self, eventLoop: eventLoop)
         let bound = NIOLoopBound(stream, eventLoop: eventLoop)
-        joined.flatMap { [history] in history.read(positions: ids, exact: exact) }
+        // Entries of topics the stream had seen nothing of are read from their clock's origin.
+        let fromOrigin = ids.filter { $0.value == .nothing }.map(\.key)
+        let after = ids.filter { $0.value != .nothing }
+        joined.flatMap { [history] in
+            history.read(positions: after, exact: exact).and(history.readFromOrigin(perTopic: fromOrigin))
+                .map { $0.merging($1) { first, _ in first } }
+        }
             .hop(to: eventLoop)
             .whenComplete { result in
                 let (hub, stream) = (hub.value, bound.value)

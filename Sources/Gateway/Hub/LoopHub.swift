@@ -114,6 +114,9 @@ final class LoopHub {
         joined.assumeIsolated().whenSuccess { known in
             if case .positions(let ids, _) = resume { stream.seedPosition(ids) }
             stream.seedPosition(known)
+            // A topic never published yet (no clock): its entry says "nothing of it", so that every event of it is
+            // read back after a reconnect (``EventID/nothing``).
+            stream.seedPosition(Dictionary(uniqueKeysWithValues: stream.topics.map { ($0, EventID.nothing) }))
             stream.writeControl(connected)
             if resume == nil, stream.format.positioned { stream.finishReplay(history: []) }
         }

@@ -45,3 +45,9 @@ struct RecentIDs {
     /// Every entry recorded, for one recovery.
     var entries: Set<Entry> { Set(ring.compactMap { $0 }) }
 }
+
+extension EventID {
+    /// A stream position's entry for a topic the stream has seen nothing of (no event published when it joined):
+    /// every event of the topic comes after it, and a replay reads the topic from its clock's origin.
+    static let nothing = EventID(milliseconds: 0, sequence: 0)
+}
