@@ -11,5 +11,6 @@ struct SSELoadCommand: AsyncParsableCommand {
         commandName: "sse-load", abstract: "Open many SSE streams and measure delivery.",
         subcommands: [
             SubscribeCommand.self, PublishCommand.self, MergeCommand.self, SuiteCommand.self, RenderCommand.self,
+            TopologyCommand.self,
         ])
 }
