@@ -16,6 +16,10 @@ struct NodeCostResult: Sendable, Equatable {
     var publishRate: Double
     var latencyP50Microseconds: UInt64?
     var latencyP99Microseconds: UInt64?
+    /// Share of a core the gateway used while idle with its streams open, before the publishes (fixed costs).
+    var gatewayIdleShare: Double = 0
+    /// The same for the topology's redis-server processes together.
+    var redisIdleShare: Double = 0
 
     var gatewayMicrosecondsPerDelivery: Double? {
         delivered > 0 ? gatewayCPUSeconds * 1e6 / Double(delivered) : nil
@@ -50,19 +54,22 @@ struct NodeCostReport: Sendable {
         median(results.compactMap(value))
     }
 
-    var rows: [(String, (NodeCostResult) -> Double?, Int)] {
+    /// Each figure: its label in the table, its key in the JSON line, how it is read from a result, its digits.
+    var rows: [(String, String, (NodeCostResult) -> Double?, Int)] {
         [
-            ("gateway CPU µs / delivery", { $0.gatewayMicrosecondsPerDelivery }, 3),
-            ("Redis CPU µs / delivery", { $0.redisMicrosecondsPerDelivery }, 3),
-            ("latency p50 ms", { $0.latencyP50Microseconds.map { Double($0) / 1000 } }, 2),
-            ("latency p99 ms", { $0.latencyP99Microseconds.map { Double($0) / 1000 } }, 2),
-            ("publish events/s", { $0.publishRate }, 0),
+            ("gateway CPU µs / delivery", "gateway_cpu_us_per_delivery", { $0.gatewayMicrosecondsPerDelivery }, 3),
+            ("Redis CPU µs / delivery", "redis_cpu_us_per_delivery", { $0.redisMicrosecondsPerDelivery }, 3),
+            ("latency p50 ms", "latency_p50_ms", { $0.latencyP50Microseconds.map { Double($0) / 1000 } }, 2),
+            ("latency p99 ms", "latency_p99_ms", { $0.latencyP99Microseconds.map { Double($0) / 1000 } }, 2),
+            ("publish events/s", "publish_events_per_s", { $0.publishRate }, 0),
+            ("gateway idle % of a core", "gateway_idle_percent", { $0.gatewayIdleShare * 100 }, 2),
+            ("Redis idle % of a core", "redis_idle_percent", { $0.redisIdleShare * 100 }, 2),
         ]
     }
 
     var table: String {
         var lines = [description, "", pad("", ["one Redis", "3 shards", "ratio"])]
-        for (label, value, digits) in rows {
+        for (label, _, value, digits) in rows {
             let one = Self.figure(single, value)
             let three = Self.figure(cluster, value)
             lines.append(pad(label, [format(one, digits), format(three, digits), format(Self.ratio(three, one), 3)]))
@@ -75,12 +82,7 @@ struct NodeCostReport: Sendable {
 
     var json: String {
         func part(_ results: [NodeCostResult]) -> String {
-            let fields = rows.map { label, value, _ in
-                let key = label.replacingOccurrences(of: " / ", with: "_per_").replacingOccurrences(of: " ", with: "_")
-                    .replacingOccurrences(of: "µs", with: "us").replacingOccurrences(of: "/", with: "_per_")
-                    .lowercased()
-                return "\"\(key)\":\(number(Self.figure(results, value)))"
-            }
+            let fields = rows.map { _, key, value, _ in "\"\(key)\":\(number(Self.figure(results, value)))" }
             return "{"
                 + (fields + ["\"exact\":\(results.allSatisfy(\.isExact))", "\"rounds\":\(results.count)"])
                 .joined(separator: ",") + "}"

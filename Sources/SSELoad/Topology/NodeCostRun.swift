@@ -32,6 +32,9 @@ struct NodeCostRun {
     let label: String
     /// How long deliveries may stop arriving before the rest count as missing.
     var idleTimeout: Duration = .seconds(10)
+    /// The quiet window before the publishes in which the idle CPU (slot-map refreshes, link probes, the cluster
+    /// bus, timers) is measured, so the fixed costs of a topology are seen apart from the cost per delivery.
+    var idleWindow: Duration = .seconds(2)
 
     func run() async throws -> NodeCostResult {
         let port = try freeLoopbackPort()
@@ -93,6 +96,12 @@ struct NodeCostRun {
         let before = try await Self.counts(loops, tallies)
 
         let gatewayPID = gateway.processID ?? 0
+        let (gatewayIdle, redisIdle) = (ProcessStats.cpuSeconds([gatewayPID]), ProcessStats.cpuSeconds(redisProcessIDs))
+        let idleStart = ContinuousClock.now
+        try await Task.sleep(for: idleWindow)
+        let idleSeconds = (ContinuousClock.now - idleStart).seconds
+        let gatewayIdleShare = (ProcessStats.cpuSeconds([gatewayPID]) - gatewayIdle) / idleSeconds
+        let redisIdleShare = (ProcessStats.cpuSeconds(redisProcessIDs) - redisIdle) / idleSeconds
         let gatewayBefore = ProcessStats.cpuSeconds([gatewayPID])
         let redisBefore = ProcessStats.cpuSeconds(redisProcessIDs)
         let publishSeconds = try await publishPaced(on: connections)
@@ -120,7 +129,8 @@ struct NodeCostRun {
             dropped: last.dropped - before.dropped, gatewayCPUSeconds: gatewayCPU, redisCPUSeconds: redisCPU,
             publishRate: Double(plan.events) / publishSeconds,
             latencyP50Microseconds: last.latency.value(atFraction: 0.5),
-            latencyP99Microseconds: last.latency.value(atFraction: 0.99))
+            latencyP99Microseconds: last.latency.value(atFraction: 0.99), gatewayIdleShare: gatewayIdleShare,
+            redisIdleShare: redisIdleShare)
     }
 
     /// Publishes the plan's events at `rate`, in 10 ms ticks, each tick's events pipelined on their shards'
