@@ -79,6 +79,18 @@ public final class Gateway: Service, Sendable {
     /// Nil when ready to take streams; otherwise why not.
     var notReadyReason: String? {
         if stats.draining.load(ordering: .relaxed) { return "draining" }
+        if let problem = stats.redisLinkProblem { return problem }
+        return refusalReason
+    }
+
+    /// Nil when a new stream is taken; otherwise why it is answered 503. The same as ``notReadyReason`` but for one
+    /// case: on a Redis Cluster a shard link that is down or failed its probe makes the node not ready (a load
+    /// balancer should prefer others) without turning streams away — a shard's failover takes every node's link to
+    /// it down at once, and `EventSource` gives up for good on a 503. Such a stream is answered and gets its
+    /// opening comment once its topics are subscribed on their shards' primaries.
+    var refusalReason: String? {
+        if stats.draining.load(ordering: .relaxed) { return "draining" }
+        if cluster == nil, let problem = stats.redisLinkProblem { return problem }
         if !stats.redisConnected.load(ordering: .relaxed) { return "Redis subscription is down" }
         // A node that has not read the revocations kept in Redis would take tokens revoked while it was away.
         if authorizer.verifier != nil, !stats.auth.revocationsLoaded.load(ordering: .relaxed) {
@@ -90,24 +102,32 @@ public final class Gateway: Service, Sendable {
     public func run() async throws {
         let node = fanout.node
         // Events arrive on the hub loop, where the node hub lives.
+        var options = RedisSubscriber.Options()
+        options.probeInterval = configuration.redisProbeInterval
+        options.probeTimeout = configuration.redisProbeTimeout
         let subscriber: RedisSubscriber
         var shards: RedisClusterSubscriber?
         var slotMap: Task<Void, Never>?
         if let cluster {
-            // Topic channels on their shards; the control channel, a classic subscription, on any node.
+            // Topic channels on their shards; the control channel, a classic subscription, on any node. Every link
+            // is probed, and readiness and the metrics cover them all.
             subscriber = RedisSubscriber(
-                connector: redisConnector, eventLoop: node.eventLoop, logger: logger,
+                connector: redisConnector, eventLoop: node.eventLoop, options: options, logger: logger,
                 onEvent: { event in node.value.handle(control: event) })
+            var shardOptions = RedisClusterSubscriber.Options()
+            shardOptions.link = options
             let sharded = RedisClusterSubscriber(
-                cluster: cluster, eventLoop: node.eventLoop, logger: logger,
+                cluster: cluster, eventLoop: node.eventLoop, options: shardOptions, logger: logger,
                 onEvent: { event in node.value.handle(cluster: event) })
             shards = sharded
+            stats.followRedisLinks { subscriber.links + sharded.links }
             fanout.start(subscription: ClusterSubscription(control: subscriber, shards: sharded))
             slotMap = Task { [logger] in await Self.startSlotMap(cluster, logger: logger) }
         } else {
             subscriber = RedisSubscriber(
-                connector: redisConnector, eventLoop: node.eventLoop, logger: logger,
+                connector: redisConnector, eventLoop: node.eventLoop, options: options, logger: logger,
                 onEvent: { event in node.value.handle(event) })
+            stats.followRedisLinks { subscriber.links }
             fanout.start(subscription: subscriber)
         }
         subscriber.start()

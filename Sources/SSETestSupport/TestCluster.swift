@@ -72,12 +72,13 @@ public final class TestCluster: Sendable {
     /// The same on a running Redis Cluster: every process gets its `redis-cluster://` URL (every node a seed).
     public static func start(
         redisCluster: LocalRedisCluster, nodeCount: Int = 2, gatewayArguments: [String] = [],
-        withPublisher: Bool = false, publisherArguments: [String] = []
+        withPublisher: Bool = false, publisherArguments: [String] = [], nginxPort: Int? = nil,
+        staticFolders: [String: String] = [:]
     ) async throws -> TestCluster {
         try await launch(
             redis: nil, url: seedURL(of: redisCluster), sentinels: nil, redisCluster: redisCluster,
             nodeCount: nodeCount, gatewayArguments: gatewayArguments, withPublisher: withPublisher,
-            publisherArguments: publisherArguments, nginxPort: nil, staticFolders: [:])
+            publisherArguments: publisherArguments, nginxPort: nginxPort, staticFolders: staticFolders)
     }
 
     /// `redis-cluster://` with every node of `cluster` as a seed.

@@ -109,7 +109,7 @@ extension EndToEnd {
                         == "127.0.0.1\n\(redisPort + 1)\n"
                 }
                 // Until Sentinel turns the old master into a replica it still takes writes, which are then lost
-                // (a known gap of issue 15): publish once it refuses them.
+                // (and told with resync): publish once it refuses them, so the event is on the new master.
                 try await waitUntil("the old master to be a replica", timeout: .seconds(30)) {
                     try await redisCLI(redisPort, "ROLE").hasPrefix("slave\n")
                 }
@@ -145,7 +145,7 @@ extension EndToEnd {
             var run = try Run.fresh("local-cluster-cluster", nodes: 1)
             defer { try? FileManager.default.removeItem(atPath: run.directory) }
             // Three primaries and three replicas take six ports in a row (their bus ports are 10000 above).
-            let redisPort = try freeConsecutivePorts(6)
+            let redisPort = try freeClusterPorts(6)
             run.environment["SSE_REDIS_PORT"] = "\(redisPort)"
             run.environment["SSE_REDIS_TOPOLOGY"] = "cluster"
             let names = (1...6).map { "redis-node-\($0)" } + ["gateway-1", "publisher"]
@@ -178,6 +178,11 @@ extension EndToEnd {
                 #expect(stream.events.map(\.data) == ["on a cluster"])
                 #expect(stream.events.first?.id?.hasPrefix("p1.") == true)
                 #expect(try await redisCLI("XLEN", "sse:{news}:history") == "1\n")
+                // Fire-and-forget from any service: SPUBLISH on the topic's shard (redis-cli -c follows the MOVED).
+                #expect(try await redisCLI("SPUBLISH", "sse:{news}", "fired") == "1\n")
+                try await stream.waitForEvents(2)
+                #expect(stream.events.map(\.data) == ["on a cluster", "fired"])
+                #expect(stream.events.last?.id == nil)
 
                 let down = try await run("down")
                 #expect(down.status == 0, "down: \(down.output)")
@@ -349,6 +354,16 @@ func freeConsecutivePorts(_ count: Int) throws -> Int {
         if first + count <= 65535 && (1..<count).allSatisfy({ portIsFree(first + $0) }) { return first }
     }
     throw ClusterTestError(message: "found no \(count) consecutive free loopback ports in 50 tries")
+}
+
+/// `count` consecutive free ports whose cluster bus ports (10000 above) are free too, below the kernel's ephemeral
+/// range (32768 and up), where no outgoing connection can take one meanwhile.
+func freeClusterPorts(_ count: Int) throws -> Int {
+    for _ in 0..<200 {
+        let first = Int.random(in: 20000...(22700 - count))
+        if (0..<count).allSatisfy({ portIsFree(first + $0) && portIsFree(first + 10000 + $0) }) { return first }
+    }
+    throw ClusterTestError(message: "found no \(count) consecutive free loopback ports with free bus ports")
 }
 
 private func portIsFree(_ port: Int) -> Bool {

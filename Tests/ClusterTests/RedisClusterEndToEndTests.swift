@@ -107,7 +107,8 @@ extension EndToEnd {
                 if !missing.isEmpty { lost[topic] = missing }
             }
             let lastKept = topics.compactMap { kept[$0.topic]?.last }
-            try await waitUntil("every client has each topic's last kept event", timeout: .seconds(60)) {
+            // Judged below, client by client, when it times out.
+            try? await waitUntil("every client has each topic's last kept event", timeout: .seconds(60)) {
                 clients.allSatisfy { client in
                     let data = Set(client.events.map(\.data))
                     return lastKept.allSatisfy(data.contains)
@@ -142,6 +143,21 @@ extension EndToEnd {
             #expect(survivor.replayedEvents > 0)
             #expect(survivor.redis.reconnects >= 2, "resubscriptions after the migration and the failover")
             #expect(clients.filter { $0.connections.count > 1 }.count > 0)
+            // Its links: the control channel's and one per primary serving its topics now, each probed and up.
+            let serving = try await redis.slotMap()
+            let primaries = Set(topics.compactMap { serving.primary(for: HashSlot(key: $0.topic.historyKey)) })
+            let lastLinks = Mutex<[MetricsSnapshot.Link]>([])
+            do {
+                try await waitUntil("node 2's links all up after the faults", timeout: .seconds(30)) {
+                    let links = try await cluster.metrics(ofNode: 2).redis.links
+                    lastLinks.withLock { $0 = links }
+                    return links.count == 1 + primaries.count
+                        && links.allSatisfy { $0.up && !$0.lastProbeFailed && $0.probesSent > 0 }
+                }
+            } catch {
+                Issue.record("\(error): \(lastLinks.withLock { $0 })")
+            }
+            #expect(survivor.ready)
             let positioned = clients.compactMap { $0.events.last(where: { $0.id != nil })?.id }
             #expect(positioned.count == Self.clientCount)
             #expect(positioned.allSatisfy { SSEProtocol.StreamPosition(parsing: $0)?.entries.count == 3 })

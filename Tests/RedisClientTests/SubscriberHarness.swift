@@ -31,18 +31,44 @@ final class SubscriberHarness {
     private(set) var connections: [EmbeddedChannel] = []
     /// Sharded mode: the channels Redis dropped unasked, per report.
     private(set) var droppedByServer: [[String]] = []
+    /// With probing: every probe (command) connection opened so far, each accepted at once; the last is current.
+    private(set) var probeConnections: [EmbeddedChannel] = []
+    /// With `holdProbeConnects`: probe connect attempts the test has not answered yet.
+    var heldProbeConnects: [EventLoopPromise<RedisConnection>] = []
 
     /// - Parameter jitter: picks the random half of a backoff delay; nil keeps the production random choice.
     init(
         initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .milliseconds(800),
         healthCheckInterval: Duration = .seconds(10), jitter: ((ClosedRange<Int64>) -> Int64)? = nil,
-        sharded: Bool = false
+        sharded: Bool = false, probeInterval: Duration? = nil, probeTimeout: Duration = .seconds(3),
+        holdProbeConnects: Bool = false
     ) {
         var options = RedisSubscriber.Options()
         options.initialBackoff = initialBackoff
         options.maximumBackoff = maximumBackoff
         options.healthCheckInterval = healthCheckInterval
         let log = self.log
+        if let probeInterval {
+            options.probeInterval = probeInterval
+            options.probeTimeout = probeTimeout
+            let probeConnect: RedisSubscriberState.ProbeConnect = { [unowned self] in
+                guard holdProbeConnects else { return loop.makeCompletedFuture { try acceptProbeConnection() } }
+                let promise = loop.makePromise(of: RedisConnection.self)
+                heldProbeConnects.append(promise)
+                return promise.futureResult
+            }
+            state = RedisSubscriberState(
+                address: Self.configuration.address, eventLoop: loop, options: options, logger: quiet,
+                onEvent: { log.append($0) },
+                connect: { [unowned self] onPush in
+                    let promise = loop.makePromise(of: RedisConnection.self)
+                    pending.append((promise, onPush))
+                    attemptTimes.append(milliseconds)
+                    return promise.futureResult
+                }, jitter: jitter ?? { Int64.random(in: $0) }, sharded: sharded,
+                onServerUnsubscribe: { [unowned self] in droppedByServer.append($0) }, probeConnect: probeConnect)
+            return
+        }
         let connect: RedisSubscriberState.Connect = { [unowned self] onPush in
             let promise = loop.makePromise(of: RedisConnection.self)
             pending.append((promise, onPush))
@@ -78,11 +104,13 @@ final class SubscriberHarness {
     static func run(
         initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .milliseconds(800),
         healthCheckInterval: Duration = .seconds(10), jitter: ((ClosedRange<Int64>) -> Int64)? = nil,
-        sharded: Bool = false, _ body: (SubscriberHarness) throws -> Void
+        sharded: Bool = false, probeInterval: Duration? = nil, probeTimeout: Duration = .seconds(3),
+        holdProbeConnects: Bool = false, _ body: (SubscriberHarness) throws -> Void
     ) throws {
         let harness = SubscriberHarness(
             initialBackoff: initialBackoff, maximumBackoff: maximumBackoff, healthCheckInterval: healthCheckInterval,
-            jitter: jitter, sharded: sharded)
+            jitter: jitter, sharded: sharded, probeInterval: probeInterval, probeTimeout: probeTimeout,
+            holdProbeConnects: holdProbeConnects)
         defer { harness.tearDown() }
         try body(harness)
     }
@@ -91,8 +119,10 @@ final class SubscriberHarness {
         _ = state.close()
         for attempt in pending { attempt.promise.fail(Self.closed) }
         pending.removeAll()
+        for promise in heldProbeConnects { promise.fail(Self.closed) }
+        heldProbeConnects.removeAll()
         loop.run()
-        for channel in connections { channel.close(promise: nil) }
+        for channel in connections + probeConnections { channel.close(promise: nil) }
         loop.run()
         try? loop.syncShutdownGracefully()
         state = nil
@@ -115,6 +145,17 @@ final class SubscriberHarness {
                 configuration: Self.configuration, channel: channel, handler: NIOLoopBound(handler, eventLoop: loop)))
         loop.run()
         return channel
+    }
+
+    /// A probe connection over a new `EmbeddedChannel` (no pushes: it only publishes).
+    private func acceptProbeConnection() throws -> RedisConnection {
+        let handler = RedisChannelHandler(address: Self.configuration.address, logger: quiet, onPush: nil)
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 6379), promise: nil)
+        probeConnections.append(channel)
+        return RedisConnection(
+            configuration: Self.configuration, channel: channel, handler: NIOLoopBound(handler, eventLoop: loop))
     }
 
     /// Fails the oldest connect attempt as a refused connection.

@@ -14,6 +14,7 @@ extension GatewayConfiguration {
         redisURL = try reader.value(of: SharedSettings.redisURL)
         heartbeatInterval = .settingSeconds(try reader.value(of: SharedSettings.heartbeatSeconds))
         historyLength = try reader.value(of: SharedSettings.historyLength)
+        redisProbeInterval = .milliseconds(try reader.value(of: GatewaySettings.redisProbeIntervalMilliseconds))
         retryMilliseconds = try reader.value(of: GatewaySettings.retryMilliseconds)
         maxUnsentBytes = try reader.value(of: GatewaySettings.maxUnsentBytes)
         maxConnections = try reader.value(of: GatewaySettings.maxConnections)
@@ -50,6 +51,11 @@ extension GatewayConfiguration {
             throw SettingError(
                 message: "limits per client \(maxStreamsPerClient) streams, \(newStreams) are invalid: expected "
                     + "counts of 0 (no limit) or more, and a burst of at least 1 when new streams are limited")
+        }
+        guard redisProbeInterval >= .zero else {
+            throw SettingError(
+                message:
+                    "SSE_REDIS_PROBE_INTERVAL_MS=\(redisProbeInterval) is invalid: expected milliseconds, 0 or more")
         }
         guard maxLoopBacklogBytes > 0 else {
             throw SettingError(message: "max loop backlog \(maxLoopBacklogBytes) is invalid: expected bytes > 0")

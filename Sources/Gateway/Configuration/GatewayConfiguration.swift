@@ -20,6 +20,14 @@ public struct GatewayConfiguration: Sendable {
     /// the `maxlen` each reliable publish passes (ssectl uses the same variable); a node uses this to bound one
     /// replay at `2 × N + 100` events per topic: a client further behind gets `resync` instead.
     public var historyLength = SharedSettings.historyLength.defaultValue
+    /// How often each Redis subscriber link publishes a probe to itself through its server and expects it back
+    /// (`--redis-probe-interval-ms`, `SSE_REDIS_PROBE_INTERVAL_MS`); zero turns probing off. A probe not back within
+    /// ``redisProbeTimeout`` closes the link, which reconnects, resubscribes and backfills; until a probe succeeds
+    /// again the node is not ready. Each costs one publish per link (and one command connection per link).
+    public var redisProbeInterval = Duration.milliseconds(GatewaySettings.redisProbeIntervalMilliseconds.defaultValue)
+    /// Three probe intervals, and at least one second: a link is replaced only when its server has not delivered
+    /// for that long.
+    public var redisProbeTimeout: Duration { max(redisProbeInterval * 3, .seconds(1)) }
     /// The `retry:` hint sent when a stream opens (`--retry-ms`, `SSE_RETRY_MS`); a random 0–50 % is added per
     /// client so reconnects spread out.
     public var retryMilliseconds = GatewaySettings.retryMilliseconds.defaultValue

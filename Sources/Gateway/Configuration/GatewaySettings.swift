@@ -12,6 +12,10 @@ public enum GatewaySettings {
     public static let retryMilliseconds = Setting.integer(
         "retryMs", flag: "retry-ms", environment: "SSE_RETRY_MS", default: 2000, expected: "milliseconds",
         summary: "retry: hint in milliseconds, plus up to 50 % jitter")
+    public static let redisProbeIntervalMilliseconds = Setting.integer(
+        "redisProbeIntervalMs", flag: "redis-probe-interval-ms", environment: "SSE_REDIS_PROBE_INTERVAL_MS",
+        default: 1000, expected: "milliseconds",
+        summary: "How often each Redis subscriber link publishes a probe to itself, 0 for never")
     public static let maxUnsentBytes = Setting.integer(
         "maxUnsentBytes", flag: "max-unsent-bytes", environment: "SSE_MAX_UNSENT_BYTES", default: 1 << 20,
         expected: "bytes", summary: "Unsent bytes before a client is cut as too slow")
@@ -82,7 +86,8 @@ extension GatewayConfiguration {
     public static let settings: [SettingDescriptor] = [
         SharedSettings.host.descriptor, GatewaySettings.port.descriptor, SharedSettings.redisURL.descriptor,
         GatewaySettings.nodeID.descriptor, SharedSettings.heartbeatSeconds.descriptor,
-        SharedSettings.historyLength.descriptor, GatewaySettings.retryMilliseconds.descriptor,
+        SharedSettings.historyLength.descriptor, GatewaySettings.redisProbeIntervalMilliseconds.descriptor,
+        GatewaySettings.retryMilliseconds.descriptor,
         GatewaySettings.maxUnsentBytes.descriptor, GatewaySettings.maxConnections.descriptor,
         GatewaySettings.maxTopics.descriptor, GatewaySettings.allowedOrigins.descriptor,
         GatewaySettings.allowedHeaders.descriptor, GatewaySettings.drainSeconds.descriptor,

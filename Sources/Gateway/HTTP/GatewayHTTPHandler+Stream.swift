@@ -39,7 +39,7 @@ extension GatewayHTTPHandler {
             reject(error, context: context)
             return
         }
-        if let reason = gateway.notReadyReason {
+        if let reason = gateway.refusalReason {
             reject(
                 HTTPFailure(.serviceUnavailable, "node not ready: \(reason)", headers: [.retryAfter: "2"]),
                 context: context)

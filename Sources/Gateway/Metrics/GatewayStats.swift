@@ -1,4 +1,5 @@
 import NIOCore
+import RedisClient
 import SSEProtocol
 import Synchronization
 
@@ -59,8 +60,24 @@ public final class GatewayStats: Sendable {
     /// Private topics: refusals, expiries, revocations.
     let auth = AuthStats()
     private let rate = Mutex(RateWindow())
+    /// Where the Redis subscriber links' reports come from (``followRedisLinks(_:)``); none until the gateway's
+    /// subscriber starts.
+    private let redisLinkSource = Mutex<@Sendable () -> [RedisLinkReport]>({ [] })
 
     public init() {}
+
+    /// Reads the subscriber links from `source` from now on: `{ subscriber.links }` of a ``RedisSubscriber`` (one
+    /// Redis, Sentinel) or of a ``RedisClusterSubscriber`` (one link per shard). `/sse-metrics`, `/metrics` and
+    /// readiness show what it returns.
+    public func followRedisLinks(_ source: @escaping @Sendable () -> [RedisLinkReport]) {
+        redisLinkSource.withLock { $0 = source }
+    }
+
+    /// Every subscriber link as it stands now, by address.
+    var redisLinks: [RedisLinkReport] { redisLinkSource.withLock { $0 }() }
+
+    /// Why the node cannot count on its Redis links (the first link down, or whose last probe failed), or nil.
+    var redisLinkProblem: String? { redisLinks.lazy.compactMap(\.problem).first }
 
     /// Events sent per second over the last few seconds; sampled by a timer once a second.
     func sampleRate() {

@@ -15,9 +15,11 @@ final class MetricsBridge: Sendable {
     private let counters: [(String, CoreMetrics.Counter, @Sendable (GatewayStats) -> Int)]
     private let gauges: [(CoreMetrics.Gauge, @Sendable (GatewayStats) -> Double)]
     private let last = Mutex(Counters())
+    private let links: LinkMetrics
 
     init(stats: GatewayStats, nodeID: String) {
         self.stats = stats
+        links = LinkMetrics(nodeID: nodeID)
         let dimensions = [("node", nodeID)]
         func counter(
             _ name: String, _ extra: [(String, String)] = [], _ read: @escaping @Sendable (GatewayStats) -> Int
@@ -92,5 +94,6 @@ final class MetricsBridge: Sendable {
             }
         }
         for (gauge, read) in gauges { gauge.record(read(stats)) }
+        links.record(stats.redisLinks)
     }
 }

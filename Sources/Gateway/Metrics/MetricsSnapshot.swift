@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 import SSEProtocol
 import Synchronization
 
@@ -10,11 +11,53 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         public var reconnects: Int
         public var subscribedTopics: Int
         public var backfilledEvents: Int
+        /// Each subscriber link (one on a single Redis or a Sentinel group, one per shard on a Cluster), by address.
+        public var links: [Link]
 
         enum CodingKeys: String, CodingKey {
-            case connected, reconnects
+            case connected, reconnects, links
             case subscribedTopics = "subscribed_topics"
             case backfilledEvents = "backfilled_events"
+        }
+    }
+
+    /// One subscriber link (``RedisLinkReport``) and its end-to-end probes.
+    public struct Link: Codable, Sendable, Equatable {
+        public var address: String
+        public var up: Bool
+        /// Seconds since the link last went up or down.
+        public var stateSeconds: Double
+        public var probesSent: Int
+        public var probeFailures: Int
+        public var lastProbeFailed: Bool
+        /// The last probe's round trip in milliseconds; nil before the first came back.
+        public var lastProbeMilliseconds: Double?
+        /// Messages received on the link (probes not included).
+        public var messagesReceived: Int
+        /// The channel the probes travel on (`sse:probe:…`, never a topic's); nil while probing is off.
+        public var probeChannel: String?
+
+        enum CodingKeys: String, CodingKey {
+            case address, up
+            case stateSeconds = "state_seconds"
+            case probesSent = "probes_sent"
+            case probeFailures = "probe_failures"
+            case lastProbeFailed = "last_probe_failed"
+            case lastProbeMilliseconds = "last_probe_ms"
+            case messagesReceived = "messages_received"
+            case probeChannel = "probe_channel"
+        }
+
+        init(_ report: RedisLinkReport, now: ContinuousClock.Instant) {
+            address = report.address
+            up = report.isUp
+            stateSeconds = ((now - report.since).seconds * 1000).rounded() / 1000
+            probesSent = report.probesSent
+            probeFailures = report.probeFailures
+            lastProbeFailed = report.lastProbeFailed
+            lastProbeMilliseconds = report.lastRoundTrip.map { ($0.seconds * 1_000_000).rounded() / 1000 }
+            messagesReceived = report.messagesReceived
+            probeChannel = report.probeChannel
         }
     }
 
@@ -134,7 +177,8 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
             connected: stats.redisConnected.load(ordering: .relaxed),
             reconnects: stats.redisReconnects.load(ordering: .relaxed),
             subscribedTopics: stats.subscribedTopics.load(ordering: .relaxed),
-            backfilledEvents: stats.backfilledEvents.load(ordering: .relaxed))
+            backfilledEvents: stats.backfilledEvents.load(ordering: .relaxed),
+            links: stats.redisLinks.map { Link($0, now: .now) })
         auth = Auth(
             refusals: stats.auth.refusalsByReason,
             authorizedStreams: stats.auth.authorizedStreams.load(ordering: .relaxed),
@@ -142,6 +186,11 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
             revokedStreams: stats.auth.revokedStreams.load(ordering: .relaxed),
             revocations: stats.auth.revocations.load(ordering: .relaxed))
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension MetricsSnapshot {

@@ -6,14 +6,17 @@ import SSEProtocol
 /// (``HTTPChunk``). What the hub hands to every event loop for one message; every stream of a format is written the
 /// same copy-on-write buffer.
 struct StreamFrames: Sendable {
-    private var frames: [ByteBuffer?]
+    /// The frame of the default format (engine, untagged, unpositioned): held inline, so the hot path (every stream of
+    /// the topic in that format) allocates no table.
+    private var plain: ByteBuffer?
+    /// The other formats' frames by ``StreamFormat/slot`` (slot 0 unused); empty when only the default is in use.
+    private var frames: [ByteBuffer?] = []
     /// The dialects whose frames were encoded (for the `dialect_encodes` metric).
     private(set) var encoded: DialectSet
     /// The bytes of the distinct frames held (what holding these frames costs a loop's backlog).
     private(set) var bytes = 0
 
     init(encoding event: ServerSentEvent, topic: Topic, for formats: FormatSet, allocator: ByteBufferAllocator) {
-        frames = Array(repeating: nil, count: StreamFormat.count)
         encoded = []
         if formats == Self.plainOnly {
             // The hot path (every stream of the topic takes plain engine frames): the event is encoded straight into
@@ -22,7 +25,7 @@ struct StreamFrames: Sendable {
                 SSEEncoder.event(event, into: &$0)
             }
             encoded = .engine
-            frames[StreamFormat().slot] = chunk
+            plain = chunk
             bytes = chunk.readableBytes
             return
         }
@@ -56,14 +59,14 @@ struct StreamFrames: Sendable {
                 let format = StreamFormat(dialect: dialect, tagged: tagged, positioned: positioned)
                 guard formats.contains(format), let frame = dialectFrames[dialect] else { continue }
                 if shared, let chunk = tagged ? sharedTagged : sharedPlain {
-                    frames[format.slot] = chunk
+                    set(chunk, for: format)
                     continue
                 }
                 let chunk = Self.chunk(frame, topic: tagged ? topic : nil, allocator: allocator)
                 if shared {
                     if tagged { sharedTagged = chunk } else { sharedPlain = chunk }
                 }
-                frames[format.slot] = chunk
+                set(chunk, for: format)
                 bytes += chunk.readableBytes
             }
         }
@@ -84,7 +87,21 @@ struct StreamFrames: Sendable {
     private static let plainOnly = FormatSet(StreamFormat())
 
     /// The frame for a format; nil when the format was not in use when the message was encoded.
-    subscript(format: StreamFormat) -> ByteBuffer? { frames[format.slot] }
+    subscript(format: StreamFormat) -> ByteBuffer? {
+        let slot = format.slot
+        if slot == 0 { return plain }
+        return frames.isEmpty ? nil : frames[slot]
+    }
+
+    private mutating func set(_ chunk: ByteBuffer, for format: StreamFormat) {
+        let slot = format.slot
+        if slot == 0 {
+            plain = chunk
+            return
+        }
+        if frames.isEmpty { frames = Array(repeating: nil, count: StreamFormat.count) }
+        frames[slot] = chunk
+    }
 
     /// An encoded event's bytes as one chunk, tagged with `topic` when given.
     static func chunk(_ frame: ByteBuffer, topic: Topic?, allocator: ByteBufferAllocator) -> ByteBuffer {

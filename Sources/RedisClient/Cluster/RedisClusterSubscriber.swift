@@ -42,6 +42,7 @@ public final class RedisClusterSubscriber: Sendable {
     public let eventLoop: any EventLoop
     public let options: Options
     let state: NIOLoopBoundBox<RedisClusterSubscriberState>
+    private let linkStatuses = RedisLinkStatuses()
 
     /// Uses `cluster` for the slot map (and its seeds, credentials and timeouts for the links); call
     /// `cluster.start()` for periodic refreshes, whose maps this subscriber follows too.
@@ -54,7 +55,8 @@ public final class RedisClusterSubscriber: Sendable {
         self.eventLoop = eventLoop
         self.options = options
         let state = RedisClusterSubscriberState(
-            cluster: cluster, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent)
+            cluster: cluster, eventLoop: eventLoop, options: options, logger: logger, linkStatuses: linkStatuses,
+            onEvent: onEvent)
         self.state = NIOLoopBoundBox.makeBoxSendingValue(state, eventLoop: eventLoop)
         let box = self.state
         eventLoop.execute { box.value.start(box) }
@@ -96,6 +98,11 @@ public final class RedisClusterSubscriber: Sendable {
         let state = self.state
         return (try? await eventLoop.submit { state.value.assignmentByAddress() }.get()) ?? [:]
     }
+
+    /// Every shard link open now (one per primary that holds a subscribed channel), by address; cheap, from any
+    /// thread. Each probes itself on a shard channel of a slot its primary serves, when ``Options/link`` has a
+    /// ``RedisSubscriber/Options/probeInterval``.
+    public var links: [RedisLinkReport] { linkStatuses.reports }
 
     /// Closes every link and stops following the map.
     public func close() async {

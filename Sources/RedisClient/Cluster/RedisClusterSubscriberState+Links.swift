@@ -10,6 +10,7 @@ extension RedisClusterSubscriberState {
         let box = self.box!
         let eventLoop = self.eventLoop
         let logger = self.logger
+        let status = RedisLinkStatus(address: configuration.address)
         let subscriber = RedisSubscriberState(
             address: configuration.address, eventLoop: eventLoop, options: options.link, logger: logger,
             onEvent: { event in box.value.linkEvent(endpoint, event) },
@@ -18,11 +19,39 @@ extension RedisClusterSubscriberState {
                     configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
             },
             sharded: true,
-            onServerUnsubscribe: { names in box.value.droppedByServer(endpoint, names) })
+            onServerUnsubscribe: { names in box.value.droppedByServer(endpoint, names) },
+            probeConnect: {
+                RedisConnection.connectFuture(configuration: configuration, eventLoop: eventLoop, logger: logger)
+            },
+            status: status)
+        subscriber.onProbeChannelLost = { box.value.refreshNow() }
         let link = Link(endpoint: endpoint, address: configuration.address, subscriber: subscriber)
         links[endpoint] = link
+        linkStatuses.add(status, address: link.address)
+        subscriber.setProbeChannel(probeChannel(for: endpoint))
         subscriber.start()
         return link
+    }
+
+    /// A shard channel of the first slot `endpoint` serves in the current map, for that link's probes (nil when it
+    /// serves none).
+    func probeChannel(for endpoint: RedisConfiguration.Endpoint) -> String? {
+        guard let map, let shard = map.shards.first(where: { $0.primary.endpoint == endpoint }),
+            let first = shard.slotRanges.first?.lowerBound
+        else { return nil }
+        return ShardProbeChannel.name(id: probeID, slot: HashSlot(first))
+    }
+
+    /// Moves each link's probe channel to a slot its primary serves in the current map.
+    func placeProbes() {
+        for (endpoint, link) in links {
+            let current = link.subscriber.probe?.channel
+            if let current, link.subscriber.probe?.lost == false, map?.primary(for: HashSlot(key: current)) == endpoint
+            {
+                continue
+            }
+            link.subscriber.setProbeChannel(probeChannel(for: endpoint))
+        }
     }
 
     func linkEvent(_ endpoint: RedisConfiguration.Endpoint, _ event: RedisSubscriber.Event) {
@@ -77,6 +106,7 @@ extension RedisClusterSubscriberState {
         for (endpoint, link) in links where !used.contains(endpoint) && link.subscriber.channels.isEmpty {
             stopDownRefresh(link)
             links[endpoint] = nil
+            linkStatuses.remove(address: link.address)
             _ = link.subscriber.close()
         }
     }
@@ -93,6 +123,7 @@ extension RedisClusterSubscriberState {
             return link.subscriber.close()
         }
         links.removeAll()
+        linkStatuses.removeAll()
         return EventLoopFuture.andAllComplete(closing, on: eventLoop)
     }
 }

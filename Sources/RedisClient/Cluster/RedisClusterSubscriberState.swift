@@ -27,7 +27,7 @@ final class RedisClusterSubscriberState {
     let onEvent: @Sendable (RedisClusterSubscriber.Event) -> Void
     var box: NIOLoopBoundBox<RedisClusterSubscriberState>?
 
-    private var map: ClusterSlotMap?
+    private(set) var map: ClusterSlotMap?
     /// The channels the caller asked for.
     private var wanted: Set<String> = []
     /// The primary each wanted channel was sent to (confirmed or in flight); absent while it has no home.
@@ -41,12 +41,18 @@ final class RedisClusterSubscriberState {
     private var refreshAgain = false
     var periodic: RepeatedTask?
     var closed = false
+    /// Every link's status, for ``RedisClusterSubscriber/links``.
+    let linkStatuses: RedisLinkStatuses
+    /// The random part of this subscriber's probe channels (`sse:probe:<id>:{<n>}`).
+    let probeID = LinkProbe.randomID()
 
     init(
         cluster: RedisClusterClient, eventLoop: any EventLoop, options: RedisClusterSubscriber.Options,
-        logger: Logger, onEvent: @escaping @Sendable (RedisClusterSubscriber.Event) -> Void
+        logger: Logger, linkStatuses: RedisLinkStatuses,
+        onEvent: @escaping @Sendable (RedisClusterSubscriber.Event) -> Void
     ) {
         self.cluster = cluster
+        self.linkStatuses = linkStatuses
         self.eventLoop = eventLoop
         self.options = options
         self.logger = logger
@@ -140,6 +146,7 @@ final class RedisClusterSubscriberState {
         if let newMap { map = newMap }
         route(wanted.filter { assignment[$0] != map?.primary(for: HashSlot(key: $0)) })
         closeIdleLinks()
+        placeProbes()
     }
 
     /// Sends `names` to their slots' primaries (as the map says), leaving the links that held them.

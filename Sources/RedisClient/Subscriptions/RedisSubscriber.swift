@@ -27,6 +27,15 @@ public final class RedisSubscriber: Sendable {
         public var maximumBackoff: Duration = .seconds(5)
         /// How often an idle connection is PINGed; no bytes for twice this long and the connection is replaced.
         public var healthCheckInterval: Duration = .seconds(10)
+        /// How often the link publishes a probe to itself and expects it back (``RedisLinkReport``); zero (the
+        /// default here; the gateway's `SSE_REDIS_PROBE_INTERVAL_MS` sets it) turns probing off. Each probe costs
+        /// one publish on the server and a second, command connection per link. It needs a way to publish to the
+        /// link's own server: ``RedisSubscriber/init(connector:eventLoop:options:logger:onEvent:)`` and
+        /// ``RedisClusterSubscriber`` have one.
+        public var probeInterval: Duration = .zero
+        /// A probe not back within this long (or whose publish fails, or reaches no subscriber) fails: the link's
+        /// connection is closed and it reconnects with the backoff above, then resubscribes.
+        public var probeTimeout: Duration = .seconds(3)
 
         public init() {}
     }
@@ -35,6 +44,7 @@ public final class RedisSubscriber: Sendable {
     public let address: String
     public let eventLoop: any EventLoop
     let state: NIOLoopBoundBox<RedisSubscriberState>
+    private let status: RedisLinkStatus
 
     /// A subscriber on one server.
     public convenience init(
@@ -61,6 +71,7 @@ public final class RedisSubscriber: Sendable {
         self.init(
             address: connector.address, eventLoop: eventLoop, options: options, logger: logger,
             connect: { onPush in connector.connectFuture(eventLoop: eventLoop, logger: logger, onPush: onPush) },
+            probeConnect: { connector.connectFuture(eventLoop: eventLoop, logger: logger) },
             onEvent: onEvent)
     }
 
@@ -71,13 +82,17 @@ public final class RedisSubscriber: Sendable {
             @escaping @Sendable (_ onPush: @escaping @Sendable (RedisReply) -> Void) -> EventLoopFuture<
                 RedisConnection
             >,
+        probeConnect: (@Sendable () -> EventLoopFuture<RedisConnection>)? = nil,
         onEvent: @escaping @Sendable (Event) -> Void
     ) {
         self.address = address
         self.eventLoop = eventLoop
+        let status = RedisLinkStatus(address: address)
+        self.status = status
         let state = RedisSubscriberState(
             address: address, eventLoop: eventLoop, options: options, logger: logger, onEvent: onEvent,
-            connect: { onPush in connect(onPush) })
+            connect: { onPush in connect(onPush) }, probeConnect: probeConnect.map { probe in { probe() } },
+            status: status)
         self.state = NIOLoopBoundBox.makeBoxSendingValue(state, eventLoop: eventLoop)
     }
 
@@ -120,6 +135,9 @@ public final class RedisSubscriber: Sendable {
         let state = self.state
         return (try? await eventLoop.submit { (state.value.channels, state.value.patterns) }.get()) ?? ([], [])
     }
+
+    /// The subscriber's one link, as it stands now; cheap, from any thread.
+    public var links: [RedisLinkReport] { [status.snapshot] }
 
     /// Stops for good: closes the connection, cancels reconnects, fails waiting requests.
     public func close() async {

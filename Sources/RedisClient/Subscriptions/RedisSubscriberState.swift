@@ -12,8 +12,11 @@ final class RedisSubscriberState {
     /// Opens one connection whose pub/sub pushes go to `onPush`; ``RedisSubscriber`` passes
     /// ``RedisConnection/connectFuture(configuration:eventLoop:logger:onPush:)``.
     typealias Connect = (_ onPush: @escaping @Sendable (RedisReply) -> Void) -> EventLoopFuture<RedisConnection>
+    /// Opens a command connection to the server the link is on (or, on a Sentinel group, the current master), for
+    /// publishing probes: a RESP2 subscribed connection cannot publish.
+    typealias ProbeConnect = () -> EventLoopFuture<RedisConnection>
 
-    private enum Phase {
+    enum Phase {
         case idle
         case connecting
         /// Connected; `restoring` holds the confirmations still awaited before the connection counts as complete.
@@ -22,7 +25,7 @@ final class RedisSubscriberState {
         case closed
     }
 
-    private struct Confirmation: Hashable {
+    struct Confirmation: Hashable {
         var kind: SubscriptionKind
         var name: String
     }
@@ -55,10 +58,17 @@ final class RedisSubscriberState {
     /// Sharded only: channels Redis dropped unasked (an unsolicited `sunsubscribe`, or `MOVED` for a restore);
     /// they are no longer in `channels`.
     private let onServerUnsubscribe: (([String]) -> Void)?
+    /// What ``RedisSubscriber/links`` and ``RedisClusterSubscriber/links`` report for this link.
+    let status: RedisLinkStatus
+    /// The end-to-end probe (``RedisSubscriber/Options/probeInterval``); nil when probing is off.
+    let probe: LinkProbe?
+    /// Sharded only: the probe channel's slot left this primary (an unsolicited `sunsubscribe`, a `MOVED`); the
+    /// owner reads the slot map and gives the link a new channel with ``setProbeChannel(_:)``.
+    var onProbeChannelLost: (() -> Void)?
 
     private(set) var channels: Set<String> = []
     private(set) var patterns: Set<String> = []
-    @exclusivity(unchecked) private var phase: Phase = .idle
+    @exclusivity(unchecked) var phase: Phase = .idle
     private var requests: [Request] = []
     private var everConnected = false
     private var failedAttempts = 0
@@ -74,9 +84,16 @@ final class RedisSubscriberState {
         onEvent: @escaping @Sendable (RedisSubscriber.Event) -> Void,
         connect: @escaping Connect,
         jitter: @escaping (ClosedRange<Int64>) -> Int64 = { Int64.random(in: $0) },
-        sharded: Bool = false, onServerUnsubscribe: (([String]) -> Void)? = nil
+        sharded: Bool = false, onServerUnsubscribe: (([String]) -> Void)? = nil,
+        probeConnect: ProbeConnect? = nil, status: RedisLinkStatus? = nil
     ) {
         self.address = address
+        self.status = status ?? RedisLinkStatus(address: address)
+        if let probeConnect, options.probeInterval > .zero {
+            probe = LinkProbe(connect: probeConnect, channel: sharded ? nil : LinkProbe.classicChannel())
+        } else {
+            probe = nil
+        }
         self.sharded = sharded
         self.onServerUnsubscribe = onServerUnsubscribe
         self.eventLoop = eventLoop
@@ -90,7 +107,9 @@ final class RedisSubscriberState {
 
     func start() {
         guard case .idle = phase else { return }
+        status.setProbeChannel(probe?.channel)
         connect()
+        startProbing()
         let interval = TimeAmount.milliseconds(options.healthCheckInterval.milliseconds)
         let state = NIOLoopBound(self, eventLoop: eventLoop)
         healthCheck = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
@@ -182,6 +201,7 @@ final class RedisSubscriberState {
             connection.sendWithoutReply(RedisCommand("PSUBSCRIBE", arguments: patterns.sorted()))
             restoring.formUnion(patterns.map { Confirmation(kind: .psubscribe, name: $0) })
         }
+        subscribeProbeChannel(on: connection)
         // Requests made while disconnected are answered by the restore; removals made meanwhile are moot, and so
         // are the names of additions undone meanwhile: the restore does not hold them, so no confirmation comes.
         completeRequests { request in
@@ -200,6 +220,7 @@ final class RedisSubscriberState {
     }
 
     private func restored() {
+        status.setUp(true)
         if everConnected {
             onEvent(.reconnected)
         } else {
@@ -228,6 +249,8 @@ final class RedisSubscriberState {
         let error = RedisError.connectionClosed(address: address)
         logger.warning("Redis subscriber lost its connection", metadata: ["redis.address": "\(address)"])
         reportedOutage = true
+        status.setUp(false)
+        probeConnectionLost()
         // The unsubscribes in flight are done: the connection that held them is gone.
         completeRequests { !$0.kind.adds }
         onEvent(.disconnected(error))
@@ -246,6 +269,8 @@ final class RedisSubscriberState {
     func close() -> EventLoopFuture<Void> {
         healthCheck?.cancel()
         healthCheck = nil
+        stopProbing()
+        status.setUp(false)
         let previous = phase
         phase = .closed
         let error = RedisError.connectionClosed(address: address)
@@ -299,7 +324,14 @@ final class RedisSubscriberState {
         switch (kind.readableBytes, parts.count) {
         case (7, 3), (8, 3):  // message or smessage, channel, payload
             guard case .bulk(let channel) = parts[1], case .bulk(let payload) = parts[2] else { return }
-            onEvent(.message(channel: String(buffer: channel), payload: payload))
+            let name = String(buffer: channel)
+            // A probe is this link's own business: it never reaches the caller.
+            if let probe, name == probe.channel || (!probe.retired.isEmpty && probe.retired.contains(name)) {
+                probeReturned(payload)
+                return
+            }
+            status.messageReceived()
+            onEvent(.message(channel: name, payload: payload))
         case (8, 4):  // pmessage, pattern, channel, payload
             guard case .bulk(let pattern) = parts[1], case .bulk(let channel) = parts[2],
                 case .bulk(let payload) = parts[3]
@@ -317,6 +349,7 @@ final class RedisSubscriberState {
     }
 
     private func confirm(_ kind: SubscriptionKind, _ name: String) {
+        if probe != nil, probeConfirmed(kind, name) { return }
         if sharded, kind == .sunsubscribe, channels.contains(name),
             !requests.contains(where: { $0.kind == .sunsubscribe && $0.waiting.contains(name) })
         {
@@ -357,6 +390,7 @@ final class RedisSubscriberState {
             connection.closeNow()
             return
         }
+        probeSlotRedirected(redirect.slot)
         let dropped = channels.filter { HashSlot(key: $0) == redirect.slot }
         channels.subtract(dropped)
         let error = RedisError.server(message: message)

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Opens connections to the server a topology currently designates: the one server of a `redis://` URL, the
 /// master a Sentinel group names right now, or a node of a Redis Cluster.
@@ -29,6 +30,9 @@ public final class RedisConnector: Sendable {
     /// to (nil: any node).
     private let cluster: RedisClusterClient?
     private let routingKey: String?
+    /// Any-node connections: the addresses whose last connect failed, tried after the others (a frozen node takes
+    /// every attempt's whole connect timeout).
+    private let failedNodes = Mutex<Set<String>>([])
 
     /// - Parameter logger: for the Sentinel watch (failovers seen, sentinels that do not answer).
     public init(topology: RedisTopology, logger: Logger = Logger(label: "redis.sentinel")) {
@@ -96,14 +100,15 @@ public final class RedisConnector: Sendable {
                     return try await Self.connectToPrimary(
                         of: routingKey, in: cluster, eventLoop: eventLoop, logger: logger, onPush: onPush)
                 }
-                return try await Self.connectToAnyNode(
+                return try await self.connectToAnyNode(
                     seeds: seeds, cluster: cluster, eventLoop: eventLoop, logger: logger, onPush: onPush)
             }
         }
     }
 
-    /// Tries the slot map's nodes (primaries first) and then the seeds, in turn, until one connects.
-    private static func connectToAnyNode(
+    /// Tries the slot map's nodes (primaries first) and then the seeds, in turn, until one connects; nodes whose
+    /// last connect failed go last.
+    private func connectToAnyNode(
         seeds: ClusterSeeds, cluster: RedisClusterClient?, eventLoop: any EventLoop, logger: Logger,
         onPush: (@Sendable (RedisReply) -> Void)?
     ) async throws -> RedisConnection {
@@ -112,14 +117,20 @@ public final class RedisConnector: Sendable {
             candidates += (map.primaries + map.allEndpoints).map(cluster.configuration(of:))
         }
         candidates += seeds.seeds.map(seeds.node)
+        let failed = failedNodes.withLock { $0 }
+        candidates =
+            candidates.filter { !failed.contains($0.address) } + candidates.filter { failed.contains($0.address) }
         var tried: [String] = []
         var failures: [String] = []
         for configuration in candidates where !tried.contains(configuration.address) {
             tried.append(configuration.address)
             do {
-                return try await RedisConnection.connect(
+                let connection = try await RedisConnection.connect(
                     configuration: configuration, eventLoop: eventLoop, logger: logger, onPush: onPush)
+                _ = failedNodes.withLock { $0.remove(configuration.address) }
+                return connection
             } catch {
+                _ = failedNodes.withLock { $0.insert(configuration.address) }
                 failures.append("\(configuration.address): \(error)")
             }
         }

@@ -4,7 +4,7 @@
  * (Tests/browser/compat_suite.py) to read in one call.
  *
  * Parameters (query string of the page):
- *   topic   the topic to follow
+ *   topic   the topic to follow, or several separated by commas (one stream of them all)
  *   after   the id the page was "rendered" at: the first connect resumes after it (lastEventId=), as a server-side
  *           rendered page would, so nothing published after rendering can fall between render and subscription
  *   stream  the gateway's origin (http://127.0.0.1:PORT) for a cross-origin stream; empty for the page's own
@@ -41,7 +41,7 @@
     /** The stream URL for `dialect` (null: the gateway's default, engine). */
     streamURL: function (dialect) {
       var query = new URLSearchParams();
-      query.append('topic', state.topic);
+      state.topic.split(',').forEach(function (topic) { query.append('topic', topic); });
       if (dialect) query.append('dialect', dialect);
       if (params.get('after')) query.append('lastEventId', params.get('after'));
       return (params.get('stream') || '') + '/sse?' + query.toString();
