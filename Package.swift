@@ -94,12 +94,17 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "LocalRedis",
+                // The reliable publish of `--only topology` (`History.publishCommand`, the `sse` library, topics).
+                "SSEHistory",
+                "SSEProtocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // redis-bench's logic without I/O (CPU time from /proc stat lines, topics spread over shards).
+        .testTarget(name: "RedisBenchTests", dependencies: ["RedisBench", "RedisClient", "SSEProtocol"]),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
@@ -349,6 +354,8 @@ let package = Package(
                 "SSELoad",
                 "SSEClient",
                 "SSEProtocol",
+                // ClusterSlotMap, for the topics `sse-load topology` spreads over shards.
+                "RedisClient",
                 "LocalRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -39,7 +39,8 @@ struct PublishBenchmark: Sendable {
             let pipeline = settings.pipeline
             return connection.eventLoop.flatSubmit {
                 let stream = PublishStream(
-                    connection: connection, channel: channel, payload: payload, pipeline: pipeline, total: share)
+                    connection: connection, pipeline: pipeline, total: share,
+                    makeCommand: { _ in RedisCommand("PUBLISH", channel, payload) }, accepts: PublishStream.isInteger)
                 stream.sendNextBatch()
                 return stream.done.futureResult
             }
@@ -70,7 +71,8 @@ struct PublishBenchmark: Sendable {
     }
 }
 
-/// What one connection saw: how many replies were integers (the receiver count PUBLISH returns) and how many not.
+/// What one connection saw: how many replies were the expected kind (the receiver count PUBLISH returns, an id for
+/// a reliable publish) and how many not. `integers` names the expected ones for the PUBLISH comparison.
 struct PublishTally: Sendable {
     var integers = 0
     var others = 0
@@ -78,23 +80,37 @@ struct PublishTally: Sendable {
     var sample: String?
 }
 
-/// One connection's share of a PUBLISH run; confined to the connection's event loop.
+/// One connection's share of a publish run; confined to the connection's event loop.
+///
+/// `makeCommand(n)` builds the connection's n-th command afresh (PUBLISH, or a reliable `FCALL sse_publish` whose
+/// topic depends on n) and `accepts` says whether a reply is the expected one, so the plain and the reliable
+/// publish ceilings are measured by the same loop.
 final class PublishStream {
     let connection: RedisConnection
-    let channel: String
-    let payload: [UInt8]
     let pipeline: Int
+    let makeCommand: (Int) -> RedisCommand
+    let accepts: (RedisReply) -> Bool
     private var remaining: Int
+    private var sent = 0
     private var tally = PublishTally()
     let done: EventLoopPromise<PublishTally>
 
-    init(connection: RedisConnection, channel: String, payload: [UInt8], pipeline: Int, total: Int) {
+    init(
+        connection: RedisConnection, pipeline: Int, total: Int, makeCommand: @escaping (Int) -> RedisCommand,
+        accepts: @escaping (RedisReply) -> Bool
+    ) {
         self.connection = connection
-        self.channel = channel
-        self.payload = payload
         self.pipeline = pipeline
         self.remaining = total
+        self.makeCommand = makeCommand
+        self.accepts = accepts
         self.done = connection.eventLoop.makePromise()
+    }
+
+    /// PUBLISH answers the number of receivers.
+    static func isInteger(_ reply: RedisReply) -> Bool {
+        if case .integer = reply { return true }
+        return false
     }
 
     /// Builds and sends the next batch; its completion sends the one after, until the share is done.
@@ -108,13 +124,14 @@ final class PublishStream {
         var commands: [RedisCommand] = []
         commands.reserveCapacity(count)
         for _ in 0..<count {
-            commands.append(RedisCommand("PUBLISH", channel, payload))
+            commands.append(makeCommand(sent))
+            sent += 1
         }
         connection.pipelineFuture(commands).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let replies):
                 for reply in replies {
-                    if case .integer = reply {
+                    if accepts(reply) {
                         tally.integers += 1
                     } else {
                         tally.others += 1

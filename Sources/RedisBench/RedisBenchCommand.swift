@@ -10,6 +10,8 @@ import RedisClient
 /// 1. PUBLISH throughput: redis-benchmark and our publisher alternate for `--rounds` rounds.
 /// 2. Subscriber decode rate: redis-benchmark publishes while our ``RedisSubscriber`` (and, as a second peer,
 ///    `redis-cli subscribe`) receives.
+/// 3. `--only topology`: the reliable-publish ceiling and Redis CPU per event on one redis-server and on a Cluster
+///    of three primaries, with plain PUBLISH on the one server as the reference (``TopologyBenchmark``).
 /// Without `--redis-url` it starts its own redis-server on a free loopback port and stops it at the end.
 @main
 struct RedisBenchCommand: AsyncParsableCommand {
@@ -47,21 +49,31 @@ struct RedisBenchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("json-only"), help: "Print only the final JSON line.")
     var jsonOnly = false
 
+    @Option(name: .customLong("reliable-requests"), help: "Reliable publishes per run of --only topology.")
+    var reliableRequests = 300_000
+
+    @Option(name: .customLong("topics-per-shard"), help: "Topics on each of the three shards with --only topology.")
+    var topicsPerShard = 16
+
     /// Runs one comparison alone, e.g. to profile it with `perf record`.
-    @Option(help: "Run only this comparison: publish or subscribe.")
+    @Option(help: "Run only this comparison: publish, subscribe, or topology (not part of a run of all).")
     var only: Comparison?
 
     enum Comparison: String, ExpressibleByArgument {
-        case publish, subscribe
+        case publish, subscribe, topology
     }
 
     func validate() throws {
         for (name, value) in [
             ("connections", connections), ("pipeline", pipeline), ("requests", requests),
             ("payload-bytes", payloadBytes), ("rounds", rounds), ("event-loop-threads", eventLoopThreads),
-            ("phase-timeout", phaseTimeout),
+            ("phase-timeout", phaseTimeout), ("reliable-requests", reliableRequests),
+            ("topics-per-shard", topicsPerShard),
         ] where value < 1 {
             throw ValidationError("--\(name) must be at least 1, got \(value)")
+        }
+        if only == .topology, redisURL != nil {
+            throw ValidationError("--only topology starts its own server and Cluster: leave out --redis-url")
         }
     }
 
@@ -75,6 +87,7 @@ struct RedisBenchCommand: AsyncParsableCommand {
         settings.eventLoopThreads = eventLoopThreads
         settings.phaseTimeout = .seconds(phaseTimeout)
         settings.includeRedisCLI = !skipRedisCLI
+        if only == .topology { return try await runTopology(settings) }
 
         let server: LocalRedisServer?
         let redis: RedisConfiguration
@@ -153,6 +166,26 @@ struct RedisBenchCommand: AsyncParsableCommand {
             }
         }
         return report
+    }
+
+    /// `--only topology`: its servers are its own (stopped when it ends, or by the interrupt handler).
+    private func runTopology(_ settings: BenchmarkSettings) async throws {
+        let interruptSources = Self.stopChildrenOnInterrupt(server: nil)
+        defer { for source in interruptSources { source.cancel() } }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoopThreads)
+        let benchmark = TopologyBenchmark(
+            settings: settings, group: group, requests: reliableRequests, topicsPerShard: topicsPerShard,
+            progress: progress)
+        let report: TopologyReport
+        do {
+            report = try await benchmark.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+        if !jsonOnly { print(report.table + "\n") }
+        print(report.json)
     }
 
     private func describe(_ round: SubscribeRound) -> String {
