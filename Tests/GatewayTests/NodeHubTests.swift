@@ -169,6 +169,35 @@ struct NodeHubTests {
         #expect(fixture.node.lastRelayedID == EventID(milliseconds: 2, sequence: 1))
     }
 
+    @Test func aReconnectBeforeTheFirstEventReadsOnFromTheClockTheNodeSubscribedAfter() throws {
+        let fixture = FanoutFixture()
+        let board = try Topic(validating: "board")
+        fixture.history.clocks.withLock { $0 = [board: FanoutFixture.id(4)] }
+        fixture.startConnected()
+        let stream = try fixture.openAnswered(["board"])
+        // A link replaced (its probe failed while Redis stalled) before anything was relayed.
+        fixture.node.handle(Self.down)
+        fixture.node.handle(.reconnected)
+        fixture.settle()
+        #expect(fixture.history.pending == [.after(FanoutFixture.id(4), topics: [board])])
+        fixture.history.answer(.events([try FanoutFixture.event("board", "missed", id: 5)]))
+        fixture.settle()
+        #expect(try fixture.writes(stream) == [FanoutFixture.frame("missed", id: 5)])
+    }
+
+    @Test func aReconnectBeforeTheFirstEventOfARedisThatHadPublishedNothingReadsFromItsOrigin() throws {
+        let fixture = FanoutFixture()
+        fixture.startConnected()
+        let stream = try fixture.openAnswered(["board"])
+        fixture.node.handle(Self.down)
+        fixture.node.handle(.reconnected)
+        fixture.settle()
+        #expect(fixture.history.pending == [.fromOrigin(topics: [try Topic(validating: "board")])])
+        fixture.history.answer(.events([try FanoutFixture.event("board", "first", id: 1)]))
+        fixture.settle()
+        #expect(try fixture.writes(stream) == [FanoutFixture.frame("first", id: 1)])
+    }
+
     @Test func aLoopPastItsBacklogIsHandedNothingUntilItCatchesUpThenItsStreamsReadWhatItSkipped() throws {
         // Each frame is 23 bytes on the wire (`id: 1-N\ndata: eN\n\n` chunked): a loop is handed frames while its
         // backlog is at most 50 bytes, so a loop that does not run takes three and sheds from the fourth.

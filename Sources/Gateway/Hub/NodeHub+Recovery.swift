@@ -16,8 +16,15 @@ extension NodeHub {
     /// The read checks that Redis still holds the last relayed id in its topic's history: if not, Redis lost data
     /// (a failover to a replica that had not received it), and the node recovers (``recoverAfterLoss(topics:)``).
     func startBackfill() {
-        guard let after = lastRelayedID, !topics.isEmpty else { return }
+        guard !topics.isEmpty else { return }
         if case .running = backfill { return }
+        guard let after = lastRelayedID else {
+            // Nothing relayed yet: what the node subscribed after is what the clock said then.
+            guard nothingBefore else { return }
+            backfill = .running(parked: [])
+            readFromOrigin(topics: Array(topics.keys), attempt: 1)
+            return
+        }
         backfill = .running(parked: [])
         var wanted = Array(topics.keys)
         // The holder is read too (its events are dropped if no stream follows it any more).
@@ -51,6 +58,22 @@ extension NodeHub {
                 }
                 endBackfill()
             }
+    }
+
+    /// Where the node stands before it relayed anything: the clock's last id when it subscribed `topics` (confirmed
+    /// on the live connection), so that a reconnect before the first event still reads what it missed — a link
+    /// replaced by its probe during a stall misses what Redis publishes when it wakes. No clock: nothing was
+    /// published yet, and after a reconnect everything the data holds is new (``nothingBefore``).
+    func notePositionFromClock(_ topics: [Topic]) {
+        history.lastIDs(of: topics).hop(to: hubLoop).assumeIsolated().whenSuccess { [self] ids in
+            guard lastRelayedID == nil else { return }
+            if let id = ids.values.max() {
+                lastRelayedID = id
+                nothingBefore = false
+            } else {
+                nothingBefore = true
+            }
+        }
     }
 
     /// After Redis lost data: reads what it holds after the oldest id the node recorded (``RecentIDs``), which must

@@ -76,6 +76,9 @@ final class NodeHub {
     @exclusivity(unchecked) var lastRelayedID: EventID?
     /// The topic of ``lastRelayedID``: its stream must still hold that id after a reconnect, or Redis lost data.
     @exclusivity(unchecked) var lastRelayedTopic: Topic?
+    /// Nothing was relayed yet and Redis's clock had issued nothing when the node subscribed: after a reconnect
+    /// every event of the current data is new to the node (``notePositionFromClock(_:)``).
+    @exclusivity(unchecked) var nothingBefore = false
     /// The reliable ids relayed most recently, for telling what is new after Redis lost data (``RecentIDs``).
     @exclusivity(unchecked) var recent = RecentIDs()
     @exclusivity(unchecked) var backfill = Backfill.idle
@@ -148,6 +151,7 @@ final class NodeHub {
                     return
                 case .success where redisUp:
                     for topic in newTopics where topics[topic] != nil { topics[topic]!.confirmed = true }
+                    if lastRelayedID == nil { notePositionFromClock(newTopics) }
                 case .success:
                     break  // confirmed on a connection that is gone: the reconnect confirms it again
                 case .failure(let error):
