@@ -175,4 +175,31 @@ import Testing
             try fixture.writes(stream).joined() == Self.notice("redis-data-lost", ["a"]) + "id: 11-0\ndata: new\n\n")
         #expect(fixture.node.topics[a]?.lastID == EventID(milliseconds: 11, sequence: 0))
     }
+
+    @Test func aStreamJoiningATopicWhileItsShardBackfillRunsIsAnsweredOnlyWhenTheBackfillHasRun() throws {
+        let fixture = FanoutFixture(idsPerTopic: true)
+        fixture.startConnectedOnCluster()
+        let first = try fixture.openAnswered(["a"])
+        fixture.node.handle(cluster: Self.message("a", "e1", EventID(milliseconds: 10, sequence: 1)))
+        fixture.settle()
+        _ = try fixture.writes(first)
+
+        fixture.node.handle(cluster: .resubscribed(channels: ["sse:{a}"]))
+        fixture.settle()
+        let joining = try fixture.open(["a"])
+        fixture.settle()
+        fixture.subscription.confirmAll()
+        fixture.settle()
+        #expect(try fixture.writes(joining) == [])
+        fixture.history.answer(
+            .events([
+                TopicEvent(
+                    topic: Self.topic("a"),
+                    event: ServerSentEvent(id: EventID(milliseconds: 10, sequence: 2), data: "e2"))
+            ]))
+        fixture.settle()
+        #expect(try fixture.writes(first) == ["id: 10-2\ndata: e2\n\n"])
+        let answered = try fixture.writes(joining)
+        #expect(answered.contains(": connected to node-t\n\n"), "\(answered)")
+    }
 }

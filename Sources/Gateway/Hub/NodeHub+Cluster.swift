@@ -14,7 +14,7 @@ import Synchronization
 /// - When a shard's link comes back, or a slot moved and its channels are subscribed on their new primary
 ///   (``RedisClusterSubscriber/Event/shardReconnected(address:channels:)``, ``.resubscribed(channels:)``), those
 ///   topics read their history after their own last id while their live messages park; the relay's per-topic id
-///   check drops what both carry.
+///   check drops what both carry. Streams joining those topics meanwhile are released when that read has run.
 /// - Redis dropping channels unasked (``.unsubscribedByServer(address:channels:)``) unconfirms them until then.
 /// - The control channel is a classic subscription on any node (the Cluster broadcasts classic `PUBLISH`): its link
 ///   decides whether the node takes streams (``redisUp``) and when revocations are loaded.
@@ -47,8 +47,10 @@ extension NodeHub {
             let back = channels.compactMap(Topic.init(channel:)).filter { topics[$0] != nil }
             guard !back.isEmpty else { return }
             stats.redisReconnects.add(1, ordering: .relaxed)
-            for topic in back { topics[topic]!.confirmed = true }
-            releaseWaiters()
+            // Confirmed, and the joins waiting for them released, only once their backfill has run: a stream that
+            // joins meanwhile reads its own history after the node's read, so a `resync` that read sends (data
+            // lost) cannot fall between the stream's replay and the events the node relays after it.
+            for topic in back { topics[topic]!.confirmed = false }
             startBackfill(perTopic: back)
         }
     }
@@ -234,5 +236,9 @@ extension NodeHub {
     private func endBackfill(of topic: Topic) {
         guard let parked = topicBackfills.removeValue(forKey: topic) else { return }
         for event in parked { relay(topic, event) }
+        if topics[topic] != nil {
+            topics[topic]!.confirmed = true
+            releaseWaiters()
+        }
     }
 }
