@@ -143,61 +143,42 @@ extension EndToEnd {
             }
 
             var problems: [String] = []
-            var repeatedAfterLoss: [String] = []
             var withoutResync = 0
+            var unseenLossWithoutResync = 0
+            let seenAnywhere = Set(clients.flatMap { $0.events.map(\.data) })
             for (index, client) in clients.enumerated() {
                 let received = client.events
                 for (topic, _) in topics {
                     let keptData = Set(kept[topic] ?? [])
                     let mine = received.map(\.data).filter(keptData.contains)
-                    var seen = Set<String>()
-                    let firsts = mine.filter { seen.insert($0).inserted }
-                    if lost[topic] != nil, mine != kept[topic], firsts == kept[topic] {
-                        // Every kept event once and in order, then some of them again after the resync.
-                        let again = mine.count - firsts.count
-                        var detail = ""
-                        if repeatedAfterLoss.isEmpty,
-                            let repeated = firsts.first(where: { data in mine.filter { $0 == data }.count > 1 })
-                        {
-                            let ids = received.filter { $0.data == repeated }.map { event in
-                                event.id.flatMap { SSEProtocol.StreamPosition(parsing: $0)?.id(of: topic)?.description }
-                                    ?? "-"
-                            }
-                            let position = received.firstIndex { $0.event == "resync" } ?? -1
-                            let first = received.firstIndex { $0.data == repeated } ?? -1
-                            detail =
-                                " (\(repeated) at ids \(ids); first at \(first), resync at \(position), last \(received.lastIndex { $0.data == repeated } ?? -1))"
-                        }
-                        repeatedAfterLoss.append("client \(index) \(topic.name): \(again) again\(detail)")
-                    } else if mine != kept[topic] {
+                    if mine != kept[topic] {
                         problems.append(
                             "client \(index) \(topic.name): \(mine.count) of \(kept[topic]?.count ?? 0) kept, "
                                 + "\(Set(mine).count) distinct")
                     }
                 }
-                for topic in lost.keys
+                for (topic, missing) in lost
                 where !received.contains(where: { $0.event == "resync" && $0.data.contains("\"\(topic.name)\"") }) {
-                    withoutResync += 1
+                    // A lost event some client received was relayed by the node, which must then have noticed.
+                    if missing.isDisjoint(with: seenAnywhere) {
+                        unseenLossWithoutResync += 1
+                    } else {
+                        withoutResync += 1
+                    }
                 }
             }
             #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(5))")
-            // Seen in most runs: after the loss some clients (4 to 150 of 300; those that had reconnected to node 2
-            // with a stream position, it seems) get the events the promoted replica took since the promotion once
-            // live before the resync and again, with the same ids, right after it (the node's recovery took them
-            // for events it had not relayed). Not yet diagnosed.
-            withKnownIssue("issue 15: events repeated after a resync for data lost on a Cluster", isIntermittent: true)
-            {
-                let recoveries = cluster.nodes[1].log.split(separator: "\n")
-                    .filter { $0.contains("lost data") || $0.contains("backfill") || $0.contains("shard") }
-                #expect(
-                    repeatedAfterLoss.isEmpty,
-                    "\(repeatedAfterLoss.count) clients: \(repeatedAfterLoss.prefix(5)); node 2: \(recoveries.suffix(30))"
-                )
-            }
             // The kill -9 lost what the replica had not received: the nodes find their last relayed id of the topic
             // missing on the promoted replica and tell the topic's streams.
             #expect(lost[topics[2].topic] != nil, "the replica missed no acknowledged event")
             #expect(withoutResync == 0, "\(withoutResync) client topics without resync for lost events")
+            // Seen once in ten runs: the lost events were acknowledged to the publisher but never reached a node (the
+            // primary died between its reply and its push), so no node relayed them and nothing looks missing to it.
+            withKnownIssue(
+                "issue 15: a loss no node saw is not told (needs the publisher to check)", isIntermittent: true
+            ) {
+                #expect(unseenLossWithoutResync == 0, "\(unseenLossWithoutResync) client topics")
+            }
             let keptCount = kept.values.map(\.count).reduce(0, +)
             let lostCount = lost.values.map(\.count).reduce(0, +)
             #expect(keptCount + lostCount == Self.eventCount)
