@@ -21,6 +21,9 @@ public struct History: Sendable {
     public let runner: any RedisCommandRunner
     /// The Cluster client, nil on a single Redis or a Sentinel group.
     public let cluster: RedisClusterClient?
+    /// Where publishes record the ids they were answered with, to be checked after a failover
+    /// (``confirmAcknowledged(limit:maxLength:)``); nil records nothing.
+    public var acknowledged: AcknowledgedEvents?
 
     public init(runner: any RedisCommandRunner) {
         self.runner = runner
@@ -88,11 +91,14 @@ public struct History: Sendable {
         -> EventID
     {
         let name: EventName? = if let event, !event.isEmpty { try EventName(validating: event) } else { nil }
+        let connection = acknowledged == nil ? nil : openConnection(for: topic)
         let reply = try await runner(for: topic).fcall(
             publishFunction, keys: [topic.historyKey, clockKey(for: topic)],
             arguments: Self.publishArguments(topic, event: name, data: data, maxLength: maxLength),
             loadingIfMissing: HistoryLibrary.library)
-        return try Self.eventID(fromPublishReply: reply)
+        let id = try Self.eventID(fromPublishReply: reply)
+        recordAcknowledged(topic, id: id, on: connection ?? openConnection(for: topic))
+        return id
     }
 
     /// What a publish with an idempotency key did: the id, and whether it is the id of an earlier publish with
@@ -114,6 +120,7 @@ public struct History: Sendable {
         windowSeconds: Int
     ) async throws -> Receipt {
         let name: EventName? = if let event, !event.isEmpty { try EventName(validating: event) } else { nil }
+        let connection = acknowledged == nil ? nil : openConnection(for: topic)
         let reply = try await runner(for: topic).fcall(
             publishFunction, keys: [topic.historyKey, clockKey(for: topic), key.redisKey(on: topic)],
             arguments: Self.publishArguments(topic, event: name, data: data, maxLength: maxLength)
@@ -125,6 +132,7 @@ public struct History: Sendable {
         else {
             throw RedisError.unexpectedReply(command: "FCALL sse_publish", reply: "\(reply)")
         }
+        recordAcknowledged(topic, id: id, on: connection ?? openConnection(for: topic))
         return Receipt(id: id, isReplay: replayed == 1)
     }
 

@@ -29,6 +29,13 @@ import RedisClient
 /// a repeat within the window answers the first id and publishes nothing. Such calls answer `{id, replayed}`
 /// (0 or 1); calls without a key are unchanged and answer the id alone.
 ///
+/// **Why `sse_confirm`.** Redis replicates asynchronously: a primary can acknowledge a publish and die before its
+/// replica got it, and when it also dies before pushing the envelope to its subscribers, no gateway node relayed it
+/// and nothing looks missing to any of them. The publisher, which holds the acknowledged id, checks it after a
+/// reconnect (``AcknowledgedEvents``): `sse_confirm` answers whether the stream still holds it and, when it does not,
+/// appends and publishes a `resync` event above it (once per lost id, through an idempotency key), so live streams
+/// and later replays across the hole are told.
+///
 /// **Redis Cluster: one clock per topic.** One FCALL may only touch keys of one slot, and the shared `sse:clock`
 /// lives in one slot, so on a Cluster every topic has its own clock, `sse:{NAME}:clock`
 /// (``SSEProtocol/Topic/clockKey``), beside its stream `sse:{NAME}:history` and its channel `sse:{NAME}` under the
@@ -60,7 +67,7 @@ public enum HistoryLibrary {
 
     static let source = #"""
         #!lua name=sse
-        -- sse: reliable publish and replay for the SSE gateway. version 4
+        -- sse: reliable publish and replay for the SSE gateway. version 5
         -- Contract (see HistoryLibrary.swift): ids are <ms>-<seq> from the clock hash in KEYS, strictly increasing
         -- per clock: sse:clock for all topics of one Redis, sse:{T}:clock per topic on a Cluster; the pub/sub payload
         -- is "\30sse1 <id> <event>\n<data>".
@@ -199,6 +206,45 @@ public enum HistoryLibrary {
         -- sse:{T}:idem:<key>]), all in one slot, and the envelope goes out with SPUBLISH to the shard's subscribers.
         redis.register_function('sse_publish_sharded', function(keys, args)
           return publish_event('sse_publish_sharded', 'SPUBLISH', keys, args)
+        end)
+
+        -- KEYS: history stream, clock hash, marker key (sse:{T}:idem:lost-<id>). ARGV: channel, maxlen, id, notice
+        -- data. The publisher's check after a failover: `id` is the newest id it was answered for the topic.
+        -- {'held'} when the stream holds it (or trimmed it); {'unknown'} when the clock does not cover it (no clock,
+        -- or it is older than the origin: every reader holding such an id finds out by itself); else the write was
+        -- lost with the old primary, and a `resync` event with the notice data goes into the stream and out on the
+        -- channel like any reliable event, so live streams and later replays across the hole both get it:
+        -- {'lost', marker id, 0}. The clock first moves up to `id`, so the marker and later ids stay above every id
+        -- a client may hold. The marker is published once per lost id: a repeat within a day answers
+        -- {'lost', first marker id, 1} (the marker key is an idempotency key of sse_publish).
+        local function confirm_event(name, publish, keys, args)
+          if #keys ~= 3 or #args ~= 4 then
+            return redis.error_reply('ERR ' .. name .. ' expects 3 keys (history stream, clock, marker key) and 4 '
+              .. 'arguments (channel, maxlen, id, notice data), found ' .. #keys .. ' keys and ' .. #args
+              .. ' arguments')
+          end
+          local stream, clock, id = keys[1], keys[2], args[3]
+          local wanted = split_id(id)
+          if not wanted then
+            return redis.error_reply('ERR ' .. name .. ': id "' .. id .. '" is malformed, expected <ms>-<seq>')
+          end
+          if #redis.call('XRANGE', stream, id, id) > 0 then return { 'held' } end
+          local deleted = stream_info(stream, 'max-deleted-entry-id')
+          if deleted and compare_ids(split_id(deleted), wanted) >= 0 then return { 'held' } end
+          local origin, last = unpack(redis.call('HMGET', clock, 'origin', 'last'))
+          if not last or (origin and compare_ids(wanted, split_id(origin)) < 0) then return { 'unknown' } end
+          if compare_ids(split_id(last), wanted) < 0 then redis.call('HSET', clock, 'last', id) end
+          local marker = publish_event(name, publish, keys, { args[1], args[2], 'resync', args[4], '86400' })
+          if type(marker) ~= 'table' or marker.err then return marker end
+          return { 'lost', marker[1], marker[2] }
+        end
+
+        redis.register_function('sse_confirm', function(keys, args)
+          return confirm_event('sse_confirm', 'PUBLISH', keys, args)
+        end)
+
+        redis.register_function('sse_confirm_sharded', function(keys, args)
+          return confirm_event('sse_confirm_sharded', 'SPUBLISH', keys, args)
         end)
 
         -- KEYS: clock hash, then the history streams of the requested topics. ARGV: the client's last id, the most

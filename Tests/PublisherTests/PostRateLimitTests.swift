@@ -78,7 +78,10 @@ struct PostRateLimitTests {
                     == "# HELP sse_publisher_limit_refusals_total Requests refused with 429 by a limit per client "
                     + "address.\n# TYPE sse_publisher_limit_refusals_total counter\n"
                     + "sse_publisher_limit_refusals_total{limit=\"post_rate\"} 4\n"
-                    + "sse_publisher_limit_refusals_total{limit=\"token_rate\"} 0\n")
+                    + "sse_publisher_limit_refusals_total{limit=\"token_rate\"} 0\n"
+                    + "# HELP sse_publisher_lost_events_total Acknowledged events found lost after a Redis failover "
+                    + "(each marked with a resync event on its topic).\n"
+                    + "# TYPE sse_publisher_lost_events_total counter\nsse_publisher_lost_events_total 0\n")
         }
     }
 

@@ -185,6 +185,35 @@ struct ClusterHistoryTests {
             #expect(pipelined.count == 3)
             #expect(pipelined.first! > again)
             #expect(zip(pipelined, pipelined.dropFirst()).allSatisfy { $0 < $1 })
+
+            // A write its shard lost (as when the replica that took over never got it, clock step included) is
+            // marked by the publisher's check, `sse_confirm_sharded`, on the topic's shard, above the lost id.
+            let (victim, victimNode) = placed[2]
+            let lostID = ids[victim]!.last!
+            let entries = try await redis.command(Self.port(victimNode), ["XRANGE", victim.historyKey, "-", "+"])
+            _ = try await redis.command(Self.port(victimNode), ["DEL", victim.historyKey])
+            for entry in entries.array ?? [] {
+                guard let parts = entry.array, let id = parts[0].string, id != lostID.description,
+                    let fields = parts[1].array?.compactMap(\.string)
+                else { continue }
+                _ = try await redis.command(Self.port(victimNode), ["XADD", victim.historyKey, id] + fields)
+            }
+            let keptID = ids[victim]![3]
+            _ = try await redis.command(Self.port(victimNode), ["HSET", victim.clockKey, "last", keptID.description])
+            guard
+                case .lost(let marker, isNew: true) = try await history.confirm(
+                    victim, acknowledged: lostID, maxLength: 100)
+            else {
+                Issue.record("the lost write was not found lost on its shard")
+                return
+            }
+            #expect(marker > lostID)
+            let resync = ServerSentEvent(
+                id: marker, event: try EventName(validating: "resync"), data: History.lostNotice(for: victim))
+            #expect(
+                try await history.events(after: [victim: keptID], limit: 10)
+                    == [victim: .events([TopicEvent(topic: victim, event: resync)])])
+            #expect(try await history.confirm(victim, acknowledged: marker, maxLength: 100) == .held)
             await cluster.close()
         } catch {
             await cluster.close()

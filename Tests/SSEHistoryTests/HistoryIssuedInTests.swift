@@ -55,17 +55,8 @@ struct HistoryIssuedInTests {
         }
     }
 
-    /// Removes one entry the way a lost write is absent: the stream is rebuilt without it, so no deleted-entry mark
-    /// remembers it (`XDEL` would set one).
+    /// Removes one entry the way a lost write is absent (``LocalRedis/dropStreamEntry(_:of:on:)``).
     static func dropEntry(_ id: EventID, of topic: Topic, on connection: RedisConnection) async throws {
-        let entries = try await connection.send("XRANGE", topic.historyKey, "-", "+").array ?? []
-        _ = try await connection.send("DEL", topic.historyKey)
-        for entry in entries {
-            guard let parts = entry.array, let entryID = parts[0].bytes.map({ String(decoding: $0, as: UTF8.self) }),
-                entryID != id.description, let fields = parts[1].array
-            else { continue }
-            let values = fields.compactMap { $0.bytes.map { String(decoding: $0, as: UTF8.self) } }
-            _ = try await connection.send(RedisCommand("XADD", arguments: [topic.historyKey, entryID] + values))
-        }
+        try await dropStreamEntry(id.description, of: topic.historyKey, on: connection)
     }
 }

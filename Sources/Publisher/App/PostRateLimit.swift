@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SSEHistory
 import ServerSupport
 import Synchronization
 
@@ -52,9 +53,11 @@ final class PostRateLimit: Sendable {
             retryAfterSeconds: wait)
     }
 
-    /// `GET /metrics`: the publisher's own counters in Prometheus text, one line per limit (the gateway's figures
-    /// are on the nodes).
-    static func metrics(_ limits: [PostRateLimit]) -> @Sendable (Request) async throws -> Response {
+    /// `GET /metrics`: the publisher's own counters in Prometheus text, one line per limit, and the acknowledged
+    /// events found lost after a failover (``AcknowledgementWatch``); the gateway's figures are on the nodes.
+    static func metrics(_ limits: [PostRateLimit], acknowledged: AcknowledgedEvents? = nil)
+        -> @Sendable (Request) async throws -> Response
+    {
         { _ in
             var text =
                 "# HELP sse_publisher_limit_refusals_total Requests refused with 429 by a limit per client address.\n"
@@ -63,6 +66,13 @@ final class PostRateLimit: Sendable {
                 text +=
                     "sse_publisher_limit_refusals_total{limit=\"\(limit.label)\"} "
                     + "\(limit.refusals.load(ordering: .relaxed))\n"
+            }
+            if let acknowledged {
+                text +=
+                    "# HELP sse_publisher_lost_events_total Acknowledged events found lost after a Redis failover "
+                    + "(each marked with a resync event on its topic).\n"
+                    + "# TYPE sse_publisher_lost_events_total counter\n"
+                    + "sse_publisher_lost_events_total \(acknowledged.lostFound)\n"
             }
             return Response(
                 status: .ok,

@@ -32,6 +32,9 @@ struct PublisherApplication {
     private let transactions: TransactionConnection
     /// The Cluster client's slot map read and periodic refresh (nil on one Redis).
     private let clusterStart = StartedTask()
+    /// The check of acknowledged events after a failover (``AcknowledgementWatch``).
+    let acknowledgements: AcknowledgementWatch
+    private let acknowledgementRounds = StartedTask()
 
     /// Seconds a client connection may sit idle (between requests, or mid-request without sending) before it is
     /// closed. Longer than nginx's upstream keep-alive (60 s by default), so nginx always closes an idle upstream
@@ -62,14 +65,16 @@ struct PublisherApplication {
         }
         let transactions = TransactionConnection(
             connector: transactionConnector, timeout: configuration.redisTimeout, logger: logger)
-        let store = BoardStore(
+        let acknowledged = AcknowledgedEvents()
+        var store = BoardStore(
             redis: redis, boardLength: configuration.boardLength, timeout: configuration.redisTimeout)
+        store.acknowledged = acknowledged
 
         let board = BoardController(
             store: store,
             publisher: BoardPublisher(
                 transactions: transactions, historyLength: configuration.historyLength, logger: logger,
-                cluster: cluster, timeout: configuration.redisTimeout),
+                cluster: cluster, timeout: configuration.redisTimeout, acknowledged: acknowledged),
             views: views,
             settings: .init(
                 topic: BoardLibrary.topic.name, sseURL: configuration.sseBaseURL,
@@ -132,19 +137,25 @@ struct PublisherApplication {
         self.revocations = revocations
         self.redis = redis
         self.transactions = transactions
+        acknowledgements = AcknowledgementWatch(
+            redis: redis, acknowledged: acknowledged, historyLength: configuration.historyLength,
+            timeout: configuration.redisTimeout, logger: logger)
     }
 
-    /// Starts what runs beside the handlers: the control-channel subscription behind ``revocations``, and on a
-    /// Cluster the slot map's periodic refresh.
+    /// Starts what runs beside the handlers: the control-channel subscription behind ``revocations``, the check of
+    /// acknowledged events after a failover, and on a Cluster the slot map's periodic refresh.
     func start() {
         let started = redis.start()
         clusterStart.task.withLock { $0 = started }
+        let acknowledgements = self.acknowledgements
+        acknowledgementRounds.task.withLock { $0 = Task { await acknowledgements.run() } }
         revocations?.start(connector: redisConnector, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
     }
 
     /// Closes the Redis connections the handlers share (after the server has stopped).
     func close() async {
         clusterStart.task.withLock { $0 }?.cancel()
+        acknowledgementRounds.task.withLock { $0 }?.cancel()
         await revocations?.close()
         await transactions.close()
         await redis.close()

@@ -50,7 +50,10 @@ enum PublisherRouter {
             Route(method: .post, path: "/datastar-sdk-test", handler: datastar.post),
             Route(method: .get, path: "/healthz", handler: health.alive),
             Route(method: .get, path: "/readyz", handler: health.ready),
-            Route(method: .get, path: "/metrics", handler: PostRateLimit.metrics([board.postRate, board.tokenRate])),
+            Route(
+                method: .get, path: "/metrics",
+                handler: PostRateLimit.metrics(
+                    [board.postRate, board.tokenRate], acknowledged: board.store.acknowledged)),
         ]
     }
 

@@ -51,6 +51,8 @@ struct BoardPublisher: Sendable {
     var cluster: RedisClusterClient? = nil
     /// The Redis timeout, for a visitor's notice on a Cluster (which does not go through ``transactions``).
     var timeout: Duration = .seconds(2)
+    /// Where acknowledged publishes are recorded for the check after a failover (``AcknowledgementWatch``).
+    var acknowledged: AcknowledgedEvents? = nil
 
     /// How often a transaction is retried when `EXEC` aborts because another process published meanwhile.
     static let maximumAttempts = 10
@@ -73,6 +75,7 @@ struct BoardPublisher: Sendable {
                     let id = try await connection.publish(
                         History.publishCommand(
                             topic, event: nil, data: notice.json(), maxLength: maxLength, sharded: sharded))
+                    acknowledged?.record(topic, id: id, on: connection)
                     return .superseded(by: published, notice: id)
                 }
                 let publishes = (render + [notice]).map {
@@ -95,7 +98,9 @@ struct BoardPublisher: Sendable {
                     guard exec.isNull else { throw RedisError.unexpectedReply(command: "EXEC", reply: "\(exec)") }
                     continue  // another process published between WATCH and EXEC: look again
                 }
-                return .published(try publishReplies.map(History.eventID(fromPublishReply:)))
+                let ids = try publishReplies.map(History.eventID(fromPublishReply:))
+                if let last = ids.last { acknowledged?.record(topic, id: last, on: connection) }
+                return .published(ids)
             }
             throw RedisError.unexpectedReply(
                 command: "EXEC", reply: "aborted \(Self.maximumAttempts) times: \(key) kept changing")
@@ -123,16 +128,21 @@ struct BoardPublisher: Sendable {
     /// On a Cluster the topic lives on its own shard, so it goes there through the Cluster client instead.
     func publish(_ patch: Patch, on topic: Topic) async throws -> EventID {
         let maxLength = historyLength
+        let acknowledged = self.acknowledged
         if let cluster {
             let data = patch.json()
             return try await withDeadline(
                 timeout, doing: "a visitor's notice", address: cluster.clusterSeeds.displayURL
             ) {
-                try await History(cluster: cluster).publish(topic, event: nil, data: data, maxLength: maxLength)
+                var history = History(cluster: cluster)
+                history.acknowledged = acknowledged
+                return try await history.publish(topic, event: nil, data: data, maxLength: maxLength)
             }
         }
         return try await transactions.run("a visitor's notice") { connection in
-            try await History(runner: connection).publish(topic, event: nil, data: patch.json(), maxLength: maxLength)
+            var history = History(runner: connection)
+            history.acknowledged = acknowledged
+            return try await history.publish(topic, event: nil, data: patch.json(), maxLength: maxLength)
         }
     }
 

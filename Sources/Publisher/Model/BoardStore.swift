@@ -17,6 +17,9 @@ struct BoardStore: Sendable {
     /// Posts kept in the list and shown.
     let boardLength: Int
     let timeout: Duration
+    /// Where publishes through ``withHistory(_:_:)`` record their ids for the check after a failover
+    /// (``AcknowledgementWatch``); nil records nothing.
+    var acknowledged: AcknowledgedEvents? = nil
 
     /// Adds a post as the next model version; returns the snapshot at exactly that version (the new post first).
     func add(author: String, text: String) async throws -> BoardSnapshot {
@@ -126,19 +129,24 @@ struct BoardStore: Sendable {
     }
 
     /// Runs `body` within the Redis timeout with the ``History`` of this Redis: on the shared connection of one
-    /// Redis, or in Cluster mode (each call on its topic's shard).
+    /// Redis, or in Cluster mode (each call on its topic's shard). Its publishes record into ``acknowledged``.
     func withHistory<Value: Sendable>(_ what: String, _ body: @escaping @Sendable (History) async throws -> Value)
         async throws -> Value
     {
+        let acknowledged = self.acknowledged
         switch redis {
         case .single(let client):
             let connection = try await client.connection()
             return try await connection.withDeadline(timeout, doing: what) { connection in
-                try await body(History(runner: connection))
+                var history = History(runner: connection)
+                history.acknowledged = acknowledged
+                return try await body(history)
             }
         case .cluster(let cluster):
             return try await withDeadline(timeout, doing: what, address: redis.address) {
-                try await body(History(cluster: cluster))
+                var history = History(cluster: cluster)
+                history.acknowledged = acknowledged
+                return try await body(history)
             }
         }
     }

@@ -164,6 +164,21 @@ public final class RedisClusterClient: Sendable {
         }
     }
 
+    /// The open connection to the primary that serves `key`'s slot in the current map, or nil when there is no map
+    /// or no open connection to it (``RedisClient/openConnection``). Never connects.
+    public func openConnection(forKey key: String) -> RedisConnection? {
+        let client = state.withLock { state -> RedisClient? in
+            guard let endpoint = state.map?.primary(for: HashSlot(key: key)) else { return nil }
+            return state.clients[endpoint]
+        }
+        return client?.openConnection
+    }
+
+    /// The address of the primary that serves `key`'s slot in the current map (nil without a map). Never connects.
+    public func primaryAddress(forKey key: String) -> String? {
+        state.withLock { state in state.map?.primary(for: HashSlot(key: key)).map(Self.address) }
+    }
+
     /// Corrects the map after a `MOVED`.
     func recordMoved(_ redirect: ClusterRedirect) {
         state.withLock { state in state.map?.assign(redirect.slot, to: redirect.endpoint) }

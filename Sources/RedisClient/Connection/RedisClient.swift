@@ -86,6 +86,15 @@ public final class RedisClient: RedisCommandRunner {
         }
     }
 
+    /// The connection commands go out on now, or nil while none is open (a closed one is replaced by the next
+    /// command; this never connects).
+    public var openConnection: RedisConnection? {
+        state.withLock { state in
+            guard case .connected(let connection) = state, connection.isActive else { return nil }
+            return connection
+        }
+    }
+
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisReply {
         try await connection().send(command)
