@@ -36,7 +36,7 @@ extension EndToEnd {
             let clusterProfile = Set((1...6).map { "redis-node\($0)" } + ["redis-cluster-init"])
             #expect(
                 Set(services.keys)
-                    == Set(["redis", "gateway1", "gateway2", "gateway3", "publisher", "nginx", "prometheus"])
+                    == Set(["redis", "gateway1", "gateway2", "gateway3", "publisher", "nginx", "prometheus", "grafana"])
                     .union(sentinelProfile).union(clusterProfile))
             for (name, service) in services {
                 let profiles = service["profiles"] as? [String] ?? []
@@ -44,12 +44,15 @@ extension EndToEnd {
                     #expect(profiles == ["sentinel"], "\(name) is in profile sentinel")
                 }
                 if clusterProfile.contains(name) { #expect(profiles == ["cluster"], "\(name) is in profile cluster") }
+                if ["prometheus", "grafana"].contains(name) {
+                    #expect(profiles == ["monitoring"], "\(name) is in profile monitoring")
+                }
                 if name == "redis-cluster-init" {
                     #expect(service["restart"] as? String == "no", "the cluster is created once")
                     continue
                 }
                 #expect(service["restart"] as? String == "unless-stopped", "\(name) restarts by itself")
-                if name != "prometheus", !sentinelProfile.contains(name) {
+                if !["prometheus", "grafana"].contains(name), !sentinelProfile.contains(name) {
                     #expect(service["healthcheck"] != nil, "\(name) has a health check")
                 }
             }
@@ -133,6 +136,91 @@ extension EndToEnd {
                 for series in used.sorted() {
                     #expect(
                         exported.contains("\n\(series){") || exported.hasPrefix("\(series){"), "\(series) is exported")
+                }
+            }
+        }
+
+        /// The Grafana dashboard of the `monitoring` profile: Grafana is provisioned with the dashboard folder and a
+        /// Prometheus data source whose uid every panel names, the panels do not overlap, and every query names a
+        /// series a real node or the real publisher exports.
+        @Test func grafanaDashboardQueriesOnlySeriesTheNodesAndThePublisherExport() async throws {
+            let configuration = try await Self.composeConfiguration()
+            let services = try #require(configuration["services"] as? [String: [String: Any]])
+            let grafana = try #require(services["grafana"])
+            let mounts = (grafana["volumes"] as? [Any] ?? []).compactMap { volume -> String? in
+                if let text = volume as? String { return text }
+                guard let entry = volume as? [String: Any], let target = entry["target"] as? String else { return nil }
+                return target
+            }
+            #expect(
+                mounts.contains { $0.hasSuffix("/etc/grafana/provisioning:ro") || $0 == "/etc/grafana/provisioning" })
+            #expect(
+                mounts.contains {
+                    $0.hasSuffix("/var/lib/grafana/dashboards:ro") || $0 == "/var/lib/grafana/dashboards"
+                })
+
+            let script = """
+                import json, sys, yaml
+                print(json.dumps([yaml.safe_load(open(path)) for path in sys.argv[1:3]] + [json.load(open(sys.argv[3]))]))
+                """
+            let parsed = try await runProgram(
+                "/usr/bin/python3",
+                [
+                    "-c", script, Self.root + "/deploy/grafana/provisioning/datasources/prometheus.yml",
+                    Self.root + "/deploy/grafana/provisioning/dashboards/sse.yml",
+                    Self.root + "/deploy/grafana/dashboards/sse-gateway.json",
+                ])
+            #expect(parsed.status == 0, "\(parsed.output)")
+            let documents = try #require(
+                try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [[String: Any]])
+            let source = try #require((documents[0]["datasources"] as? [[String: Any]])?.first)
+            #expect(source["type"] as? String == "prometheus")
+            #expect(source["url"] as? String == "http://prometheus:9090")
+            let uid = try #require(source["uid"] as? String)
+            let provider = try #require((documents[1]["providers"] as? [[String: Any]])?.first)
+            #expect((provider["options"] as? [String: Any])?["path"] as? String == "/var/lib/grafana/dashboards")
+
+            let panels = try #require(documents[2]["panels"] as? [[String: Any]])
+            var expressions: [String] = []
+            var boxes: [(title: String, x: Int, y: Int, w: Int, h: Int)] = []
+            for panel in panels {
+                let title = panel["title"] as? String ?? "?"
+                let grid = try #require(panel["gridPos"] as? [String: Int], "\(title) has a position")
+                let box = (title, grid["x"] ?? -1, grid["y"] ?? -1, grid["w"] ?? 0, grid["h"] ?? 0)
+                #expect(box.1 >= 0 && box.3 > 0 && box.1 + box.3 <= 24, "\(title) fits the 24 columns")
+                for other in boxes {
+                    let apart =
+                        box.1 + box.3 <= other.x || other.x + other.w <= box.1 || box.2 + box.4 <= other.y
+                        || other.y + other.h <= box.2
+                    #expect(apart, "\(title) overlaps \(other.title)")
+                }
+                boxes.append(box)
+                if panel["type"] as? String == "row" { continue }
+                #expect((panel["datasource"] as? [String: Any])?["uid"] as? String == uid, "\(title)'s data source")
+                let targets = try #require(panel["targets"] as? [[String: Any]], "\(title) has queries")
+                #expect(!targets.isEmpty)
+                for target in targets {
+                    #expect((target["datasource"] as? [String: Any])?["uid"] as? String == uid)
+                    expressions.append(try #require(target["expr"] as? String))
+                }
+            }
+            let used = Set(
+                expressions.flatMap { expression in
+                    expression.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") })
+                        .filter { $0.hasPrefix("sse_") }.map(String.init)
+                })
+            #expect(used.count >= 20, "\(used.sorted())")
+            try await withLocalRedis { redis in
+                let node = try await GatewayProcess.start(redis: redis)
+                let publisher = try await PublisherProcess.start(redis: redis)
+                let exported =
+                    try await HTTPProbe.get(port: node.port, path: "/metrics").body + "\n"
+                    + HTTPProbe.get(port: publisher.port, path: "/metrics").body
+                for series in used.sorted() {
+                    #expect(
+                        exported.contains("\n\(series){") || exported.contains("\n\(series) ")
+                            || exported.hasPrefix("\(series){"),
+                        "\(series) is exported")
                 }
             }
         }
