@@ -51,6 +51,38 @@ struct DeliveryLatencyTests {
         }
     }
 
+    /// Events the node reads back from history after its subscription was dropped (its backfill) are delivered but
+    /// not measured; the live event after them is.
+    @Test func eventsBackfilledAfterAReconnectAreNotMeasured() async throws {
+        try await withLocalRedis { redis in
+            let node = try await GatewayProcess.start(redis: redis, arguments: ["--threads", "1"])
+            let publisher = try await TestPublisher.connect(redis)
+            defer { publisher.close() }
+            let client = try await SSETestClient.open(port: node.port, path: "/sse?topic=gap")
+            try await client.waitUntilConnected()
+            var ids = [try await publisher.publish("gap", "live 0")]
+            try await client.waitForEvents(1)
+            try await waitUntil("1 event measured") { try await node.metrics().deliveryLatency.count == 1 }
+
+            // Frozen, the node cannot resubscribe before the three events are published without a subscriber.
+            node.signal(SIGSTOP)
+            try await publisher.connection.send("CLIENT", "KILL", "TYPE", "pubsub")
+            try await publisher.waitForSubscribers(["gap"], count: 0)
+            for index in 0..<3 { ids.append(try await publisher.publish("gap", "missed \(index)")) }
+            node.signal(SIGCONT)
+            try await client.waitForEvents(4)
+            ids.append(try await publisher.publish("gap", "live 1"))
+            try await client.waitForEvents(5)
+            #expect(client.events.map(\.id) == ids)
+            try await waitUntil("2 events measured") { try await node.metrics().deliveryLatency.count == 2 }
+            let metrics = try await node.metrics()
+            #expect(metrics.redis.backfilledEvents == 3)
+            #expect(metrics.deliveryLatency.count == 2)
+            #expect(try await PrometheusHistogram.fetch(port: node.port, node: "test-\(node.port)").count == 2)
+            client.close()
+        }
+    }
+
     /// Events whose ids say they were published 30 s and 2 s ago, and one 5 s in the future (the node's clock
     /// behind Redis's), land in the `+Inf`, `2.5` and first bucket: the future one clamped to 0.
     @Test func handCraftedIdsLandInTheirBucketsAndFutureOnesCountAsZero() async throws {
