@@ -279,6 +279,6 @@ public final class Gateway: Service, Sendable {
 
     func prometheusText() -> String {
         metrics.sync()
-        return renderPrometheus?() ?? ""
+        return (renderPrometheus?() ?? "") + stats.deliveryLatency.prometheusText(nodeID: configuration.nodeID)
     }
 }

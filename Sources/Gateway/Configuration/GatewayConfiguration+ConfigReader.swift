@@ -35,6 +35,7 @@ extension GatewayConfiguration {
             burst: try reader.value(of: GatewaySettings.newStreamsBurst))
         logLevel = try reader.value(of: SharedSettings.logLevel)
         access = try AccessConfiguration(reader: reader)
+        metricsToken = try reader.value(of: GatewaySettings.metricsToken)
         try validate()
     }
 

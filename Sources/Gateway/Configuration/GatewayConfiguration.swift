@@ -84,6 +84,10 @@ public struct GatewayConfiguration: Sendable {
         burst: GatewaySettings.newStreamsBurst.defaultValue)
     /// Private topics: the token keys, claims checks and where tokens come from (the README's "Security").
     public var access = AccessConfiguration()
+    /// The bearer token `/sse-metrics`, `/metrics` and `/sse-health` require (`--metrics-token`,
+    /// `SSE_METRICS_TOKEN`); nil or empty: they are open, as the probes always are (``MetricsAccess``). A secret:
+    /// never logged, never repeated in an answer.
+    public var metricsToken = GatewaySettings.metricsToken.defaultValue
     /// Level of every logger (`--log-level`, `SSE_LOG_LEVEL`); logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 

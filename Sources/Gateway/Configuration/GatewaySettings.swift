@@ -76,6 +76,9 @@ public enum GatewaySettings {
     public static let publicTopics = Setting.list(
         "publicTopics", flag: "public-topic", environment: "SSE_PUBLIC_TOPICS", default: [],
         summary: "Topic patterns anyone may read once keys are set (`board`, `news.*`, `*`)")
+    public static let metricsToken = Setting.secret(
+        "metricsToken", flag: "metrics-token", environment: "SSE_METRICS_TOKEN",
+        summary: "Bearer token /sse-metrics, /metrics and /sse-health require; unset: open")
     public static let threads = Setting.integer(
         "threads", flag: "threads", environment: "SSE_THREADS", default: System.coreCount, expected: "a count",
         summary: "Event-loop threads", documentedDefault: "one per core")
@@ -101,6 +104,6 @@ extension GatewayConfiguration {
         GatewaySettings.tokenLeewaySeconds.descriptor, GatewaySettings.tokenClaim.descriptor,
         SharedSettings.tokenCookie.descriptor, GatewaySettings.tokenInQuery.descriptor,
         GatewaySettings.tokenExpirySpreadSeconds.descriptor, GatewaySettings.publicTopics.descriptor,
-        SharedSettings.logLevel.descriptor,
+        GatewaySettings.metricsToken.descriptor, SharedSettings.logLevel.descriptor,
     ]
 }

@@ -31,7 +31,8 @@ final class LoopHub {
     @exclusivity(unchecked) private var singles: [Topic: ContiguousArray<SSEStream>] = [:]
     /// Streams of several topics, by topic.
     @exclusivity(unchecked) private var multiTopic: [Topic: [ObjectIdentifier: SSEStream]] = [:]
-    @exclusivity(unchecked) private var streams: [ObjectIdentifier: SSEStream] = [:]
+    /// Every open stream of the loop (also read by `/sse-health`, ``health(order:top:)``).
+    @exclusivity(unchecked) private(set) var streams: [ObjectIdentifier: SSEStream] = [:]
     /// Streams opened during this tick, not yet sent to the node hub to be registered.
     @exclusivity(unchecked) private var pendingJoins: [JoinRequest] = []
     /// Each topic's events of the current tick, for its single-topic streams.
@@ -42,6 +43,9 @@ final class LoopHub {
     /// Streams written to since the last flush pass, each once (``SSEStream/flushPending``).
     @exclusivity(unchecked) private var unflushed: [SSEStream] = []
     @exclusivity(unchecked) private var flushScheduled = false
+    /// The id times (Redis's milliseconds) of the live reliable events handed to this loop during the tick, counted
+    /// into the delivery latency when the tick ends (``DeliveryLatency``); its storage is kept from tick to tick.
+    @exclusivity(unchecked) private var publishedMilliseconds: [UInt64] = []
     private var heartbeatTask: RepeatedTask?
     private var drainWaiters: [EventLoopPromise<Void>] = []
     private let heartbeatFrame: ByteBuffer
@@ -173,8 +177,13 @@ final class LoopHub {
     /// (``endTick()``); streams of several topics get it now, written, and flushed at the end of the tick. A stream
     /// whose format has no frame joined after the node hub encoded the message (before its opening comment, so it
     /// was promised nothing) and is skipped.
-    func deliver(topic: Topic, frames: StreamFrames, id: EventID?) {
+    ///
+    /// A `live` reliable event (relayed as Redis published it, not read back from history by a backfill) is
+    /// measured from its id's time to the end of this tick (``DeliveryLatency``): once per loop, whatever the number
+    /// of streams.
+    func deliver(topic: Topic, frames: StreamFrames, id: EventID?, live: Bool = true) {
         guard singles[topic] != nil || multiTopic[topic] != nil else { return }
+        if live, let id { publishedMilliseconds.append(id.milliseconds) }
         sequence &+= 1
         batches[topic, default: TickBatch()].append(frames, id: id, sequence: sequence)
         if let shared = multiTopic[topic] {
@@ -197,7 +206,8 @@ final class LoopHub {
     }
 
     /// Writes each topic's batch of the tick to its single-topic streams (one pass over them), then flushes the
-    /// multi-topic streams written to during the tick.
+    /// multi-topic streams written to during the tick. This is the "write" of the delivery latency: the tick's live
+    /// reliable events are measured here, after the flushes, with one clock read.
     func endTick() {
         flushScheduled = false
         swap(&batches, &writing)
@@ -215,6 +225,11 @@ final class LoopHub {
             stream.flush()
         }
         unflushed.removeAll(keepingCapacity: unflushed.count < 4096)
+        if !publishedMilliseconds.isEmpty {
+            stats.deliveryLatency.record(
+                publishedMilliseconds: publishedMilliseconds, now: DeliveryLatency.nowMicroseconds())
+            publishedMilliseconds.removeAll(keepingCapacity: publishedMilliseconds.count < 4096)
+        }
     }
 
     /// Ends the tick now if events are waiting for it (before a notice or a catch-up that must follow them).

@@ -128,7 +128,7 @@ extension NodeHub {
                     switch answer {
                     case .events(let events):
                         stats.backfilledEvents.add(events.count, ordering: .relaxed)
-                        for item in events { relay(item.topic, item.event) }
+                        for item in events { relay(item.topic, item.event, live: false) }
                         endBackfill(of: topic)
                     case .unknownID:
                         lost.append(topic)
@@ -161,7 +161,7 @@ extension NodeHub {
                 for (topic, answer) in answers {
                     if case .events(let events) = answer {
                         stats.backfilledEvents.add(events.count, ordering: .relaxed)
-                        for item in events { relay(item.topic, item.event) }
+                        for item in events { relay(item.topic, item.event, live: false) }
                     } else if case .trimmed = answer {
                         logger.warning("more history than a backfill reads", metadata: ["sse.topic": "\(topic)"])
                     }
@@ -205,7 +205,7 @@ extension NodeHub {
                     stats.backfilledEvents.add(fresh.count, ordering: .relaxed)
                     guard topics[topic] != nil else { return endBackfill(of: topic) }
                     topics[topic]!.lastID = oldest.id
-                    for item in fresh { relay(item.topic, item.event) }
+                    for item in fresh { relay(item.topic, item.event, live: false) }
                     if let last = events.last?.event.id,
                         topics[topic].map({ $0.lastID.map { $0 < last } ?? true })
                             == true

@@ -39,7 +39,7 @@ extension NodeHub {
                 case .success(.events(let events)):
                     stats.backfilledEvents.add(events.count, ordering: .relaxed)
                     logger.info("backfilled after Redis reconnect", metadata: ["sse.events": "\(events.count)"])
-                    for item in events { relay(item.topic, item.event) }
+                    for item in events { relay(item.topic, item.event, live: false) }
                 case .success(.unknownID):
                     // Redis lost the data the node's position refers to.
                     recoverAfterLoss(topics: wanted, attempt: 1)
@@ -105,7 +105,7 @@ extension NodeHub {
                         forgettingIDs: true)
                     stats.backfilledEvents.add(fresh.count, ordering: .relaxed)
                     lastRelayedID = oldest.id
-                    for item in fresh { relay(item.topic, item.event) }
+                    for item in fresh { relay(item.topic, item.event, live: false) }
                     if let last = events.last?.event.id, lastRelayedID.map({ $0 < last }) ?? true {
                         lastRelayedID = last
                         lastRelayedTopic = events.last?.topic
@@ -140,7 +140,7 @@ extension NodeHub {
                 stats.backfilledEvents.add(events.count, ordering: .relaxed)
                 logger.info(
                     "delivered what Redis holds after it lost its data", metadata: ["sse.events": "\(events.count)"])
-                for item in events { relay(item.topic, item.event) }
+                for item in events { relay(item.topic, item.event, live: false) }
             case .success(.unknownID):
                 break  // nothing to deliver
             case .success(.trimmed(let topic)), .success(.limitExceeded(let topic)):

@@ -260,7 +260,8 @@ final class NodeHub {
     /// Encodes an event once per format the topic's streams use and hands the frames to each loop holding streams
     /// of the topic that is not shedding (one hop per loop). An engine-only topic costs one encode and no parsing.
     /// A reliable event at or below the last relayed id was relayed already (the seam of a backfill) and is dropped.
-    func relay(_ topic: Topic, _ event: ServerSentEvent) {
+    /// An event read back from history (`live: false`, a backfill) is not measured for the delivery latency.
+    func relay(_ topic: Topic, _ event: ServerSentEvent, live: Bool = true) {
         let previousID: EventID?
         let entry: Entry
         if idsPerTopic {
@@ -289,7 +290,7 @@ final class NodeHub {
         for (index, count) in entry.streamsPerLoop.enumerated() where count > 0 {
             guard admit(topic, loop: index, streams: count, after: previousID) else { continue }
             shedding.count(frames.bytes, relayedTo: index)
-            pending[index].append(HandOff(topic: topic, frames: frames, id: id))
+            pending[index].append(HandOff(topic: topic, frames: frames, id: id, live: live))
         }
         if !handOverScheduled {
             handOverScheduled = true
@@ -311,7 +312,7 @@ final class NodeHub {
                 let loopHub = box.value
                 var bytes = 0
                 for event in events {
-                    loopHub.deliver(topic: event.topic, frames: event.frames, id: event.id)
+                    loopHub.deliver(topic: event.topic, frames: event.frames, id: event.id, live: event.live)
                     bytes += event.frames.bytes
                 }
                 backlog.delivered(bytes)
@@ -325,6 +326,8 @@ struct HandOff {
     let topic: Topic
     let frames: StreamFrames
     let id: EventID?
+    /// Relayed as Redis published it (not read back from history): measured for the delivery latency.
+    let live: Bool
 }
 
 /// A stream asking to be registered on the node (``NodeHub/join(_:loop:)``).

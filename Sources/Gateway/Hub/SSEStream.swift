@@ -52,6 +52,8 @@ final class SSEStream: ChannelInboundHandler {
     @exclusivity(unchecked) private(set) var state: State
     @exclusivity(unchecked) private(set) var lastWrite = NIODeadline.now()
     let openedAt = NIODeadline.now()
+    /// Events written to the stream (live, replayed and caught up), for `/sse-health`.
+    @exclusivity(unchecked) private(set) var eventsSent = 0
     /// Set when the handler joins the pipeline; cleared when it leaves (breaking the cycle with the pipeline).
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
     private let maxUnsentBytes: Int
@@ -117,6 +119,8 @@ final class SSEStream: ChannelInboundHandler {
         return ids.isEmpty ? nil : .positions(ids)
     }
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+    /// The stream's channel while it is in the pipeline (read by `/sse-health`).
+    var channel: (any Channel)? { context?.channel }
 
     // MARK: Live frames
 
@@ -153,6 +157,7 @@ final class SSEStream: ChannelInboundHandler {
             if joined.events == batch.count {
                 position.handedThrough = batch.lastSequence
                 if let last = batch.lastID { position.lastSentID = last }
+                eventsSent &+= joined.events
                 send(joined.frame, now: now)
                 return joined.events
             }
@@ -224,11 +229,13 @@ final class SSEStream: ChannelInboundHandler {
                 context?.write(NIOAny(HTTPChunk.wrap(line, allocator: allocator)), promise: nil)
             }
             context?.write(NIOAny(frame), promise: nil)
+            eventsSent &+= 1
             return true
         }
         guard position.isNew(id: id) else { return false }
         if let id { position.lastSentID = id }
         context?.write(NIOAny(frame), promise: nil)
+        eventsSent &+= 1
         return true
     }
 

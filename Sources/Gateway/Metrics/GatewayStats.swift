@@ -59,6 +59,8 @@ public final class GatewayStats: Sendable {
     let turboEncodes = Atomic<Int>(0)
     /// Private topics: refusals, expiries, revocations.
     let auth = AuthStats()
+    /// Live reliable events from publish to write (``DeliveryLatency``).
+    let deliveryLatency = DeliveryLatency()
     private let rate = Mutex(RateWindow())
     /// Where the Redis subscriber links' reports come from (``followRedisLinks(_:)``); none until the gateway's
     /// subscriber starts.
@@ -79,11 +81,13 @@ public final class GatewayStats: Sendable {
     /// Why the node cannot count on its Redis links (the first link down, or whose last probe failed), or nil.
     var redisLinkProblem: String? { redisLinks.lazy.compactMap(\.problem).first }
 
-    /// Events sent per second over the last few seconds; sampled by a timer once a second.
+    /// Events sent per second over the last few seconds, and the delivery latency's one-minute window; sampled by a
+    /// timer once a second.
     func sampleRate() {
         let now = ContinuousClock.now
         let total = eventsSent.load(ordering: .relaxed)
         rate.withLock { $0.add(total: total, at: now) }
+        deliveryLatency.sample()
     }
 
     var eventsPerSecond: Double { rate.withLock { $0.perSecond } }

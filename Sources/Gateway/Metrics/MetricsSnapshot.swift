@@ -78,6 +78,31 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         }
     }
 
+    /// Live reliable events from publish to write over the last minute (``DeliveryLatency``).
+    public struct Latency: Codable, Sendable, Equatable {
+        /// Median and 99th percentile in milliseconds, read from the histogram's buckets; nil without events.
+        public var p50Milliseconds: Double?
+        public var p99Milliseconds: Double?
+        /// Events measured in the window (one per event per event loop holding streams of its topic).
+        public var count: Int
+        public var windowSeconds: Int
+
+        enum CodingKeys: String, CodingKey {
+            case count
+            case p50Milliseconds = "p50_ms"
+            case p99Milliseconds = "p99_ms"
+            case windowSeconds = "window_seconds"
+        }
+
+        init(_ latency: DeliveryLatency) {
+            let window = latency.window()
+            count = window.reduce(0, +)
+            p50Milliseconds = DeliveryLatency.quantile(0.5, of: window).map { ($0 * 1000).rounded() / 1000 }
+            p99Milliseconds = DeliveryLatency.quantile(0.99, of: window).map { ($0 * 1000).rounded() / 1000 }
+            windowSeconds = DeliveryLatency.windowSeconds
+        }
+    }
+
     public var nodeID: String
     public var uptimeSeconds: Double
     public var ready: Bool
@@ -110,6 +135,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
     public var limitRefusals: [String: Int]
     public var redis: Redis
     public var auth: Auth
+    public var deliveryLatency: Latency
 
     enum CodingKeys: String, CodingKey {
         case nodeID = "node_id"
@@ -139,6 +165,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         case dialectEncodes = "dialect_encodes"
         case limitRefusals = "limit_refusals"
         case redis, auth
+        case deliveryLatency = "delivery_latency"
     }
 
     init(stats: GatewayStats, nodeID: String, ready: Bool) {
@@ -185,6 +212,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
             expiredStreams: stats.auth.expiredStreams.load(ordering: .relaxed),
             revokedStreams: stats.auth.revokedStreams.load(ordering: .relaxed),
             revocations: stats.auth.revocations.load(ordering: .relaxed))
+        deliveryLatency = Latency(stats.deliveryLatency)
     }
 }
 
