@@ -84,6 +84,10 @@ public struct GatewayConfiguration: Sendable {
         burst: GatewaySettings.newStreamsBurst.defaultValue)
     /// Private topics: the token keys, claims checks and where tokens come from (the README's "Security").
     public var access = AccessConfiguration()
+    /// Publish `join`/`leave` on `<topic>.presence` when a subject's first stream of a topic opens on this node or
+    /// its last closes (`--presence-events`, `SSE_PRESENCE_EVENTS`); off by default. See the README's "Nodes and
+    /// presence".
+    public var presenceEvents = GatewaySettings.presenceEvents.defaultValue
     /// Level of every logger (`--log-level`, `SSE_LOG_LEVEL`); logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 

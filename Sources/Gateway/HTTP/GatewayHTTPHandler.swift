@@ -37,7 +37,7 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var queued: [HTTPRequestHead] = []
     /// An answer is being written: no further request is read or answered until the socket took it, so a client
     /// that sends requests and reads no answers holds at most one answer in memory.
-    private var answering = false
+    var answering = false
     /// A read the channel asked for while answering, made once the answer is written.
     private var readPending = false
     /// The connection is being closed after an error: what else arrives is dropped.
@@ -232,7 +232,7 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let allowed: [HTTPMethod]
         switch path {
         case "/sse": allowed = [.GET, .OPTIONS]
-        case "/sse-metrics", "/metrics", "/healthz", "/readyz": allowed = [.GET, .HEAD]
+        case "/sse-metrics", "/metrics", "/healthz", "/readyz", "/sse-nodes", "/sse-presence": allowed = [.GET, .HEAD]
         default:
             reject(
                 HTTPFailure(.notFound, "no route for \(path): try /sse?topic=NAME"), context: context,
@@ -267,6 +267,8 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             respond(
                 .ok, gateway.prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8",
                 keepAlive: keepAlive, context: context)
+        case "/sse-nodes", "/sse-presence":
+            answerRegistry(path: path, query: query, head: requestHead, keepAlive: keepAlive, context: context)
         default:
             if requestHead.method == .OPTIONS {
                 preflight(requestHead, context: context, keepAlive: keepAlive)
