@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -32,6 +33,13 @@ public final class Gateway: Service, Sendable {
     private let renderPrometheus: (@Sendable () -> String)?
     private let boundPort = Mutex<Int?>(nil)
     private let descriptorReserve = DescriptorReserve()
+    /// The node registry and presence (Registry/): this node's beat, the live nodes, who is subscribed.
+    let registry: NodeRegistry
+    let presence: NodePresence
+    /// The join/leave events, when ``GatewayConfiguration/presenceEvents`` is on.
+    let presenceEvents: PresenceEvents?
+    /// When the node started, Unix milliseconds (`started_ms` in its registry document).
+    let startedMilliseconds = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
 
     /// - Parameter renderPrometheus: renders the Prometheus registry the executable bootstrapped, for `/metrics`.
     public init(
@@ -54,8 +62,9 @@ public final class Gateway: Service, Sendable {
             self.cluster = nil
         }
         let loops = Array(group.makeIterator())
+        let commands = cluster.map { History(cluster: $0) } ?? History(runner: redis)
         self.history = HistoryReader(
-            history: cluster.map { History(cluster: $0) } ?? History(runner: redis),
+            history: commands,
             historyLength: configuration.historyLength, eventLoop: loops[0])
         self.cors = CORSPolicy(
             allowedOrigins: configuration.allowedOrigins, allowedHeaders: configuration.allowedHeaders)
@@ -67,6 +76,16 @@ public final class Gateway: Service, Sendable {
             revocations: authorizer.revocations, idsPerTopic: cluster != nil)
         self.streamLimits = StreamLimits(configuration: configuration, stats: stats)
         self.metrics = MetricsBridge(stats: stats, nodeID: configuration.nodeID)
+        self.registry = NodeRegistry(nodeID: configuration.nodeID, history: commands, logger: logger)
+        let events =
+            configuration.presenceEvents
+            ? PresenceEvents(history: commands, nodeID: configuration.nodeID, logger: logger) : nil
+        self.presenceEvents = events
+        if let events {
+            self.presence = NodePresence(onTransition: { @Sendable transition in events.enqueue(transition) })
+        } else {
+            self.presence = NodePresence()
+        }
         self.renderPrometheus = renderPrometheus
     }
 
@@ -142,6 +161,7 @@ public final class Gateway: Service, Sendable {
             }
         }
         let server = try await bind()
+        let beats = startRegistry()
         logger.info(
             "gateway listening",
             metadata: [
@@ -154,6 +174,9 @@ public final class Gateway: Service, Sendable {
             drain(server: server)
         }
         sampler.cancel()
+        beats.cancel()
+        await beats.value
+        await leaveRegistry()
         installer.cancel()
         slotMap?.cancel()
         fanout.stop()
@@ -260,6 +283,7 @@ public final class Gateway: Service, Sendable {
     /// then the listener closes (which ends `run`). A hard stop follows the window by 4 s whatever happens.
     private func drain(server: any Channel) {
         stats.draining.store(true, ordering: .relaxed)
+        beatNow()
         let window = configuration.drainWindow
         logger.info("draining", metadata: ["sse.drain_window": "\(window)"])
         fanout.drain(window: window, retryMilliseconds: configuration.retryMilliseconds).whenComplete { _ in

@@ -33,6 +33,7 @@ extension GatewayConfiguration {
         newStreams = TokenBucket.Rate(
             perSecond: try reader.value(of: GatewaySettings.newStreamsPerSecond),
             burst: try reader.value(of: GatewaySettings.newStreamsBurst))
+        presenceEvents = try reader.value(of: GatewaySettings.presenceEvents)
         logLevel = try reader.value(of: SharedSettings.logLevel)
         access = try AccessConfiguration(reader: reader)
         metricsToken = try reader.value(of: GatewaySettings.metricsToken)

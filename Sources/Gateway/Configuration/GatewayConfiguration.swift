@@ -88,6 +88,10 @@ public struct GatewayConfiguration: Sendable {
     /// `SSE_METRICS_TOKEN`); nil or empty: they are open, as the probes always are (``MetricsAccess``). A secret:
     /// never logged, never repeated in an answer.
     public var metricsToken = GatewaySettings.metricsToken.defaultValue
+    /// Publish `join`/`leave` on `<topic>.presence` when a subject's first stream of a topic opens on this node or
+    /// its last closes (`--presence-events`, `SSE_PRESENCE_EVENTS`); off by default. See the README's "Nodes and
+    /// presence".
+    public var presenceEvents = GatewaySettings.presenceEvents.defaultValue
     /// Level of every logger (`--log-level`, `SSE_LOG_LEVEL`); logs go to standard error.
     public var logLevel = SharedSettings.logLevel.defaultValue
 

@@ -82,6 +82,9 @@ public enum GatewaySettings {
     public static let threads = Setting.integer(
         "threads", flag: "threads", environment: "SSE_THREADS", default: System.coreCount, expected: "a count",
         summary: "Event-loop threads", documentedDefault: "one per core")
+    public static let presenceEvents = Setting.boolean(
+        "presenceEvents", flag: "presence-events", environment: "SSE_PRESENCE_EVENTS", default: false,
+        summary: "Publish join/leave on <topic>.presence for a subject's first and last stream on the node")
 }
 
 extension GatewayConfiguration {
@@ -104,6 +107,7 @@ extension GatewayConfiguration {
         GatewaySettings.tokenLeewaySeconds.descriptor, GatewaySettings.tokenClaim.descriptor,
         SharedSettings.tokenCookie.descriptor, GatewaySettings.tokenInQuery.descriptor,
         GatewaySettings.tokenExpirySpreadSeconds.descriptor, GatewaySettings.publicTopics.descriptor,
-        GatewaySettings.metricsToken.descriptor, SharedSettings.logLevel.descriptor,
+        GatewaySettings.metricsToken.descriptor, GatewaySettings.presenceEvents.descriptor,
+        SharedSettings.logLevel.descriptor,
     ]
 }

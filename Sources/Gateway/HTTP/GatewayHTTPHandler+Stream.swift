@@ -122,6 +122,7 @@ extension GatewayHTTPHandler {
             stream.expire(after: TimeAmount(delay), expiresAt: token.expiresAt)
         }
         loopHub.open(stream, resume: resume)
+        gateway.trackPresence(of: request.topics, access: access, channel: streamContext.channel)
     }
 
     func preflight(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool) {

@@ -232,7 +232,8 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let allowed: [HTTPMethod]
         switch path {
         case "/sse": allowed = [.GET, .OPTIONS]
-        case "/sse-metrics", "/metrics", "/sse-health", "/healthz", "/readyz": allowed = [.GET, .HEAD]
+        case "/sse-metrics", "/metrics", "/sse-health", "/healthz", "/readyz", "/sse-nodes", "/sse-presence":
+            allowed = [.GET, .HEAD]
         default:
             reject(
                 HTTPFailure(.notFound, "no route for \(path): try /sse?topic=NAME"), context: context,
@@ -275,6 +276,8 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 keepAlive: keepAlive, context: context)
         case "/sse-health":
             answerHealth(query: query, keepAlive: keepAlive, context: context)
+        case "/sse-nodes", "/sse-presence":
+            answerRegistry(path: path, query: query, head: requestHead, keepAlive: keepAlive, context: context)
         default:
             if requestHead.method == .OPTIONS {
                 preflight(requestHead, context: context, keepAlive: keepAlive)
