@@ -223,6 +223,15 @@ extension EndToEnd {
             }
             let page = try await HTTPProbe.get(port: httpPort, path: "/")
             #expect(page.status == 200 && page.body.contains("id=\"posts\""))
+            // The dashboard it prints, through nginx, with the three nodes registered.
+            #expect(up.output.contains("Dashboard: http://127.0.0.1:\(httpPort)/dashboard "))
+            try await waitUntil("the dashboard shows the three nodes", timeout: .seconds(10)) {
+                let dashboard = try await HTTPProbe.get(port: httpPort, path: "/dashboard")
+                return dashboard.status == 200
+                    && (1...3).allSatisfy {
+                        dashboard.body.contains("<tr data-node=\"gw-\($0)\" data-state=\"ready\">")
+                    }
+            }
             let stream = try await SSETestClient.open(port: httpPort, path: "/sse?topic=board")
             defer { stream.close() }
             try await stream.waitUntilConnected()

@@ -1,7 +1,8 @@
 import HTTPTypes
 import Hummingbird
 
-/// `GET /engine.js`: the page's client, held in memory and served with validators and cache headers.
+/// `GET /engine.js`: the page's client, held in memory and served with validators and cache headers (and the same
+/// for `GET /dashboard.js`).
 ///
 /// The page asks for `/engine.js?v=<fingerprint>`; that exact URL never changes content, so it is cached for a year
 /// (`immutable`). Any other URL (no `v`, an old `v`) is cached for 5 minutes. Both carry an `ETag`, and a matching

@@ -102,7 +102,10 @@ struct PublisherApplication {
         let responder = PublisherRouter.responder(
             routes: PublisherRouter.routes(
                 board: board, publish: publish, datastar: DatastarTestController(),
-                health: HealthController(store: store), engine: engine),
+                health: HealthController(store: store), engine: engine,
+                dashboard: DashboardController(
+                    store: store, script: EngineScript(text: try PublisherResources.dashboardScript()),
+                    sseURL: configuration.sseBaseURL, logger: logger)),
             logger: logger)
 
         let publishAPI =

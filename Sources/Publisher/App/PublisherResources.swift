@@ -18,8 +18,13 @@ public enum PublisherResources {
     }
 
     /// The text of `engine.js`, the page's client.
-    public static func engineScript() throws -> String {
-        let path = try directory() + "/engine.js"
+    public static func engineScript() throws -> String { try script("engine.js") }
+
+    /// The text of `dashboard.js`, the live part of `/dashboard`.
+    static func dashboardScript() throws -> String { try script("dashboard.js") }
+
+    static func script(_ name: String) throws -> String {
+        let path = try directory() + "/" + name
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {

@@ -37,9 +37,11 @@ enum PublisherRouter {
 
     static func routes(
         board: BoardController, publish: PublishController, datastar: DatastarTestController, health: HealthController,
-        engine: EngineScript
+        engine: EngineScript, dashboard: DashboardController
     ) -> [Route] {
         [
+            Route(method: .get, path: "/dashboard", withContext: dashboard.page),
+            Route(method: .get, path: "/dashboard.js", handler: { dashboard.script.serve($0) }),
             Route(method: .get, path: "/", withContext: board.page),
             Route(method: .get, path: "/model", handler: board.model),
             Route(method: .post, path: "/add_post", withContext: board.addPost),
