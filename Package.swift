@@ -33,6 +33,7 @@ let package = Package(
         .executable(name: "redis-bench", targets: ["RedisBench"]),
         .executable(name: "sse-publisher", targets: ["SSEPublisherServer"]),
         .executable(name: "sse-load", targets: ["SSELoad"]),
+        .executable(name: "presence-bench", targets: ["PresenceBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -331,6 +332,17 @@ let package = Package(
         ),
         // The SSE load generator (benchmarks): many connections, gap/duplicate checks, latency percentiles; and the
         // benchmark suite that starts the systems and the load processes (`sse-load suite`).
+        // What the node registry's presence costs at N streams (README "Nodes and presence"); a benchmark program.
+        .executableTarget(
+            name: "PresenceBench",
+            dependencies: [
+                "Gateway",
+                "SSEProtocol",
+                "RedisClient",
+                "LocalRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "SSELoad",
             dependencies: [

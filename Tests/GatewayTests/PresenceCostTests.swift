@@ -7,11 +7,10 @@ import Testing
 
 @testable import Gateway
 
-/// What presence costs at 10,000 streams (the README's "Nodes and presence" quotes these runs): the node's
-/// document built from 10,000 synthetic streams in four shapes, its size, the node's CPU time to build and encode
-/// it (once a second), and Redis's time for the beat's `SET` (from `INFO commandstats`, on a real redis-server).
-/// The bounds asserted are loose (a loaded CI machine); the figures are printed.
-@Suite("Presence cost at 10,000 streams (real redis-server)", .serialized)
+/// The node document at 10,000 streams in four shapes: the caps hold (topics and subjects listed), the size stays
+/// bounded, the document round-trips, Redis takes it, and closing every stream empties the table. What it costs in
+/// time is measured by the `presence-bench` program, not here (README "Nodes and presence").
+@Suite("Presence at 10,000 streams: caps and size (real redis-server)", .serialized)
 struct PresenceCostTests {
     struct Shape: CustomStringConvertible, Sendable {
         var description: String
@@ -49,68 +48,34 @@ struct PresenceCostTests {
             resyncs: 0, redisLinksUp: 1, redisLinksTotal: 1, presence: presence)
     }
 
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    }
-
-    /// `usec_per_call` of `command` in `INFO commandstats`.
-    static func microsecondsPerCall(_ command: String, client: RedisClient) async throws -> Double {
-        let info = try await client.send("INFO", "commandstats").string ?? ""
-        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_\(command):") } ?? ""
-        let field = line.split(separator: ",").first { $0.hasPrefix("usec_per_call=") }
-        return field.flatMap { Double($0.dropFirst("usec_per_call=".count)) } ?? -1
-    }
-
     @Test(arguments: 0..<4)
-    func aBeatOfTenThousandStreamsStaysSmallAndCheap(shapeIndex: Int) async throws {
+    func aBeatOfTenThousandStreamsListsWithinItsCapsAndStaysSmall(shapeIndex: Int) async throws {
         let shape = Self.shapes[shapeIndex]
         let presence = NodePresence()
-        let clock = ContinuousClock()
         let entries = (0..<Self.streams).map { index -> [(Topic, String?)] in
             let (topic, subject) = shape.stream(index)
             return [(try! Topic(validating: topic), subject)]
         }
-        let opening = clock.measure { for entry in entries { presence.opened(entry) } }
-
-        var builds: [Duration] = []
-        var bytes: [UInt8] = []
-        var snapshot = NodeDocument.Presence(topicsTotal: 0, topics: nil)
-        for beat in 1...20 {
-            builds.append(
-                clock.measure {
-                    snapshot = presence.snapshot()
-                    bytes = Self.document(snapshot, beat: beat).encoded()
-                })
-        }
-        builds.sort()
+        for entry in entries { presence.opened(entry) }
+        let snapshot = presence.snapshot()
+        let bytes = Self.document(snapshot, beat: 1).encoded()
         let listed = snapshot.topics ?? []
         #expect(listed.count == shape.listedTopics)
         #expect(listed.reduce(0) { $0 + $1.subjects.count } == shape.listedSubjects)
         #expect(listed.reduce(0) { $0 + $1.streams } == (shape.listedTopics == 1000 ? 1000 : Self.streams))
         #expect(bytes.count <= shape.maximumBytes, "\(bytes.count) bytes")
         #expect(NodeDocument.decode(bytes)?.presence == snapshot)
-        #expect(builds[10] < .milliseconds(200), "\(builds[10])")
 
-        let setMicroseconds = try await withLocalRedis { redis in
+        // Redis takes the beat's document whole.
+        let stored = try await withLocalRedis { redis in
             let client = RedisClient(configuration: redis.configuration)
             defer { Task { await client.close() } }
-            _ = try await client.send("CONFIG", "RESETSTAT")
-            for _ in 0..<20 {
-                _ = try await client.send(
-                    RedisCommand("SET", arguments: ["sse:{sse.nodes}:node:cost-node", bytes, "PX", "3000"]))
-            }
-            return try await Self.microsecondsPerCall("set", client: client)
+            _ = try await client.send(
+                RedisCommand("SET", arguments: [NodeRegistryKeys.node("cost-node"), bytes, "PX", "3000"]))
+            return try await client.send("GET", NodeRegistryKeys.node("cost-node")).bytes.map(Array.init)
         }
-        #expect(setMicroseconds > 0 && setMicroseconds < 5000)
-        let closing = clock.measure { for entry in entries { presence.closed(entry) } }
+        #expect(stored == bytes)
+        for entry in entries { presence.closed(entry) }
         #expect(presence.snapshot().topicsTotal == 0)
-        print(
-            "presence cost, \(Self.streams) streams, \(shape): document \(bytes.count) bytes, "
-                + "\(listed.count) topics listed (of \(snapshot.topicsTotal)), build+encode median "
-                + String(format: "%.2f ms", Self.milliseconds(builds[10])) + ", Redis SET "
-                + String(format: "%.1f µs", setMicroseconds) + ", open "
-                + String(format: "%.0f ns", Self.milliseconds(opening) * 1e6 / Double(Self.streams))
-                + " and close " + String(format: "%.0f ns", Self.milliseconds(closing) * 1e6 / Double(Self.streams))
-                + " per stream")
     }
 }

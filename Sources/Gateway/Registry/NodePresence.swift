@@ -8,11 +8,11 @@ import Synchronization
 /// event); read once a second by the registry beat, which takes a copy-on-write snapshot under the lock and sorts
 /// outside it. A subject's first stream of a topic on the node and its last are transitions, handed in order to
 /// ``onTransition`` (the join/leave events).
-final class NodePresence: Sendable {
+public final class NodePresence: Sendable {
     /// Most topics listed in a node's document (those with the most streams, ties by name).
-    static let maximumTopics = 1000
+    public static let maximumTopics = 1000
     /// Most subjects listed per topic (the first in sorted order).
-    static let maximumSubjects = 100
+    public static let maximumSubjects = 100
 
     /// A subject's first stream of a topic on this node opened (`join`), or its last closed (`leave`).
     struct Transition: Sendable, Equatable {
@@ -32,7 +32,9 @@ final class NodePresence: Sendable {
     /// Called under the lock, so transitions arrive in the order they happened; must be quick (a yield).
     private let onTransition: (@Sendable (Transition) -> Void)?
 
-    init(onTransition: (@Sendable (Transition) -> Void)? = nil) {
+    public init() { onTransition = nil }
+
+    init(onTransition: (@Sendable (Transition) -> Void)?) {
         self.onTransition = onTransition
     }
 
@@ -44,7 +46,7 @@ final class NodePresence: Sendable {
         closed.whenComplete { [self] _ in self.closed(entries) }
     }
 
-    func opened(_ entries: [(Topic, String?)]) {
+    public func opened(_ entries: [(Topic, String?)]) {
         table.withLock { table in
             for (topic, subject) in entries {
                 table[topic, default: TopicCount()].streams += 1
@@ -56,7 +58,7 @@ final class NodePresence: Sendable {
         }
     }
 
-    func closed(_ entries: [(Topic, String?)]) {
+    public func closed(_ entries: [(Topic, String?)]) {
         table.withLock { table in
             // Updated in place (`table[topic]!`): a copy of the entry would copy its subjects on every close.
             for (topic, subject) in entries where table[topic] != nil {
@@ -76,7 +78,7 @@ final class NodePresence: Sendable {
 
     /// The document's presence: every topic counted, the ``maximumTopics`` with the most streams listed (with
     /// their subjects when `listed`; none otherwise, for the published summary).
-    func snapshot(listed: Bool = true) -> NodeDocument.Presence {
+    public func snapshot(listed: Bool = true) -> NodeDocument.Presence {
         let table = self.table.withLock { $0 }
         guard listed else { return NodeDocument.Presence(topicsTotal: table.count, topics: nil) }
         var chosen = Array(table)
