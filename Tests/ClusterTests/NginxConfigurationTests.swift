@@ -145,6 +145,17 @@ extension EndToEnd {
                 #expect(
                     try await HTTPProbe.get(port: cluster.port, path: "/nodes/\(index + 1)/readyz").body == "ready\n")
             }
+            // A node's connections by number, with the query passed on; the registry from any node.
+            let connections = try await HTTPProbe.get(port: cluster.port, path: "/nodes/2/sse-health?top=1&order=age")
+            #expect(connections.status == 200 && connections.body.contains("\"node_id\":\"\(cluster.nodeIDs[1])\""))
+            #expect(connections.body.contains("\"top\":1") && connections.body.contains("\"order\":\"age\""))
+            try await waitUntil("both nodes in /sse-nodes through nginx") {
+                let nodes = try await HTTPProbe.get(port: cluster.port, path: "/sse-nodes")
+                return nodes.status == 200
+                    && cluster.nodeIDs.allSatisfy { nodes.body.contains("\"node_id\":\"\($0)\"") }
+            }
+            let presence = try await HTTPProbe.get(port: cluster.port, path: "/sse-presence?topic=framing")
+            #expect(presence.status == 200 && presence.body.contains("\"topic\":\"framing\""))
             let unknown = try await HTTPProbe.get(port: cluster.port, path: "/nodes/3/sse-metrics")
             #expect(unknown.status == 404)
             #expect(try await HTTPProbe.get(port: cluster.port, path: "/nodes/1/sse").status == 404)
