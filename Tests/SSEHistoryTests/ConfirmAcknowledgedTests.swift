@@ -99,10 +99,7 @@ struct ConfirmAcknowledgedTests {
             #expect(try await Self.functionCalls(admin) == calls)
 
             // The write is lost and the publisher's connection goes (as when its primary dies).
-            try await HistoryIssuedInTests.dropEntry(lost, of: Self.topic, on: admin)
-            _ = try await admin.send("HSET", HistoryLibrary.clockKey, "last", kept.description)
-            _ = try await admin.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
-            try await waitUntil("the client saw its connection close") { client.openConnection == nil }
+            try await Self.lose(lost, keeping: kept, on: admin, closing: client)
 
             let found = try await history.confirmAcknowledged(maxLength: 100)
             #expect(found.map(\.0) == [Self.topic] && found.map(\.1) == [lost])
@@ -136,10 +133,7 @@ struct ConfirmAcknowledgedTests {
             history.acknowledged = acknowledged
             let kept = try await history.publish(Self.topic, event: nil, data: "kept", maxLength: 100)
             let lost = try await history.publish(Self.topic, event: nil, data: "lost", maxLength: 100)
-            try await HistoryIssuedInTests.dropEntry(lost, of: Self.topic, on: admin)
-            _ = try await admin.send("HSET", HistoryLibrary.clockKey, "last", kept.description)
-            _ = try await admin.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
-            try await waitUntil("the client saw its connection close") { client.openConnection == nil }
+            try await Self.lose(lost, keeping: kept, on: admin, closing: client)
 
             // The first publish after the failover is answered on the new connection before any round ran.
             let after = try await history.publish(Self.topic, event: nil, data: "after", maxLength: 100)
@@ -184,6 +178,17 @@ struct ConfirmAcknowledgedTests {
             acknowledged.record(last, id: EventID(milliseconds: 1, sequence: 3), on: connection)
             #expect(acknowledged.id(of: last) == EventID(milliseconds: 1, sequence: 11))
         }
+    }
+
+    /// As a failover to a replica that never got `lost`: its entry and the clock's step are gone, and the
+    /// publisher's connection is closed (as when its primary dies).
+    static func lose(_ lost: EventID, keeping kept: EventID, on admin: RedisConnection, closing client: RedisClient)
+        async throws
+    {
+        try await HistoryIssuedInTests.dropEntry(lost, of: topic, on: admin)
+        _ = try await admin.send("HSET", HistoryLibrary.clockKey, "last", kept.description)
+        _ = try await admin.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        try await waitUntil("the client saw its connection close") { client.openConnection == nil }
     }
 
     /// `FCALL` calls served so far (`INFO commandstats`).
