@@ -143,4 +143,50 @@ struct SSECtlTopLiveTests {
         #expect(block?.total[1] == "ready=1 draining=0 not-ready=0 down=1")
         #expect(block?.total[2] == "1")
     }
+
+    /// On a terminal (a pseudo-terminal from util-linux `script`): the alternate screen and a hidden cursor, each
+    /// refresh drawn from the home position, and `q` gives the terminal back and exits 0.
+    @Test func onATerminalTheTableIsRedrawnInPlaceAndQQuitsCleanly() async throws {
+        try await withLocalRedis { redis in
+            let first = try await GatewayProcess.start(redis: redis)
+            let second = try await GatewayProcess.start(redis: redis)
+            try await waitUntil("both nodes ready", timeout: .seconds(6)) {
+                try await SSECtlTopTests.snapshot(redis.url)?.nodes.filter { $0[1] == "ready" }.count == 2
+            }
+            let files = Files()
+            defer { files.remove() }
+            let command = "\(SSECtlTests.executable) top --redis-url \(redis.url) --interval 0.2"
+            // `q` is typed once the terminal shows three refreshes; `timeout` bounds the whole run.
+            let typist =
+                "until [ \"$(grep -c 'nodes  ready: 2' \(files.output))\" -ge 3 ]; do sleep 0.05; done; printf q"
+            let shell = try ChildProcess(
+                "/bin/bash",
+                ["-c", "set -euo pipefail; { \(typist); } | timeout 15 script -qfec '\(command)' \(files.output)"],
+                output: .files(output: "/dev/null", error: files.error))
+            defer { shell.kill() }
+            #expect(await shell.exit(within: .seconds(20)) == 0, "\(files.read().error)")
+            let screen = files.read().output
+            let opened = "\u{1B}[?1049h\u{1B}[?25l\u{1B}[H"
+            let closed = "\u{1B}[J\u{1B}[?25h\u{1B}[?1049l"
+            #expect(screen.contains(opened))
+            #expect(screen.contains(closed))
+            #expect(screen.contains("[COMMAND_EXIT_CODE=\"0\"]"))
+            let drawn = try #require(screen.range(of: opened).map { screen[$0.upperBound...] })
+            let draws = drawn.components(separatedBy: "\u{1B}[H").filter { $0.contains("nodes  ready: 2") }
+            #expect(draws.count >= 3)
+            let ids = ["test-\(first.port)", "test-\(second.port)"].sorted()
+            for draw in draws {
+                let lines = draw.components(separatedBy: "\u{1B}[K\r\n")
+                #expect(lines[0].hasPrefix("ssectl top  127.0.0.1:\(redis.port)  "), "\(lines)")
+                #expect(lines[0].hasSuffix("  every 0.2 s  (q or Ctrl-C quits)"), "\(lines)")
+                #expect(
+                    lines[2].split(separator: " ").joined(separator: " ")
+                        == "NODE STATE STREAMS EVENTS/S P50 MS P99 MS LINKS SLOW CUTS SHEDS RESYNCS AGE S")
+                // Both rows in id order, the columns padded to the widest id.
+                #expect(lines[3].hasPrefix(ids[0] + "  ready  ") && lines[4].hasPrefix(ids[1] + "  ready  "))
+                #expect(lines[3].count == lines[2].count && lines[4].count == lines[2].count, "\(lines)")
+                #expect(lines[7] == "nodes  ready: 2  draining: 0  not-ready: 0  down: 0", "\(lines)")
+            }
+        }
+    }
 }

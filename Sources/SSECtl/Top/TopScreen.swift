@@ -53,7 +53,7 @@ final class TopScreen: @unchecked Sendable {
 
     /// Replaces what the screen shows with `lines`.
     func draw(_ lines: [String]) {
-        Self.write("\u{1B}[H" + lines.map { $0 + "\u{1B}[K\r\n" }.joined() + "\u{1B}[J")
+        Self.write("\u{1B}[H" + lines.map { $0 + "\u{1B}[K\n" }.joined() + "\u{1B}[J")
     }
 
     /// Gives the terminal back (main screen, cursor, line mode and echo) and exits with status 0.
