@@ -107,6 +107,39 @@ struct SSECtlTopLiveTests {
         }
     }
 
+    @Test func aFrozenRedisGivesATimeoutAfterTwoSecondsPerRefreshAndTopRecoversWhenItAnswersAgain() async throws {
+        try await withLocalRedis { redis in
+            let node = try await GatewayProcess.start(redis: redis)
+            let files = Files()
+            defer { files.remove() }
+            let top = try ChildProcess(
+                SSECtlTests.executable, ["top", "--redis-url", redis.url, "--interval", "0.2"],
+                output: .files(output: files.output, error: files.error))
+            defer { top.kill() }
+            try await waitUntil("a refresh with the node", timeout: .seconds(10), every: .milliseconds(20)) {
+                SSECtlTopTests.blocks(files.read().output, allowingCutEnd: true)?.last?.nodes.count == 1
+            }
+            redis.pause()
+            let paused = ContinuousClock.now
+            try await waitUntil("two timeouts", timeout: .seconds(10), every: .milliseconds(20)) {
+                files.read().error.split(separator: "\n").count >= 2
+            }
+            // Each read waits its 2 s before it gives up: two of them take 4 s at least.
+            #expect(ContinuousClock.now - paused >= .seconds(3.9))
+            let line =
+                "ssectl top: cannot read the node registry at 127.0.0.1:\(redis.port): Redis at 127.0.0.1:\(redis.port) "
+                + "did not answer the node registry read within 2000 ms"
+            #expect(files.read().error.split(separator: "\n").allSatisfy { $0 == line }, "\(files.read().error)")
+            let before = SSECtlTopTests.blocks(files.read().output, allowingCutEnd: true)?.count ?? 0
+            redis.resume()
+            try await waitUntil("a refresh with the node again", timeout: .seconds(10), every: .milliseconds(20)) {
+                let blocks = SSECtlTopTests.blocks(files.read().output, allowingCutEnd: true) ?? []
+                return blocks.count > before && blocks.last?.nodes.first?[0] == "test-\(node.port)"
+            }
+            #expect(top.reapIfExited() == nil)
+        }
+    }
+
     @Test func onARedisClusterTopReadsTheRegistryShardAndShowsAKilledNodeDown() async throws {
         var options = LocalRedisCluster.Options()
         options.replicasPerPrimary = 0

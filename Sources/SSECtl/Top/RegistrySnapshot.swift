@@ -52,7 +52,12 @@ struct RegistryReader: Sendable {
     func snapshot(now: Int64 = RegistryReader.now()) async throws -> RegistrySnapshot {
         try await Deadline.run(Self.readTimeout, doing: "the node registry read", address: address) {
             [runner] in
-            try await Self.read(runner, now: now)
+            // On one server (or a Sentinel group's master) a read that times out also closes its connection, so
+            // the next refresh connects afresh instead of queueing behind a server that does not answer.
+            guard let client = runner as? RedisClient else { return try await Self.read(runner, now: now) }
+            return try await client.connection().withDeadline(Self.readTimeout, doing: "the node registry read") {
+                try await Self.read($0, now: now)
+            }
         }
     }
 

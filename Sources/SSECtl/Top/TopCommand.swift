@@ -61,12 +61,13 @@ struct TopCommand: AsyncParsableCommand {
             do {
                 let table = TopTable(try await reader.snapshot(), order: sort)
                 last = table
-                if let screen { screen.draw(title(reader) + Self.colored(table)) } else { TopScreen.write(table.plain) }
+                if let screen { screen.draw(title(reader) + Self.lines(table)) } else { TopScreen.write(table.plain) }
             } catch {
                 let message = Self.failure(error, reader: reader)
                 if let screen {
                     screen.draw(
-                        title(reader) + [message, ""] + (last.map { ["last read:"] + Self.colored($0) } ?? []))
+                        title(reader) + [.init(message, state: "down"), .init("")]
+                            + (last.map { [.init("last read:")] + Self.lines($0) } ?? []))
                 } else {
                     FileHandle.standardError.write(Data((message + "\n").utf8))
                 }
@@ -82,18 +83,18 @@ struct TopCommand: AsyncParsableCommand {
         "ssectl top: cannot read the node registry at \(reader.address): \(error)"
     }
 
-    private func title(_ reader: RegistryReader) -> [String] {
+    private func title(_ reader: RegistryReader) -> [TopScreen.Line] {
         let time = Date().formatted(.dateTime.hour(.twoDigits(amPM: .omitted)).minute(.twoDigits).second(.twoDigits))
         let every = interval == interval.rounded() ? String(Int(interval)) : String(interval)
-        return ["ssectl top  \(reader.address)  \(time)  every \(every) s  (q or Ctrl-C quits)", ""]
+        return [.init("ssectl top  \(reader.address)  \(time)  every \(every) s  (q or Ctrl-C quits)"), .init("")]
     }
 
-    private static func colored(_ table: TopTable) -> [String] {
-        let lines = table.aligned
-        // Header first, then one line per row, then the rule and the totals.
-        return lines.enumerated().map { index, line in
+    /// The table's lines, each node's row in its state's colour.
+    private static func lines(_ table: TopTable) -> [TopScreen.Line] {
+        // Header first, then one line per row, then the rule, the totals and the counts.
+        table.aligned.enumerated().map { index, line in
             let row = index - 1
-            return row >= 0 && row < table.states.count ? TopScreen.colored(line, state: table.states[row]) : line
+            return TopScreen.Line(line, state: row >= 0 && row < table.states.count ? table.states[row] : nil)
         }
     }
 }

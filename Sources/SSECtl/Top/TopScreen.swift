@@ -51,9 +51,33 @@ final class TopScreen: @unchecked Sendable {
         sources.append(keys)
     }
 
-    /// Replaces what the screen shows with `lines`.
-    func draw(_ lines: [String]) {
-        Self.write("\u{1B}[H" + lines.map { $0 + "\u{1B}[K\n" }.joined() + "\u{1B}[J")
+    /// One line of the screen and the state whose colour it is drawn in (nil: the terminal's own).
+    struct Line {
+        var text: String
+        var state: String?
+
+        init(_ text: String, state: String? = nil) {
+            self.text = text
+            self.state = state
+        }
+    }
+
+    /// Replaces what the screen shows with `lines`, each cut to the terminal's width (a wrapped line would push the
+    /// next redraw out of place).
+    func draw(_ lines: [Line]) {
+        let width = Self.width()
+        let shown = lines.map { line in
+            let text = width.map { String(line.text.prefix($0)) } ?? line.text
+            return line.state.map { Self.colored(text, state: $0) } ?? text
+        }
+        Self.write("\u{1B}[H" + shown.map { $0 + "\u{1B}[K\n" }.joined() + "\u{1B}[J")
+    }
+
+    /// The terminal's columns, nil when it does not say.
+    private static func width() -> Int? {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 
     /// Gives the terminal back (main screen, cursor, line mode and echo) and exits with status 0.
