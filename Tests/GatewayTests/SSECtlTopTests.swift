@@ -189,7 +189,7 @@ struct SSECtlTopTests {
     @Test func badOptionsAreRefusedWithAOneLineReasonAndStatus64() async throws {
         let cases: [([String], String)] = [
             (["--interval", "0.1"], "Error: --interval 0.1: expected 0.2 to 60 seconds between refreshes"),
-            (["--interval", "61"], "Error: --interval 61.0: expected 0.2 to 60 seconds between refreshes"),
+            (["--interval", "61"], "Error: --interval 61: expected 0.2 to 60 seconds between refreshes"),
             (["--interval", "soon"], "Error: The value 'soon' is invalid for '--interval <interval>'"),
             (
                 ["--sort", "size"],

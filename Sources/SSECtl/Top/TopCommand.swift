@@ -32,7 +32,8 @@ struct TopCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0.2...60).contains(interval) else {
-            throw ValidationError("--interval \(interval): expected 0.2 to 60 seconds between refreshes")
+            throw ValidationError(
+                "--interval \(Self.shown(interval)): expected 0.2 to 60 seconds between refreshes")
         }
     }
 
@@ -78,6 +79,9 @@ struct TopCommand: AsyncParsableCommand {
         }
     }
 
+    /// Seconds as given (`1`, `0.2`), without a trailing `.0`.
+    static func shown(_ seconds: Double) -> String { String(format: "%g", seconds) }
+
     /// The one-line error of a failed read.
     static func failure(_ error: any Error, reader: RegistryReader) -> String {
         "ssectl top: cannot read the node registry at \(reader.address): \(error)"
@@ -85,7 +89,7 @@ struct TopCommand: AsyncParsableCommand {
 
     private func title(_ reader: RegistryReader) -> [TopScreen.Line] {
         let time = Date().formatted(.dateTime.hour(.twoDigits(amPM: .omitted)).minute(.twoDigits).second(.twoDigits))
-        let every = interval == interval.rounded() ? String(Int(interval)) : String(interval)
+        let every = Self.shown(interval)
         return [.init("ssectl top  \(reader.address)  \(time)  every \(every) s  (q or Ctrl-C quits)"), .init("")]
     }
 
