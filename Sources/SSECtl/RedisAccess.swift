@@ -1,5 +1,6 @@
 import RedisClient
 import SSEHistory
+import SSEProtocol
 
 /// The connections one `ssectl` invocation uses, for any topology of `--redis-url`.
 ///
@@ -28,6 +29,12 @@ struct RedisAccess {
             history = History(runner: client)
             control = client
         }
+    }
+
+    /// Where node-registry reads (`ssectl top`) go: the one Redis, or on a Cluster the shard of the registry's slot
+    /// (every registry key shares the hash tag `{sse.nodes}`).
+    var registry: any RedisCommandRunner {
+        cluster.map { $0.routed(key: NodeRegistryKeys.members) } ?? control
     }
 
     func close() async {

@@ -12,6 +12,7 @@ struct SSECtl: AsyncParsableCommand {
         abstract: "Publish to and inspect an SSE gateway deployment.",
         subcommands: [
             Publish.self, PatchCommand.self, Tail.self, EndCommand.self, RevokeCommand.self, TokenCommand.self,
+            TopCommand.self,
         ])
 }
 

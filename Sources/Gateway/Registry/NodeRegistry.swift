@@ -55,6 +55,11 @@ final class NodeRegistry: Sendable {
 
     private var publishCommand: String { history.isCluster ? "SPUBLISH" : "PUBLISH" }
 
+    /// What a timed-out registry call names: the Cluster's seeds, or the server (or Sentinel group).
+    private var address: String {
+        history.cluster?.clusterSeeds.displayURL ?? (history.runner as? RedisClient)?.connector.address ?? "Redis"
+    }
+
     /// Beats once a second until cancelled; `document(beat)` makes each beat's document.
     func run(document: @Sendable (Int) -> NodeDocument) async {
         let clock = ContinuousClock()
@@ -88,7 +93,8 @@ final class NodeRegistry: Sendable {
         ]
         guard !left.load(ordering: .relaxed) else { return }
         do {
-            let replies = try await Self.withTimeout(Self.readTimeout) { [runner] in try await runner.pipeline(commands)
+            let replies = try await withDeadline(Self.readTimeout, doing: "the node registry", address: address) {
+                [runner] in try await runner.pipeline(commands)
             }
             for reply in replies { try reply.throwingServerError() }
             if failing.exchange(false, ordering: .relaxed) {
@@ -115,7 +121,9 @@ final class NodeRegistry: Sendable {
             RedisCommand(publishCommand, arguments: [Self.topic.channel, Self.eventPayload(last)]),
         ]
         do {
-            _ = try await Self.withTimeout(Self.readTimeout) { [runner] in try await runner.pipeline(commands) }
+            _ = try await withDeadline(Self.readTimeout, doing: "the node registry", address: address) { [runner] in
+                try await runner.pipeline(commands)
+            }
         } catch {
             logger.warning("cannot remove the node from the registry", metadata: ["error": "\(error)"])
         }
@@ -123,7 +131,7 @@ final class NodeRegistry: Sendable {
 
     /// The live nodes' documents (members whose key exists), by node id; two round trips (`ZRANGE`, `MGET`).
     func liveNodes() async throws -> [NodeDocument] {
-        try await Self.withTimeout(Self.readTimeout) { [runner] in
+        try await withDeadline(Self.readTimeout, doing: "the node registry", address: address) { [runner] in
             let members = try await runner.send(RedisCommand("ZRANGE", arguments: [Self.membersKey, "0", "-1"]))
                 .throwingServerError()
             let ids = (members.array ?? []).compactMap(\.string)
@@ -149,43 +157,5 @@ final class NodeRegistry: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(members)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-
-    struct Timeout: Error, CustomStringConvertible {
-        var limit: Duration
-        var description: String { "Redis did not answer within \(limit.components.seconds) s" }
-    }
-
-    /// `body`'s result, or ``Timeout`` after `limit`. The call runs in a task of its own, not a child: a Redis call
-    /// cannot be cancelled halfway, and a task group would wait for it.
-    static func withTimeout<Value: Sendable>(
-        _ limit: Duration, _ body: @escaping @Sendable () async throws -> Value
-    ) async throws -> Value {
-        let answer = Answer<Value>()
-        return try await withCheckedThrowingContinuation { continuation in
-            answer.wait(continuation)
-            let call = Task {
-                do { answer.finish(.success(try await body())) } catch { answer.finish(.failure(error)) }
-            }
-            Task {
-                try? await Task.sleep(for: limit)
-                answer.finish(.failure(Timeout(limit: limit)))
-                call.cancel()
-            }
-        }
-    }
-
-    /// A continuation resumed once, by whichever of the call and its timer finishes first.
-    private final class Answer<Value: Sendable>: Sendable {
-        private let waiting = Mutex<CheckedContinuation<Value, any Error>?>(nil)
-
-        func wait(_ continuation: CheckedContinuation<Value, any Error>) { waiting.withLock { $0 = continuation } }
-
-        func finish(_ result: Result<Value, any Error>) {
-            waiting.withLock { waiting in
-                waiting?.resume(with: result)
-                waiting = nil
-            }
-        }
     }
 }
