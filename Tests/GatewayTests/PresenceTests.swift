@@ -79,8 +79,15 @@ struct PresenceTests {
                     == ClusterPresence(
                         topic: "room", streams: 5, subjects: ["alice", "bob", "carol"], subjectsTruncated: false,
                         nodes: 2, complete: true))
-            // A public topic's presence names nobody, even for a stream that also held a token.
-            let board = try await Self.presence(port: b.port, topic: "board", subject: nil)
+            // A public topic's presence names nobody, even for a stream that also held a token. (Its last two
+            // streams opened after carol's, so the beat that showed room's five may not have them yet.)
+            let boardAnswer = Mutex<ClusterPresence?>(nil)
+            try await waitUntil("three streams of board", timeout: .seconds(5), every: .milliseconds(50)) {
+                let answer = try await Self.presence(port: b.port, topic: "board", subject: nil)
+                boardAnswer.withLock { $0 = answer }
+                return answer?.streams == 3
+            }
+            let board = boardAnswer.withLock { $0 }
             #expect(
                 board
                     == ClusterPresence(
