@@ -61,6 +61,9 @@ def run(arguments, pages, nodes):
             driver.get(f"http://127.0.0.1:{arguments.port}/compat/{page}.html?topic={','.join(topics)}")
             handles[page] = driver.current_window_handle
         wait_for("every page's stream open", 20, lambda: sum(cluster.active_connections().values()) >= len(pages))
+        # Open is not yet joined: a stream of two topics on a Cluster is live once both are subscribed on their
+        # shards and its position seeded; a patch published before that is not the stream's to receive.
+        wait_for("every page's stream joined", 20, lambda: (cluster.joined_streams() or 0) >= len(pages))
         step(f"{len(pages)} pages open, each on two topics of two shards")
         publish(3, "with every node up")
         wait_for("the first patches on every page", 20, all_applied)

@@ -8,6 +8,7 @@ Cluster.stop; signals only ever go to the pids given on the command line or to t
 
 import ctypes
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -72,6 +73,21 @@ class Cluster:
     def active_connections(self):
         """active_connections by node number, for the nodes that answer (a killed or restarting one does not)."""
         return active_connections(self.base + "/", self.nodes, timeout=3, skip_failed=True)
+
+    def joined_streams(self):
+        """Streams of the nodes that answer that are live: joined, their topics subscribed and (on a Cluster, for a
+        stream of several topics) their positions seeded; a stream still joining shows in /sse-health as replaying.
+        None while a node that answers /sse-health has a stream still replaying."""
+        live = 0
+        for number in self.nodes:
+            status, body = self._get(f"/nodes/{number}/sse-health?top=1")
+            if status != 200:
+                continue
+            health = json.loads(body)
+            if health["replaying_streams"]:
+                return None
+            live += health["streams"]
+        return live
 
     def kill(self, number):
         os.kill(self.nodes[number].pid, signal.SIGKILL)
