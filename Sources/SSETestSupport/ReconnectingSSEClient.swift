@@ -159,6 +159,21 @@ public final class ReconnectingSSEClient: Sendable {
         }
     }
 
+    /// The comments of the open stream so far (its opening comment, heartbeats): none when no stream is open.
+    public var currentComments: [String] {
+        state.withLock { $0.current?.comments ?? [] }
+    }
+
+    /// The open stream's body bytes as received so far (chunk framing included), for a failure's report.
+    public var currentRawBody: [UInt8] {
+        state.withLock { $0.current?.rawBody ?? [] }
+    }
+
+    /// Why the open stream's answer could not be read, if it could not.
+    public var currentMalformed: String? {
+        state.withLock { $0.current?.malformedResponse }
+    }
+
     /// Waits until a stream is open and has its opening comment: events published from then on reach it.
     public func waitUntilConnected(timeout: Duration = .seconds(15)) async throws {
         try await waitUntil("a connected stream on \(path)", timeout: timeout) { currentNode != nil }

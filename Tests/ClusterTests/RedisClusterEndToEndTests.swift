@@ -155,7 +155,9 @@ extension EndToEnd {
             }
             let lastKept = topics.compactMap { kept[$0.topic]?.last }
             // Judged below, client by client, when it times out.
-            try? await waitUntil("every client has each topic's last kept event", timeout: .seconds(60)) {
+            // A deadline, not a pause: on a loaded machine the replays of node 1's 150 clients (debug builds) take
+            // tens of seconds.
+            try? await waitUntil("every client has each topic's last kept event", timeout: .seconds(120)) {
                 clients.allSatisfy { client in
                     let data = Set(client.events.map(\.data))
                     return lastKept.allSatisfy(data.contains)
@@ -188,6 +190,7 @@ extension EndToEnd {
                 }
             }
             #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(5))")
+            if !problems.isEmpty { await Self.report(problems, clients: clients, cluster: cluster) }
             // The kill -9 lost what the replica had not received: the nodes find their last relayed id of the topic
             // missing on the promoted replica and tell the topic's streams.
             #expect(lost[topics[2].topic] != nil, "the replica missed no acknowledged event")
@@ -226,6 +229,41 @@ extension EndToEnd {
             print(
                 "Redis Cluster end-to-end: \(lost.values.map(\.count).reduce(0, +)) acknowledged events lost, "
                     + "reconnects \(clients.map { $0.connections.count - 1 }.reduce(0, +)), took \(took)")
+        }
+
+        /// What the clients that missed events and node 2 say about them, printed when the test fails: each such
+        /// client's connections, comments and last bytes, node 2's replay and shedding counters and its streams that
+        /// are short or replaying (from `/sse-health`), and node 2's log, kept.
+        static func report(_ problems: [String], clients: [ReconnectingSSEClient], cluster: TestCluster) async {
+            let short = Set(
+                problems.compactMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } })
+            for index in short.sorted().prefix(8) {
+                let client = clients[index]
+                let comments = client.currentComments
+                let raw = client.currentRawBody
+                print(
+                    "short client \(index): \(client.eventCount) events, connections \(client.connections), "
+                        + "comments \(comments.count) (first \(comments.prefix(2))), "
+                        + "malformed \(client.currentMalformed ?? "no"), raw body \(raw.count) bytes, last "
+                        + "\(String(decoding: raw.suffix(400), as: UTF8.self).debugDescription)")
+            }
+            if let node = try? await cluster.metrics(ofNode: 2) {
+                print(
+                    "node 2: shed deliveries \(node.shedDeliveries), caught up \(node.caughtUpStreams), "
+                        + "replayed \(node.replayedEvents), replay retries \(node.replayRetries), "
+                        + "stream errors \(node.streamErrors), resyncs \(node.resyncs)")
+            }
+            let health = try? await HTTPProbe.get(port: cluster.port, path: "/nodes/2/sse-health?order=idle&top=1000")
+            let body = health?.body ?? "unanswered"
+            let document = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            let streams = document?["connections"] as? [[String: Any]] ?? []
+            let odd = streams.filter { ($0["events_sent"] as? Int ?? 0) < 900 || ($0["replaying"] as? Bool ?? false) }
+            print(
+                "node 2 /sse-health: \(streams.count) streams, \(odd.count) short or replaying: \(odd.prefix(20)); "
+                    + "totals \(document?.filter { $0.key != "connections" } ?? [:])")
+            let kept = "/tmp/cluster-e2e-node2-\(getpid()).log"
+            try? FileManager.default.copyItem(atPath: cluster.nodes[1].logPath, toPath: kept)
+            print("node 2 log kept at \(kept)")
         }
 
         /// One topic per primary of `map`, with that primary's port.

@@ -80,6 +80,19 @@ final class FanoutFixture {
         return stream
     }
 
+    /// ``open(_:loop:format:lastEventID:resume:maxUnsentBytes:)``, then Redis confirms its topics and the loops run:
+    /// its join completes (a replay's reads are then waiting in ``history``).
+    func openConfirmed(
+        _ topics: [String], format: StreamFormat = StreamFormat(), lastEventID: EventID? = nil,
+        resume: StreamResume? = nil
+    ) throws -> SSEStream {
+        let stream = try open(topics, format: format, lastEventID: lastEventID, resume: resume)
+        settle()
+        subscription.confirmAll()
+        settle()
+        return stream
+    }
+
     /// Opens a stream whose topics Redis then confirms, and takes its opening comment (checked to be exactly that).
     func openAnswered(_ topics: [String], loop: Int = 0) throws -> SSEStream {
         let stream = try open(topics, loop: loop)

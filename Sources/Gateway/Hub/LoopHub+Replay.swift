@@ -11,14 +11,45 @@ extension LoopHub {
     ///
     /// History frames are encoded here, per stream, because a replay is one stream's; live frames come from the
     /// node hub, encoded once per format per message.
-    func replay(_ stream: SSEStream, from resume: StreamResume, once joined: EventLoopFuture<Void>) {
+    ///
+    /// A read that fails (a shard's connection lost in a failover, Redis unreachable for a moment) is tried again
+    /// twice, from the same position (the stream sent nothing meanwhile), before the stream is closed for its
+    /// client to come back.
+    func replay(
+        _ stream: SSEStream, from resume: StreamResume, once joined: EventLoopFuture<Void>, attempt: Int = 1
+    ) {
         switch resume {
-        case .after(let id): replay(stream, after: id, once: joined)
-        case .positions(let ids, let exact): replay(stream, positions: ids, exact: exact, once: joined)
+        case .after(let id): replay(stream, after: id, once: joined, attempt: attempt)
+        case .positions(let ids, let exact):
+            replay(stream, positions: ids, exact: exact, once: joined, attempt: attempt)
         }
     }
 
-    private func replay(_ stream: SSEStream, after id: EventID, once joined: EventLoopFuture<Void>) {
+    /// A replay's read failed: read again after a pause (the stream keeps parking live frames, bounded by its
+    /// unsent limit), or, after the third attempt, close the stream.
+    private func replayFailed(
+        _ stream: SSEStream, _ error: any Error, resume: StreamResume, attempt: Int
+    ) {
+        guard attempt < Self.replayAttempts else {
+            logger.warning(
+                "replay failed, closing the stream", metadata: ["error": "\(error)", "sse.attempts": "\(attempt)"])
+            stream.close(error: true)
+            return
+        }
+        logger.info("replay read failed, reading again", metadata: ["error": "\(error)", "sse.attempt": "\(attempt)"])
+        stats.replayRetries.add(1, ordering: .relaxed)
+        let bound = NIOLoopBound(stream, eventLoop: eventLoop)
+        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(200 * Int64(attempt))) { [self] in
+            let stream = bound.value
+            guard stream.isOpen, stream.isReplaying else { return }
+            replay(stream, from: resume, once: eventLoop.makeSucceededVoidFuture(), attempt: attempt + 1)
+        }
+    }
+
+    /// Reads a replay tries before its stream is closed.
+    static let replayAttempts = 3
+
+    private func replay(_ stream: SSEStream, after id: EventID, once joined: EventLoopFuture<Void>, attempt: Int) {
         let hub = NIOLoopBound(self, eventLoop: eventLoop)
         let bound = NIOLoopBound(stream, eventLoop: eventLoop)
         let topics = stream.topics
@@ -41,8 +72,7 @@ extension LoopHub {
                     hub.stats.resyncs.add(1, ordering: .relaxed)
                     stream.finishReplay(history: [], resetLastID: true)
                 case .failure(let error):
-                    hub.logger.warning("replay failed, closing the stream", metadata: ["error": "\(error)"])
-                    stream.close(error: true)
+                    hub.replayFailed(stream, error, resume: .after(id), attempt: attempt)
                 }
             }
     }
@@ -51,7 +81,8 @@ extension LoopHub {
     /// whose id its shard does not know (the shard lost data) or whose history was trimmed past it gets a `resync`
     /// naming it and forgets its entry; the other topics resume exactly.
     private func replay(
-        _ stream: SSEStream, positions ids: [Topic: EventID], exact: Bool, once joined: EventLoopFuture<Void>
+        _ stream: SSEStream, positions ids: [Topic: EventID], exact: Bool, once joined: EventLoopFuture<Void>,
+        attempt: Int
     ) {
         let hub = NIOLoopBound(self, eventLoop: eventLoop)
         let bound = NIOLoopBound(stream, eventLoop: eventLoop)
@@ -66,12 +97,11 @@ extension LoopHub {
             .whenComplete { result in
                 let (hub, stream) = (hub.value, bound.value)
                 guard stream.isOpen else { return }
-                guard case .success(let results) = result else {
-                    if case .failure(let error) = result {
-                        hub.logger.warning("replay failed, closing the stream", metadata: ["error": "\(error)"])
-                    }
-                    stream.close(error: true)
-                    return
+                let results: [Topic: HistoryResult]
+                switch result {
+                case .success(let answers): results = answers
+                case .failure(let error):
+                    return hub.replayFailed(stream, error, resume: .positions(ids, exact: exact), attempt: attempt)
                 }
                 var events: [TopicEvent] = []
                 var unknown: Set<Topic> = []

@@ -207,10 +207,17 @@ final class SSEStream: ChannelInboundHandler {
             state = .replaying(parked: [], bytes: 0)
             parked = []
         }
+        // One buffer for the whole replay: a replay of a thousand events is one write down the pipeline, not two
+        // per event (NIO's bookkeeping per buffer, and per-event writes to the socket, cost more than the copy).
+        var capacity = 0
+        for item in history { capacity += item.frame.readableBytes + 64 }
+        for item in parked { capacity += item.frame.readableBytes + 64 }
+        var batch: ByteBuffer? = allocator.buffer(capacity: capacity)
         var sent = 0
-        for item in history where write(item.frame, id: item.id, topic: item.topic) { sent += 1 }
+        for item in history where write(item.frame, id: item.id, topic: item.topic, into: &batch) { sent += 1 }
         var live = 0
-        for item in parked where write(item.frame, id: item.id, topic: item.topic) { live += 1 }
+        for item in parked where write(item.frame, id: item.id, topic: item.topic, into: &batch) { live += 1 }
+        if let batch, batch.readableBytes > 0 { context?.write(NIOAny(batch), promise: nil) }
         flush()
         stats.eventsSent.add(sent + live, ordering: .relaxed)
         return sent
@@ -219,22 +226,39 @@ final class SSEStream: ChannelInboundHandler {
     /// Writes a frame (unflushed) when its id is new to the stream (``DeliveryMark/isNew(id:)``; for a positioned
     /// stream, new to its topic's entry, and then preceded by the stream's `id:` line in the same event block).
     private func write(_ frame: ByteBuffer, id: EventID?, topic: Topic) -> Bool {
+        var direct: ByteBuffer?
+        return write(frame, id: id, topic: topic, into: &direct)
+    }
+
+    /// ``write(_:id:topic:)``, appending to `batch` instead when it is not nil (a replay's one buffer).
+    private func write(_ frame: ByteBuffer, id: EventID?, topic: Topic, into batch: inout ByteBuffer?) -> Bool {
         if topicPosition != nil {
             if let id {
                 if let last = topicPosition!.id(of: topic), id <= last { return false }
                 topicPosition!.advance(topic, to: id)
-                var line = ByteBuffer(string: "id: ")
-                line.writeString(topicPosition!.description)
-                line.writeString("\n")
-                context?.write(NIOAny(HTTPChunk.wrap(line, allocator: allocator)), promise: nil)
+                // The stream's `id:` line as a chunk of its own in front of the shared frame, in one buffer.
+                let line = "id: " + topicPosition!.description + "\n"
+                if batch != nil {
+                    HTTPChunk.append(line, to: &batch!)
+                    batch!.writeImmutableBuffer(frame)
+                } else {
+                    var single = allocator.buffer(capacity: line.utf8.count + 12 + frame.readableBytes)
+                    HTTPChunk.append(line, to: &single)
+                    single.writeImmutableBuffer(frame)
+                    context?.write(NIOAny(single), promise: nil)
+                }
+                eventsSent &+= 1
+                return true
             }
-            context?.write(NIOAny(frame), promise: nil)
-            eventsSent &+= 1
-            return true
+        } else {
+            guard position.isNew(id: id) else { return false }
+            if let id { position.lastSentID = id }
         }
-        guard position.isNew(id: id) else { return false }
-        if let id { position.lastSentID = id }
-        context?.write(NIOAny(frame), promise: nil)
+        if batch != nil {
+            batch!.writeImmutableBuffer(frame)
+        } else {
+            context?.write(NIOAny(frame), promise: nil)
+        }
         eventsSent &+= 1
         return true
     }

@@ -39,6 +39,8 @@ public final class GatewayStats: Sendable {
     let streamsPerClientRefusals = Atomic<Int>(0)
     let newStreamsPerSecondRefusals = Atomic<Int>(0)
     let replayedEvents = Atomic<Int>(0)
+    /// Replay reads tried again after a failure (``LoopHub/replay(_:from:once:attempt:)``).
+    let replayRetries = Atomic<Int>(0)
     let resyncs = Atomic<Int>(0)
     let heartbeatsSent = Atomic<Int>(0)
     let redisConnected = Atomic<Bool>(false)

@@ -47,6 +47,7 @@ final class MetricsBridge: Sendable {
                 counter("sse_accept_backoffs_total") { $0.acceptBackoffs.load(ordering: .relaxed) },
                 counter("sse_shed_connections_total") { $0.shedConnections.load(ordering: .relaxed) },
                 counter("sse_replayed_events_total") { $0.replayedEvents.load(ordering: .relaxed) },
+                counter("sse_replay_retries_total") { $0.replayRetries.load(ordering: .relaxed) },
                 counter("sse_resyncs_total") { $0.resyncs.load(ordering: .relaxed) },
                 counter("sse_heartbeats_sent_total") { $0.heartbeatsSent.load(ordering: .relaxed) },
                 counter("sse_redis_reconnects_total") { $0.redisReconnects.load(ordering: .relaxed) },

@@ -124,6 +124,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
     public var acceptBackoffs: Int
     public var shedConnections: Int
     public var replayedEvents: Int
+    public var replayRetries: Int
     public var resyncs: Int
     public var heartbeatsSent: Int
     public var shedDeliveries: Int
@@ -158,6 +159,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         case acceptBackoffs = "accept_backoffs"
         case shedConnections = "shed_connections"
         case replayedEvents = "replayed_events"
+        case replayRetries = "replay_retries"
         case resyncs
         case heartbeatsSent = "heartbeats_sent"
         case shedDeliveries = "shed_deliveries"
@@ -190,6 +192,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         acceptBackoffs = stats.acceptBackoffs.load(ordering: .relaxed)
         shedConnections = stats.shedConnections.load(ordering: .relaxed)
         replayedEvents = stats.replayedEvents.load(ordering: .relaxed)
+        replayRetries = stats.replayRetries.load(ordering: .relaxed)
         resyncs = stats.resyncs.load(ordering: .relaxed)
         heartbeatsSent = stats.heartbeatsSent.load(ordering: .relaxed)
         shedDeliveries = stats.shedDeliveries.load(ordering: .relaxed)

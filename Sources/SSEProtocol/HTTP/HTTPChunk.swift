@@ -41,6 +41,16 @@ public enum HTTPChunk {
         encode(capacity: frame.readableBytes, allocator: allocator) { $0.writeImmutableBuffer(frame) }
     }
 
+    /// Appends `text` to `buffer` as one chunk (nothing for empty text): for a run of frames written in one buffer.
+    public static func append(_ text: String, to buffer: inout ByteBuffer) {
+        let size = text.utf8.count
+        guard size > 0 else { return }
+        buffer.writeString(String(size, radix: 16))
+        buffer.writeStaticString("\r\n")
+        buffer.writeString(text)
+        buffer.writeStaticString("\r\n")
+    }
+
     /// The payloads of a sequence of whole chunks, in order (slices of `chunks`, not copies); nil when the bytes are
     /// not whole chunks. The last chunk, if present, yields nothing. For clients that cannot take chunked coding
     /// (HTTP/1.0), which then read a close-delimited body.
