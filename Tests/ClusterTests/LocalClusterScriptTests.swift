@@ -109,8 +109,10 @@ extension EndToEnd {
                         == "127.0.0.1\n\(redisPort + 1)\n"
                 }
                 // Until Sentinel turns the old master into a replica it still takes writes, which are then lost
-                // (and told with resync): publish once it refuses them, so the event is on the new master.
-                try await waitUntil("the old master to be a replica", timeout: .seconds(30)) {
+                // (and told with resync): publish once it refuses them, so the event is on the new master. Sentinel
+                // converts it on an INFO refresh (every 10 s) at least 8 s after it saw its role change, so this
+                // takes 10-20 s, more on a loaded machine (a fresh-clone run passed 30 s).
+                try await waitUntil("the old master to be a replica", timeout: .seconds(60)) {
                     try await redisCLI(redisPort, "ROLE").hasPrefix("slave\n")
                 }
                 let token = try String(contentsOfFile: run.directory + "/publish-token", encoding: .utf8)
