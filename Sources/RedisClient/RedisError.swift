@@ -8,6 +8,9 @@ public enum RedisError: Error, Sendable, Hashable {
     case connectTimeout(address: String, milliseconds: Int64)
     /// Connecting failed for another reason (host not found, permission denied, …).
     case connectFailed(address: String, cause: String)
+    /// This process could not even make the socket: out of file descriptors (EMFILE, ENFILE) or buffer memory
+    /// (ENOBUFS, ENOMEM). Says nothing about the server.
+    case outOfLocalResources(address: String, cause: String)
     /// AUTH was rejected, or the server demands a password that was not given; carries Redis's own text.
     case authenticationFailed(address: String, message: String)
     /// SELECT of the database in the URL was rejected.
@@ -39,6 +42,8 @@ extension RedisError: CustomStringConvertible {
             return "cannot connect to Redis at \(address): timed out after \(milliseconds) ms"
         case .connectFailed(let address, let cause):
             return "cannot connect to Redis at \(address): \(cause)"
+        case .outOfLocalResources(let address, let cause):
+            return "cannot connect to Redis at \(address): \(cause) (this process is out of descriptors or memory)"
         case .authenticationFailed(let address, let message):
             return "Redis at \(address) rejected the credentials: \(message)"
         case .selectFailed(let address, let database, let message):

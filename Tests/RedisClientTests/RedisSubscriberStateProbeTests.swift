@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -138,6 +139,64 @@ struct RedisSubscriberStateProbeTests {
             #expect(harness.state.status.snapshot.probeFailures == 1)
             #expect(harness.log.all == [.connected, .disconnected(SubscriberHarness.closed)])
         }
+    }
+
+    /// A probe connect this process cannot make for want of descriptors (EMFILE: a node at its open-file limit) says
+    /// nothing about the link: the probe is skipped and counted, and the link is kept. Before, it was closed and
+    /// replaced at every probe while the node stayed at its limit (found by `atItsFileLimitTheNodeBacksOffAndRecovers`).
+    @Test func aProbeConnectOutOfDescriptorsIsSkippedAndTheLinkIsKept() throws {
+        try SubscriberHarness.run(jitter: { $0.upperBound }, probeInterval: .seconds(1), holdProbeConnects: true) {
+            harness in
+            let channel = try Self.probing(harness)
+            let link = harness.current
+            let outOfDescriptors = RedisError.outOfLocalResources(
+                address: "redis.test:6379", cause: "Too many open files")
+            for second in 1...2 {
+                harness.advance(toMilliseconds: Int64(second) * 1000)
+                #expect(harness.heldProbeConnects.count == 1)
+                harness.heldProbeConnects.removeFirst().fail(outOfDescriptors)
+                harness.loop.run()
+            }
+            #expect(link.isActive)
+            var report = harness.state.status.snapshot
+            #expect(report.probesSent == 2)
+            #expect(report.probesSkipped == 2)
+            #expect(report.probeFailures == 0)
+            #expect(!report.lastProbeFailed)
+            #expect(report.problem == nil)
+            #expect(harness.log.all == [.connected])
+            // Descriptors free again: the third probe goes out on a fresh connection and comes back on the same link.
+            harness.advance(toMilliseconds: 3000)
+            try harness.acceptHeldProbeConnect()
+            let probe = try #require(harness.probeConnections.last)
+            #expect(try harness.written(on: probe) == Self.publish(channel, 3))
+            try harness.receive(":1\r\n", on: probe)
+            try harness.receive(RESP.array("message", channel, "3"))
+            report = harness.state.status.snapshot
+            #expect(report.probesSent == 3)
+            #expect(report.probesSkipped == 2)
+            #expect(report.lastRoundTrip == .zero)
+            #expect(harness.current === link)
+            #expect(harness.log.all == [.connected])
+        }
+    }
+
+    /// The connect errors are told apart: only these errno values are the process's own shortage.
+    @Test func outOfDescriptorsOrMemoryIsAnErrorOfItsOwn() {
+        for code in [EMFILE, ENFILE, ENOBUFS, ENOMEM] {
+            let error = RedisConnection.mapConnectError(
+                IOError(errnoCode: code, reason: "socket"), address: "redis.test:6379", timeoutMilliseconds: 1000)
+            #expect(error == .outOfLocalResources(address: "redis.test:6379", cause: String(cString: strerror(code))))
+        }
+        #expect(
+            RedisConnection.mapConnectError(
+                IOError(errnoCode: EMFILE, reason: "socket"), address: "redis.test:6379", timeoutMilliseconds: 1000
+            ).description == "cannot connect to Redis at redis.test:6379: Too many open files (this process is out of"
+                + " descriptors or memory)")
+        #expect(
+            RedisConnection.mapConnectError(
+                IOError(errnoCode: EACCES, reason: "connect"), address: "redis.test:6379", timeoutMilliseconds: 1000)
+                == .connectFailed(address: "redis.test:6379", cause: "Permission denied"))
     }
 
     /// A shard link probes with SPUBLISH on the channel its owner gives it, moves when given another, and reports an

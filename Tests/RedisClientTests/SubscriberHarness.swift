@@ -148,6 +148,12 @@ final class SubscriberHarness {
     }
 
     /// A probe connection over a new `EmbeddedChannel` (no pushes: it only publishes).
+    /// Answers the oldest held probe connect with a probe connection (see `holdProbeConnects`).
+    func acceptHeldProbeConnect() throws {
+        heldProbeConnects.removeFirst().succeed(try acceptProbeConnection())
+        loop.run()
+    }
+
     private func acceptProbeConnection() throws -> RedisConnection {
         let handler = RedisChannelHandler(address: Self.configuration.address, logger: quiet, onPush: nil)
         let channel = EmbeddedChannel(loop: loop)

@@ -11,8 +11,10 @@ final class LinkMetrics: Sendable {
         let probeSeconds: CoreMetrics.Gauge
         let probes: CoreMetrics.Counter
         let probeFailures: CoreMetrics.Counter
+        let probesSkipped: CoreMetrics.Counter
         var lastProbes = 0
         var lastFailures = 0
+        var lastSkipped = 0
 
         init(address: String, nodeID: String) {
             let dimensions = [("node", nodeID), ("address", address)]
@@ -20,6 +22,7 @@ final class LinkMetrics: Sendable {
             probeSeconds = CoreMetrics.Gauge(label: "sse_redis_link_probe_seconds", dimensions: dimensions)
             probes = CoreMetrics.Counter(label: "sse_redis_link_probes_total", dimensions: dimensions)
             probeFailures = CoreMetrics.Counter(label: "sse_redis_link_probe_failures_total", dimensions: dimensions)
+            probesSkipped = CoreMetrics.Counter(label: "sse_redis_link_probes_skipped_total", dimensions: dimensions)
         }
 
         func destroy() {
@@ -27,6 +30,7 @@ final class LinkMetrics: Sendable {
             probeSeconds.destroy()
             probes.destroy()
             probeFailures.destroy()
+            probesSkipped.destroy()
         }
     }
 
@@ -50,8 +54,12 @@ final class LinkMetrics: Sendable {
                 if link.probeFailures > entry.lastFailures {
                     entry.probeFailures.increment(by: link.probeFailures - entry.lastFailures)
                 }
+                if link.probesSkipped > entry.lastSkipped {
+                    entry.probesSkipped.increment(by: link.probesSkipped - entry.lastSkipped)
+                }
                 entry.lastProbes = link.probesSent
                 entry.lastFailures = link.probeFailures
+                entry.lastSkipped = link.probesSkipped
                 table[link.address] = entry
             }
             for (address, entry) in table where !seen.contains(address) {

@@ -29,6 +29,8 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
         public var stateSeconds: Double
         public var probesSent: Int
         public var probeFailures: Int
+        /// Probes not sent for want of a descriptor or memory in this process (the link is kept).
+        public var probesSkipped: Int
         public var lastProbeFailed: Bool
         /// The last probe's round trip in milliseconds; nil before the first came back.
         public var lastProbeMilliseconds: Double?
@@ -42,6 +44,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
             case stateSeconds = "state_seconds"
             case probesSent = "probes_sent"
             case probeFailures = "probe_failures"
+            case probesSkipped = "probes_skipped"
             case lastProbeFailed = "last_probe_failed"
             case lastProbeMilliseconds = "last_probe_ms"
             case messagesReceived = "messages_received"
@@ -54,6 +57,7 @@ public struct MetricsSnapshot: Codable, Sendable, Equatable {
             stateSeconds = ((now - report.since).seconds * 1000).rounded() / 1000
             probesSent = report.probesSent
             probeFailures = report.probeFailures
+            probesSkipped = report.probesSkipped
             lastProbeFailed = report.lastProbeFailed
             lastProbeMilliseconds = report.lastRoundTrip.map { ($0.seconds * 1_000_000).rounded() / 1000 }
             messagesReceived = report.messagesReceived

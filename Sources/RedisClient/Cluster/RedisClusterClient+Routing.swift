@@ -83,7 +83,7 @@ extension RedisClusterClient {
                     asking ? batch.flatMap { [RedisCommand("ASKING"), $0] } : batch)
             } catch let error as RedisError {
                 switch error {
-                case .connectionRefused, .connectTimeout, .connectFailed:
+                case .connectionRefused, .connectTimeout, .connectFailed, .outOfLocalResources:
                     // Nothing was sent: the primary is gone or not up yet. Its replica may be taking over.
                     _ = try? await refreshSlotMap()
                     try await pauseOrGiveUp("\(error)")

@@ -143,6 +143,8 @@ extension RedisConnection {
             case ECONNREFUSED: return .connectionRefused(address: address)
             case ENOENT: return .connectFailed(address: address, cause: "no such socket file")
             case ETIMEDOUT: return .connectTimeout(address: address, milliseconds: timeoutMilliseconds)
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                return .outOfLocalResources(address: address, cause: String(cString: strerror(error.errnoCode)))
             default: return .connectFailed(address: address, cause: String(cString: strerror(error.errnoCode)))
             }
         }

@@ -17,6 +17,9 @@ public struct RedisLinkReport: Sendable, Equatable {
     public var probesSent: Int
     /// Probes that did not come back in time, whose publish failed, or that reached no subscriber.
     public var probeFailures: Int
+    /// Probes not sent because this process had no descriptor (or memory) for the probe's connection: they say
+    /// nothing about the link, which is kept. Counted in ``probesSent`` too, never in ``probeFailures``.
+    public var probesSkipped: Int
     /// The last probe that completed failed; false before the first one and once a later probe came back.
     public var lastProbeFailed: Bool
     /// The round trip of the last probe that came back: publish sent to message received on the link.
@@ -46,7 +49,8 @@ final class RedisLinkStatus: Sendable {
     init(address: String) {
         report = Mutex(
             RedisLinkReport(
-                address: address, isUp: false, since: .now, probesSent: 0, probeFailures: 0, lastProbeFailed: false,
+                address: address, isUp: false, since: .now, probesSent: 0, probeFailures: 0, probesSkipped: 0,
+                lastProbeFailed: false,
                 lastRoundTrip: nil, messagesReceived: 0, probeChannel: nil))
     }
 
@@ -74,6 +78,8 @@ final class RedisLinkStatus: Sendable {
             $0.lastRoundTrip = roundTrip
         }
     }
+
+    func probeSkipped() { report.withLock { $0.probesSkipped += 1 } }
 
     func probeFailed() {
         report.withLock {

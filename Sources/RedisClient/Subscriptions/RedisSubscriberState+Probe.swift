@@ -24,6 +24,8 @@ final class LinkProbe {
     /// (bounded by the connect timeout) there is none, so a slow connect is not taken for a link that delivers
     /// nothing.
     var inFlight: (sequence: Int, sentAt: NIODeadline, timeout: Scheduled<Void>?)?
+    /// The last probe was skipped for want of a descriptor: the warning is logged once per such run.
+    var skipping = false
     var task: RepeatedTask?
 
     init(connect: @escaping RedisSubscriberState.ProbeConnect, channel: String?) {
@@ -132,10 +134,17 @@ extension RedisSubscriberState {
         let command = RedisCommand(sharded ? "SPUBLISH" : "PUBLISH", arguments: [channel, String(sequence)])
         withProbeConnection { [self] result in
             switch result {
+            case .failure(let error as RedisError):
+                if case .outOfLocalResources = error {
+                    probeSkipped(sequence, error)
+                } else {
+                    probeFailed(sequence, reason: "cannot connect to publish the probe: \(error)")
+                }
             case .failure(let error):
                 probeFailed(sequence, reason: "cannot connect to publish the probe: \(error)")
             case .success(let connection):
                 guard let probe = self.probe, probe.inFlight?.sequence == sequence else { return }
+                probe.skipping = false
                 let timeout = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(options.probeTimeout)) {
                     [self] in
                     probeFailed(sequence, reason: "no probe back within \(options.probeTimeout)")
@@ -196,6 +205,22 @@ extension RedisSubscriberState {
         probe.inFlight = nil
         let elapsed = eventLoop.now - inFlight.sentAt
         status.probeSucceeded(roundTrip: .nanoseconds(elapsed.nanoseconds))
+    }
+
+    /// The probe's connection could not be made because this process is out of descriptors or memory (at its
+    /// open-file limit, say, with every descriptor held by clients). That says nothing about the link: replacing it
+    /// would drop a subscription that delivers, and its new connection would need a descriptor too. The link is
+    /// kept; the next probe tries again.
+    private func probeSkipped(_ sequence: Int, _ error: RedisError) {
+        guard let probe, probe.inFlight?.sequence == sequence else { return }
+        probe.inFlight = nil
+        status.probeSkipped()
+        if !probe.skipping {
+            logger.warning(
+                "Redis subscriber link cannot send its probe, keeping the link",
+                metadata: ["redis.address": "\(address)", "error": "\(error)"])
+        }
+        probe.skipping = true
     }
 
     /// The link does not deliver: counted, and its connection closed, so it reconnects with the usual backoff and
