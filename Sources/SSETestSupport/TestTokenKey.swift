@@ -28,13 +28,15 @@ public final class TestTokenKey: Sendable {
     /// The gateway flags that configure this key.
     public var gatewayArguments: [String] { ["--token-key", "\(id)=HS256:\(path)"] }
 
-    /// A token granting `subscribe`, valid for `expiresIn` seconds, issued `issuedAgo` seconds ago (so that a
-    /// revocation of its subject, which covers tokens issued until the revocation's second, certainly covers it).
+    /// A token granting `subscribe`, valid for `expiresIn` seconds (or until the Unix time `expiresAt`), issued
+    /// `issuedAgo` seconds ago (so that a revocation of its subject, which covers tokens issued until the
+    /// revocation's second, certainly covers it).
     public func token(
-        subscribe: [String], subject: String? = nil, tokenID: String? = nil, expiresIn: Int = 600, issuedAgo: Int = 0
+        subscribe: [String], subject: String? = nil, tokenID: String? = nil, expiresIn: Int = 600,
+        expiresAt: Int? = nil, issuedAgo: Int = 0
     ) -> String {
         var members = [
-            #""exp":\#(TestTokens.unixTime(expiresIn))"#, #""iat":\#(TestTokens.unixTime(-issuedAgo))"#,
+            #""exp":\#(expiresAt ?? TestTokens.unixTime(expiresIn))"#, #""iat":\#(TestTokens.unixTime(-issuedAgo))"#,
             #""sse":{"subscribe":[\#(subscribe.map { "\"\($0)\"" }.joined(separator: ","))]}"#,
         ]
         if let subject { members.append(#""sub":"\#(subject)""#) }

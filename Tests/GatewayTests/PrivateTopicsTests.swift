@@ -34,9 +34,12 @@ struct PrivateTopicsTests {
 
     /// A token signed with ``key`` (``TestTokenKey/token(subscribe:subject:tokenID:expiresIn:issuedAgo:)``).
     static func token(
-        subscribe: [String], subject: String? = nil, id: String? = nil, expiresIn: Int = 300, issuedAgo: Int = 0
+        subscribe: [String], subject: String? = nil, id: String? = nil, expiresIn: Int = 300, expiresAt: Int? = nil,
+        issuedAgo: Int = 0
     ) -> String {
-        key.token(subscribe: subscribe, subject: subject, tokenID: id, expiresIn: expiresIn, issuedAgo: issuedAgo)
+        key.token(
+            subscribe: subscribe, subject: subject, tokenID: id, expiresIn: expiresIn, expiresAt: expiresAt,
+            issuedAgo: issuedAgo)
     }
 
     static func bearer(_ token: String) -> [(String, String)] { [("Authorization", "Bearer \(token)")] }
@@ -165,15 +168,18 @@ struct PrivateTopicsTests {
 
     @Test func aStreamEndsAtItsTokensExpiryAndResumesWithAFreshTokenWithoutAGapOrADuplicate() async throws {
         try await Self.withGateway(["--token-expiry-spread", "1"]) { node, publisher, _ in
-            let shortLived = Self.token(subscribe: ["user.42"], expiresIn: 3)
-            let expiry = TestTokens.unixTime(3)
+            // The `exp` is fixed first and written into the token: reading the clock twice could straddle a second.
+            // Six seconds leave the connect and the first event room on a loaded machine (a fresh-clone CI run
+            // with 3 s failed here), and the spread at most 0.6 s.
+            let expiry = TestTokens.unixTime(6)
+            let shortLived = Self.token(subscribe: ["user.42"], expiresAt: expiry)
             let stream = try await SSETestClient.open(
                 port: node.port, path: "/sse?topic=user.42", headers: Self.bearer(shortLived))
             try await stream.waitUntilConnected()
             let first = try await publisher.publish("user.42", "one")
             try await stream.waitForEvents(1)
             try await waitUntil("the stream ended at its expiry", timeout: .seconds(15)) { stream.isClosed }
-            // Not before the expiry minus the spread (at most a tenth of the 3 s left, so 0.3 s; 1 s of rounding).
+            // Not before the expiry minus the spread (at most a tenth of the 6 s left, so 0.6 s; 1 s of rounding).
             #expect(TestTokens.unixTime() >= expiry - 1)
             #expect(stream.events.map(\.event) == [nil, "token-expired"])
             #expect(stream.events.last?.data == "{\"exp\":\(expiry)}")
