@@ -39,6 +39,11 @@ public struct History: Sendable {
     /// Whether this history is on a Redis Cluster (per-topic clocks and ids, `SPUBLISH`).
     public var isCluster: Bool { cluster != nil }
 
+    /// What a timed-out call names: the Cluster's seeds, or the server (or Sentinel group).
+    public var address: String {
+        cluster?.clusterSeeds.displayURL ?? (runner as? RedisClient)?.connector.address ?? "Redis"
+    }
+
     /// The runner for commands about `topic`: its shard's on a Cluster, else the one Redis.
     func runner(for topic: Topic) -> any RedisCommandRunner {
         cluster.map { $0.routed(key: topic.historyKey) } ?? runner

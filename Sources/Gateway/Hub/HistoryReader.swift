@@ -35,26 +35,55 @@ extension HistorySource {
 
 /// Reads topic history for replays and backfills through the node's command connections (not the subscriber's):
 /// one Redis's, or on a Cluster each topic's shard's.
+///
+/// Every read is bounded by ``readTimeout``: a read sent to a server that stopped answering (a frozen primary, whose
+/// replica may already serve its slots) fails as ``RedisError/commandTimeout(address:command:milliseconds:)``
+/// instead of holding its stream's replay until the server wakes; the callers read again (a replay twice, then
+/// the stream is closed for its client to come back), and on a Cluster the timeout refreshes the slot map first.
 struct HistoryReader: HistorySource {
     let history: History
     /// Most events replayed per topic; a client further behind gets a resync instead of a partial replay.
     let limit: Int
     let eventLoop: any EventLoop
+    let readTimeout: Duration
 
-    init(history: History, historyLength: Int, eventLoop: any EventLoop) {
+    /// How long a history read may take. Reads are a few milliseconds even for a full replay; this is for a server
+    /// that does not answer at all.
+    static let defaultReadTimeout = Duration.seconds(5)
+
+    init(
+        history: History, historyLength: Int, eventLoop: any EventLoop,
+        readTimeout: Duration = HistoryReader.defaultReadTimeout
+    ) {
         self.history = history
         self.limit = historyLength * 2 + 100  // `MAXLEN ~` may keep somewhat more than the configured length
         self.eventLoop = eventLoop
+        self.readTimeout = readTimeout
+    }
+
+    /// `body` on the reader's loop, within ``readTimeout``.
+    private func bounded<Value: Sendable>(
+        _ what: String, _ body: @escaping @Sendable () async throws -> Value
+    ) -> EventLoopFuture<Value> {
+        eventLoop.makeFutureWithTask { [readTimeout, history] in
+            do {
+                return try await withDeadline(readTimeout, doing: what, address: history.address, body)
+            } catch RedisError.commandTimeout(let address, let command, let milliseconds) {
+                // The server may be gone for good, its slots served by a replica now: the next read should know.
+                if let cluster = history.cluster { Task { _ = try? await cluster.refreshSlotMap() } }
+                throw RedisError.commandTimeout(address: address, command: command, milliseconds: milliseconds)
+            }
+        }
     }
 
     func read(positions: [Topic: EventID], exact: Bool) -> EventLoopFuture<[Topic: HistoryResult]> {
-        eventLoop.makeFutureWithTask { [history, limit] in
+        bounded("a history read") { [history, limit] in
             try await history.events(after: positions, limit: limit, exact: exact)
         }
     }
 
     func readFromOrigin(perTopic topics: [Topic]) -> EventLoopFuture<[Topic: HistoryResult]> {
-        eventLoop.makeFutureWithTask { [history, limit] in
+        bounded("a history read") { [history, limit] in
             try await withThrowingTaskGroup(of: (Topic, HistoryResult).self) { group in
                 for topic in topics {
                     group.addTask { (topic, try await history.eventsFromOrigin(in: [topic], limit: limit)) }
@@ -67,11 +96,11 @@ struct HistoryReader: HistorySource {
     }
 
     func lastIDs(of topics: [Topic]) -> EventLoopFuture<[Topic: EventID]> {
-        eventLoop.makeFutureWithTask { [history] in try await history.lastIDs(of: topics) }
+        bounded("a clock read") { [history] in try await history.lastIDs(of: topics) }
     }
 
     func read(topics: [Topic], after id: EventID, issuedIn: Topic?) -> EventLoopFuture<HistoryResult> {
-        eventLoop.makeFutureWithTask { [history, limit] in
+        bounded("a history read") { [history, limit] in
             try await history.events(after: id, in: topics, limit: limit, issuedIn: issuedIn)
         }
     }
@@ -79,13 +108,13 @@ struct HistoryReader: HistorySource {
     /// Everything the current data of Redis holds for `topics` (``History/eventsFromOrigin(in:limit:)``): what is
     /// left to deliver after a stream was told `resync` because Redis lost its data.
     func readFromOrigin(topics: [Topic]) -> EventLoopFuture<HistoryResult> {
-        eventLoop.makeFutureWithTask { [history, limit] in
+        bounded("a history read") { [history, limit] in
             try await history.eventsFromOrigin(in: topics, limit: limit)
         }
     }
 
     func revocations() -> EventLoopFuture<[String]> {
-        eventLoop.makeFutureWithTask { [history] in
+        bounded("a revocations read") { [history] in
             try await history.revocations(now: Date().timeIntervalSince1970)
         }
     }

@@ -56,9 +56,7 @@ final class NodeRegistry: Sendable {
     private var publishCommand: String { history.isCluster ? "SPUBLISH" : "PUBLISH" }
 
     /// What a timed-out registry call names: the Cluster's seeds, or the server (or Sentinel group).
-    private var address: String {
-        history.cluster?.clusterSeeds.displayURL ?? (history.runner as? RedisClient)?.connector.address ?? "Redis"
-    }
+    private var address: String { history.address }
 
     /// Beats once a second until cancelled; `document(beat)` makes each beat's document.
     func run(document: @Sendable (Int) -> NodeDocument) async {
