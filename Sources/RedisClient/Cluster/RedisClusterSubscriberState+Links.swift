@@ -90,6 +90,7 @@ extension RedisClusterSubscriberState {
         for name in names where assignment[name] == endpoint {
             assignment[name] = nil
             confirmed.remove(name)
+            droppedBy[name] = (endpoint, eventLoop.now)
         }
         onEvent(.unsubscribedByServer(address: address, channels: names.sorted()))
         refreshNow()

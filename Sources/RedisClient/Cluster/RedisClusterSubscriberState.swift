@@ -37,6 +37,15 @@ final class RedisClusterSubscriberState {
     private var everConfirmed: Set<String> = []
     var waiters: [String: [EventLoopPromise<Void>]] = [:]
     var links: [RedisConfiguration.Endpoint: Link] = [:]
+    /// Channels a primary dropped unasked (its slot left it: a hand-over, a migration), with when. A map that still
+    /// places one there is stale (read from a node that has not heard of the change yet), so for
+    /// ``staleOwnerWindow`` the channel waits for the next map instead of going back: a demoted primary, now a
+    /// replica, would accept the `SSUBSCRIBE` and keep the channel until the next periodic refresh.
+    var droppedBy: [String: (endpoint: RedisConfiguration.Endpoint, at: NIODeadline)] = [:]
+    /// A refresh is scheduled for channels held back by ``droppedBy``.
+    private var staleRefreshScheduled = false
+    /// How long a primary that dropped a channel is not trusted with it again.
+    static let staleOwnerWindow = TimeAmount.seconds(5)
     private var refreshing = false
     private var refreshAgain = false
     var periodic: RepeatedTask?
@@ -117,6 +126,7 @@ final class RedisClusterSubscriberState {
             if let endpoint = assignment.removeValue(forKey: name) { byLink[endpoint, default: []].append(name) }
             confirmed.remove(name)
             everConfirmed.remove(name)
+            droppedBy[name] = nil
         }
         for (endpoint, group) in byLink {
             guard let link = links[endpoint] else { continue }
@@ -153,10 +163,18 @@ final class RedisClusterSubscriberState {
     private func route(_ names: Set<String>) {
         guard let map, !names.isEmpty else { return }
         var byOwner: [RedisConfiguration.Endpoint: [String]] = [:]
+        var heldBack = false
         for name in names.sorted() {
             guard let owner = map.primary(for: HashSlot(key: name)) else {
                 fail(name, .server(message: "CLUSTERDOWN no primary serves slot \(HashSlot(key: name))"))
                 continue
+            }
+            if let dropped = droppedBy[name] {
+                if dropped.endpoint == owner, eventLoop.now - dropped.at < Self.staleOwnerWindow {
+                    heldBack = true
+                    continue
+                }
+                droppedBy[name] = nil
             }
             if let previous = assignment[name], previous != owner, let link = links[previous] {
                 link.subscriber.request(.sunsubscribe, [name], promise: eventLoop.makePromise())
@@ -165,6 +183,7 @@ final class RedisClusterSubscriberState {
             confirmed.remove(name)
             byOwner[owner, default: []].append(name)
         }
+        if heldBack { refreshSoon() }
         for (owner, group) in byOwner {
             let promise = eventLoop.makePromise(of: Void.self)
             link(for: owner).subscriber.request(.ssubscribe, group, promise: promise)
@@ -203,6 +222,17 @@ final class RedisClusterSubscriberState {
         // A channel without a waiter (a move after a map change) is placed again by the next map.
         let box = self.box!
         eventLoop.scheduleTask(in: TimeAmount(options.downLinkRefreshInterval)) { box.value.refreshNow() }
+    }
+
+    /// One refresh after ``RedisClusterSubscriber/Options/downLinkRefreshInterval``, however often asked meanwhile.
+    private func refreshSoon() {
+        guard !staleRefreshScheduled else { return }
+        staleRefreshScheduled = true
+        let box = self.box!
+        eventLoop.scheduleTask(in: TimeAmount(options.downLinkRefreshInterval)) {
+            box.value.staleRefreshScheduled = false
+            box.value.refreshNow()
+        }
     }
 
     private func fail(_ name: String, _ error: RedisError) {
