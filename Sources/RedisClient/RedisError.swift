@@ -27,8 +27,6 @@ public enum RedisError: Error, Sendable, Hashable {
     case commandTimeout(address: String, command: String, milliseconds: Int64)
     /// No sentinel named a usable master: carries the master name and what each sentinel tried said.
     case sentinelFailed(masterName: String, reason: String)
-    /// The URL names a topology this process cannot use (yet); the text says which and where it came from.
-    case unsupportedTopology(String)
 }
 
 extension RedisError: CustomStringConvertible {
@@ -60,8 +58,6 @@ extension RedisError: CustomStringConvertible {
             return "Redis at \(address) did not answer \(command) within \(milliseconds) ms"
         case .sentinelFailed(let masterName, let reason):
             return "cannot find the Redis master \"\(masterName)\" through the sentinels: \(reason)"
-        case .unsupportedTopology(let message):
-            return message
         }
     }
 }

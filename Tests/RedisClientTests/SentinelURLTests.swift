@@ -68,16 +68,6 @@ struct SentinelURLTests {
         #expect(try RedisTopology(url: "redis+cluster://h").displayURL == "redis-cluster://h:6379")
     }
 
-    @Test func aProcessThatCannotUseAClusterRefusesItNamingTheSetting() throws {
-        let cluster = try RedisTopology(url: "redis-cluster://:pw@h:7000")
-        #expect(
-            throws: RedisError.unsupportedTopology(
-                "SSE_REDIS_URL: Redis Cluster is not supported by this build yet (redis-cluster://:***@h:7000)")
-        ) { try cluster.requireNotCluster(setting: "SSE_REDIS_URL") }
-        let single = try RedisTopology(url: "redis://h")
-        #expect(try single.requireNotCluster(setting: "SSE_REDIS_URL") == single)
-    }
-
     @Test(arguments: [
         (
             "http://h:1",

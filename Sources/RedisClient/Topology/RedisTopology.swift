@@ -42,16 +42,6 @@ public enum RedisTopology: Sendable, Hashable {
         }
     }
 
-    /// Refuses a Cluster URL in a process that cannot use one yet, naming the setting it came from.
-    /// - Returns: the topology, when it is a single server or a Sentinel group.
-    public func requireNotCluster(setting: String) throws(RedisError) -> RedisTopology {
-        if case .cluster(let seeds) = self {
-            throw .unsupportedTopology(
-                "\(setting): Redis Cluster is not supported by this build yet (\(seeds.displayURL))")
-        }
-        return self
-    }
-
     private static func scheme(of url: String, among schemes: [String]) -> String? {
         schemes.first { url.hasPrefix($0) }
     }
