@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import SSEHistory
 import SSEProtocol
 
 /// The gateway nodes as the registry in Redis has them (``NodeRegistryKeys``): the live ones with their documents,
@@ -23,30 +24,14 @@ struct ClusterState: Sendable, Equatable {
     /// When it was read (Unix ms, this process's clock).
     var readAt: Int64
 
-    /// Reads the registry: one `ZRANGE`, then one pipeline of `MGET` and an `LRANGE` per member, all in the
-    /// registry's slot.
+    /// Reads the registry (``SSEHistory/RegisteredNodes``) with every node's kept beats: two round trips, in the
+    /// registry's slot. A node that is down and left no beat has nothing to show and is left out.
     static func read(from runner: any RedisCommandRunner, now: Date = Date()) async throws -> ClusterState {
-        let members = try await runner.send(RedisCommand("ZRANGE", NodeRegistryKeys.members, "0", "-1"))
-        let ids = (members.array ?? []).compactMap(\.string).sorted()
         let readAt = Int64(now.timeIntervalSince1970 * 1000)
-        guard !ids.isEmpty else { return ClusterState(nodes: [], readAt: readAt) }
-        let commands =
-            [RedisCommand("MGET", arguments: ids.map(NodeRegistryKeys.node))]
-            + ids.map {
-                RedisCommand("LRANGE", NodeRegistryKeys.beats($0), "0", String(NodeRegistryKeys.beatsKept - 1))
-            }
-        let replies = try await runner.pipeline(commands)
-        for reply in replies { try reply.throwingServerError() }
-        let documents = replies[0].array ?? []
-        var nodes: [Node] = []
-        for (index, id) in ids.enumerated() {
-            let live = documents.indices.contains(index) ? documents[index].bytes.flatMap(NodeDocument.decode) : nil
-            let beats = (replies[index + 1].array ?? []).compactMap { $0.bytes.flatMap(NodeDocument.decode) }
-                .reversed()
-            let last = live ?? beats.last
-            // A member without key or beats left nothing to show.
-            guard last != nil else { continue }
-            nodes.append(Node(id: id, document: last, isDown: live == nil, beats: Array(beats)))
+        let registry = try await RegisteredNodes.read(runner, now: readAt, beats: .all)
+        let nodes = registry.nodes.compactMap { node -> Node? in
+            guard let last = node.document ?? node.beats.last else { return nil }
+            return Node(id: node.id, document: last, isDown: node.isDown, beats: node.beats)
         }
         return ClusterState(nodes: nodes, readAt: readAt)
     }
