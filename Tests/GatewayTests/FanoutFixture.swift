@@ -93,6 +93,17 @@ final class FanoutFixture {
         return stream
     }
 
+    /// On a Cluster node: a positioned stream of topics `a` and `b` resuming after `a`'s entry 5-0 and `b`'s 7-0, opened
+    /// and confirmed, with the two exact per-topic reads that its replay makes (each on its own shard).
+    func openPositionedAtA5B7() throws -> (stream: SSEStream, a5: EventID, b7: EventID, reads: [FakeHistory.Read]) {
+        startConnectedOnCluster()
+        let (a5, b7) = (EventID(milliseconds: 5, sequence: 0), EventID(milliseconds: 7, sequence: 0))
+        let (a, b) = (try Topic(validating: "a"), try Topic(validating: "b"))
+        let stream = try openConfirmed(
+            ["a", "b"], format: StreamFormat(positioned: true), resume: .positions([a: a5, b: b7]))
+        return (stream, a5, b7, [.exactAfter(a5, topics: [a], issuedIn: a), .exactAfter(b7, topics: [b], issuedIn: b)])
+    }
+
     /// Opens a stream whose topics Redis then confirms, and takes its opening comment (checked to be exactly that).
     func openAnswered(_ topics: [String], loop: Int = 0) throws -> SSEStream {
         let stream = try open(topics, loop: loop)

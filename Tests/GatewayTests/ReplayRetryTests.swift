@@ -77,15 +77,7 @@ import Testing
 
     @Test func aPositionedReplayReadsAgainFromTheSameEntriesAfterAFailure() throws {
         let fixture = FanoutFixture(idsPerTopic: true)
-        fixture.startConnectedOnCluster()
-        let (a5, b7) = (EventID(milliseconds: 5, sequence: 0), EventID(milliseconds: 7, sequence: 0))
-        let stream = try fixture.openConfirmed(
-            ["a", "b"], format: StreamFormat(positioned: true),
-            resume: .positions([Self.topic("a"): a5, Self.topic("b"): b7]))
-        let reads: [FakeHistory.Read] = [
-            .exactAfter(a5, topics: [Self.topic("a")], issuedIn: Self.topic("a")),
-            .exactAfter(b7, topics: [Self.topic("b")], issuedIn: Self.topic("b")),
-        ]
+        let (stream, _, b7, reads) = try fixture.openPositionedAtA5B7()
         #expect(fixture.history.pending == reads)
         fixture.history.answer(.events([]))
         fixture.history.answer(.failure(Self.lost))
@@ -94,7 +86,8 @@ import Testing
         Self.pause(fixture, .milliseconds(200))
         #expect(fixture.history.pending == reads)
         let a6 = EventID(milliseconds: 6, sequence: 0)
-        fixture.history.answer(.events([TopicEvent(topic: Self.topic("a"), event: ServerSentEvent(id: a6, data: "a6"))]))
+        fixture.history.answer(
+            .events([TopicEvent(topic: Self.topic("a"), event: ServerSentEvent(id: a6, data: "a6"))]))
         fixture.history.answer(.events([]))
         fixture.settle()
         let position = try SSEProtocol.StreamPosition([Self.topic("a"): a6, Self.topic("b"): b7]).description

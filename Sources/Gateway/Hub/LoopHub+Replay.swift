@@ -93,38 +93,38 @@ extension LoopHub {
             history.read(positions: after, exact: exact).and(history.readFromOrigin(perTopic: fromOrigin))
                 .map { $0.merging($1) { first, _ in first } }
         }
-            .hop(to: eventLoop)
-            .whenComplete { result in
-                let (hub, stream) = (hub.value, bound.value)
-                guard stream.isOpen else { return }
-                let results: [Topic: HistoryResult]
-                switch result {
-                case .success(let answers): results = answers
-                case .failure(let error):
-                    return hub.replayFailed(stream, error, resume: .positions(ids, exact: exact), attempt: attempt)
-                }
-                var events: [TopicEvent] = []
-                var unknown: Set<Topic> = []
-                var trimmed: Set<Topic> = []
-                for (topic, answer) in results {
-                    switch answer {
-                    case .events(let found): events += found
-                    case .unknownID: unknown.insert(topic)
-                    case .trimmed, .limitExceeded: trimmed.insert(topic)
-                    }
-                }
-                for (reason, topics) in [("unknown-last-event-id", unknown), ("history-trimmed", trimmed)]
-                where !topics.isEmpty {
-                    stream.writeControl(
-                        ResyncNotice.frame(reason: reason, topics: topics.sorted { $0.name < $1.name }))
-                    hub.stats.resyncs.add(1, ordering: .relaxed)
-                    stream.forgetLastID(topics: topics)
-                }
-                events.sort { $0.event.id! < $1.event.id! }
-                let sent = stream.finishReplay(history: Self.frames(of: events, for: stream))
-                hub.stats.replayedEvents.add(sent, ordering: .relaxed)
-                hub.replayAgainIfAsked(stream, fallback: nil)
+        .hop(to: eventLoop)
+        .whenComplete { result in
+            let (hub, stream) = (hub.value, bound.value)
+            guard stream.isOpen else { return }
+            let results: [Topic: HistoryResult]
+            switch result {
+            case .success(let answers): results = answers
+            case .failure(let error):
+                return hub.replayFailed(stream, error, resume: .positions(ids, exact: exact), attempt: attempt)
             }
+            var events: [TopicEvent] = []
+            var unknown: Set<Topic> = []
+            var trimmed: Set<Topic> = []
+            for (topic, answer) in results {
+                switch answer {
+                case .events(let found): events += found
+                case .unknownID: unknown.insert(topic)
+                case .trimmed, .limitExceeded: trimmed.insert(topic)
+                }
+            }
+            for (reason, topics) in [("unknown-last-event-id", unknown), ("history-trimmed", trimmed)]
+            where !topics.isEmpty {
+                stream.writeControl(
+                    ResyncNotice.frame(reason: reason, topics: topics.sorted { $0.name < $1.name }))
+                hub.stats.resyncs.add(1, ordering: .relaxed)
+                stream.forgetLastID(topics: topics)
+            }
+            events.sort { $0.event.id! < $1.event.id! }
+            let sent = stream.finishReplay(history: Self.frames(of: events, for: stream))
+            hub.stats.replayedEvents.add(sent, ordering: .relaxed)
+            hub.replayAgainIfAsked(stream, fallback: nil)
+        }
     }
 
     /// A catch-up was asked for while the stream replayed: read on from what it was just sent.
